@@ -1,0 +1,136 @@
+//! The data-class registry: every stored column, in every database, is
+//! declared here exactly once with its class. The store's tests compare this
+//! table with the live schema after migrations, so a new column without a
+//! class fails the build's tests, and the egress checks read it to decide
+//! what may leave a region.
+
+use serde::Serialize;
+
+/// Where a datum may live (see DESIGN.md, "Data classes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataClass {
+    /// Only in the owner's home region.
+    Protected,
+    /// The global public catalog, replicated everywhere.
+    Public,
+    /// Counts and scores; anywhere.
+    Aggregate,
+    /// The minimum ids a cross-region interaction needs; anywhere.
+    Interop,
+}
+
+/// Which kind of database a column lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Db {
+    /// A region's own database (one per region).
+    Region,
+    /// The global public catalog.
+    Catalog,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Column {
+    pub db: Db,
+    pub table: &'static str,
+    pub column: &'static str,
+    pub class: DataClass,
+}
+
+macro_rules! columns {
+    ($( $db:ident . $table:ident { $( $col:ident : $class:ident ),* $(,)? } )*) => {
+        &[ $( $( Column { db: Db::$db, table: stringify!($table), column: stringify!($col), class: DataClass::$class }, )* )* ]
+    };
+}
+
+/// Every column of every table the migrations create.
+pub const COLUMNS: &[Column] = columns! {
+    Region.users {
+        id: Interop, handle: Public, display_name: Public, bio: Public, private: Public,
+        email: Protected, birthdate: Protected, country: Protected, password_hash: Protected,
+        non_profiled: Protected, state: Protected, delete_after: Protected, created_at: Protected,
+    }
+    Region.sessions { token_hash: Protected, user_id: Protected, created_at: Protected, expires_at: Protected }
+    Region.videos {
+        id: Interop, author_id: Interop, caption: Protected, hashtags: Protected, mentions: Protected,
+        visibility: Protected, comments_policy: Protected, state: Protected, state_reason: Protected,
+        duration_ms: Protected, width: Protected, height: Protected, media_key: Protected,
+        poster_key: Protected, content_type: Protected, sha256: Protected, size_bytes: Protected,
+        transcoded: Protected, created_at: Protected,
+        likes: Aggregate, comments: Aggregate, shares: Aggregate, views: Aggregate,
+    }
+    Region.likes { user_id: Protected, video_id: Protected, created_at: Protected }
+    Region.follows { follower_id: Protected, followee_id: Protected, state: Protected, created_at: Protected }
+    Region.inbound_follows { follower_id: Interop, followee_id: Interop, state: Interop, created_at: Interop }
+    Region.blocks { blocker_id: Protected, blocked_id: Protected, created_at: Protected }
+    Region.inbound_blocks { blocker_id: Interop, blocked_id: Interop, created_at: Interop }
+    Region.comments {
+        id: Protected, video_id: Protected, author_id: Protected, author_handle: Protected,
+        text: Protected, parent_id: Protected, created_at: Protected, replies_count: Aggregate,
+    }
+    Region.my_comments { comment_id: Protected, user_id: Protected, video_id: Protected, created_at: Protected }
+    Region.shares { id: Protected, user_id: Protected, video_id: Protected, created_at: Protected }
+    Region.events {
+        id: Protected, user_id: Protected, video_id: Protected, kind: Protected,
+        watch_ms: Protected, duration_ms: Protected, at: Protected,
+    }
+    Region.outbox { seq: Interop, target: Interop, payload: Interop, created_at: Interop }
+    Region.applied_outbox { origin: Interop, seq: Interop }
+
+    Catalog.directory { handle: Interop, user_id: Interop, region: Interop, created_at: Interop }
+    Catalog.profiles {
+        user_id: Interop, handle: Public, display_name: Public, bio: Public, private: Public,
+        region: Interop, hidden: Public, created_at: Public,
+        followers: Aggregate, following: Aggregate, videos: Aggregate, likes: Aggregate,
+    }
+    Catalog.videos {
+        id: Interop, author_id: Interop, caption: Public, hashtags: Public, mentions: Public,
+        comments_policy: Public, duration_ms: Public, width: Public, height: Public,
+        labels: Public, created_at: Public,
+        likes: Aggregate, comments: Aggregate, shares: Aggregate, views: Aggregate, hot: Aggregate,
+    }
+    Catalog.video_hashtags { tag: Public, video_id: Interop, hot: Aggregate }
+    Catalog.hashtags { tag: Public, videos: Aggregate }
+    Catalog.comments {
+        id: Interop, video_id: Interop, author_id: Interop, author_handle: Public, text: Public,
+        parent_id: Interop, created_at: Public, replies_count: Aggregate,
+    }
+    Catalog.applied_outbox { origin: Interop, seq: Interop }
+};
+
+/// The class of a column, if declared.
+pub fn class_of(db: Db, table: &str, column: &str) -> Option<DataClass> {
+    COLUMNS
+        .iter()
+        .find(|c| c.db == db && c.table == table && c.column == column)
+        .map(|c| c.class)
+}
+
+/// May a datum of this class leave its home region?
+pub fn may_cross_regions(class: DataClass) -> bool {
+    !matches!(class, DataClass::Protected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_column_is_declared_once() {
+        let mut seen = std::collections::HashSet::new();
+        for c in COLUMNS {
+            assert!(
+                seen.insert((c.db, c.table, c.column)),
+                "{c:?} declared twice"
+            );
+        }
+    }
+
+    #[test]
+    fn catalog_holds_nothing_protected() {
+        for c in COLUMNS.iter().filter(|c| c.db == Db::Catalog) {
+            assert_ne!(c.class, DataClass::Protected, "{c:?}");
+        }
+    }
+}
