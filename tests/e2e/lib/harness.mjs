@@ -1,0 +1,141 @@
+// What every browser spec shares: the server's address, a Chromium with the
+// flags CI needs, pages that record console errors, test clips made with
+// ffmpeg, screenshots, and probes that tell which server features exist yet.
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BASE = process.env.SOVEREEL_URL || 'http://127.0.0.1:8080';
+export const SHOTS = path.join(ROOT, 'artifacts', 'screenshots');
+export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1280, height: 800 };
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+  });
+}
+
+// Responses the app expects and handles, which Chromium still logs as
+// "Failed to load resource": probing the session while logged out, and the
+// failures a test provokes on purpose (listed by each test in `expected`).
+function isExpectedNetworkError(msg, expected) {
+  const text = msg.text();
+  if (!text.startsWith('Failed to load resource')) return false;
+  const url = msg.location()?.url || '';
+  if (/\/v1\/me$/.test(url) && /\b401\b/.test(text)) return true;
+  return expected.some((pattern) => pattern.test(url) || pattern.test(text));
+}
+
+/** A fresh browser context (own cookies) and page that records console errors. */
+export async function openPage(browser, { viewport = DESKTOP, expected = [] } = {}) {
+  const context = await browser.newContext({ viewport, baseURL: BASE, permissions: ['clipboard-read', 'clipboard-write'] });
+  const page = await context.newPage();
+  page.consoleErrors = [];
+  page.expectedErrors = expected;
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !isExpectedNetworkError(msg, page.expectedErrors)) page.consoleErrors.push(`${msg.text()} @ ${msg.location()?.url || ''}`);
+  });
+  page.on('pageerror', (err) => page.consoleErrors.push(`uncaught: ${err.message}`));
+  return page;
+}
+
+export function assertNoConsoleErrors(assert, page) {
+  assert.deepEqual(page.consoleErrors, [], 'console errors on the page');
+}
+
+let clipDir = null;
+/** An H.264/AAC MP4 of a coloured frame with a label, made with ffmpeg. */
+export function makeClip(name, { color = 'orange', seconds = 2 } = {}) {
+  clipDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'sovereel-clips-'));
+  const file = path.join(clipDir, `${name}.mp4`);
+  if (!fs.existsSync(file)) {
+    execFileSync('ffmpeg', ['-v', 'error', '-y',
+      '-f', 'lavfi', '-i', `color=c=${color}:s=360x640:d=${seconds}:r=24`,
+      '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`,
+      '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', '-movflags', '+faststart', file]);
+  }
+  return file;
+}
+
+export async function screenshot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const size = page.viewportSize();
+  const kind = size.width <= 500 ? 'phone' : 'desktop';
+  await page.screenshot({ path: path.join(SHOTS, `${name}-${kind}.png`) });
+}
+
+/**
+ * Whether the server has an endpoint yet: anything but a 404/405/501 without
+ * a problem body (or the SPA page) means the route exists.
+ */
+export async function has(method, urlPath) {
+  try {
+    const res = await fetch(new URL(urlPath, BASE), { method, headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: method === 'GET' || method === 'HEAD' ? undefined : '{}' });
+    const type = res.headers.get('content-type') || '';
+    if (type.includes('text/html')) return false;
+    if ([404, 405, 501].includes(res.status) && !type.includes('problem+json')) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Skips the test (with the reason in the report) unless every endpoint exists. */
+export async function needs(t, endpoints) {
+  const missing = [];
+  for (const e of endpoints) {
+    const [method, p] = e.split(' ');
+    if (!(await has(method, p))) missing.push(e);
+  }
+  if (missing.length) t.skip(`server does not offer ${missing.join(', ')} yet`);
+  return missing.length === 0;
+}
+
+export function uniqueHandle(prefix) {
+  return `${prefix}${Date.now().toString(36).slice(-5)}${Math.floor(Math.random() * 1e4)}`;
+}
+
+export const PASSWORD = 'correct horse battery';
+
+/** Signs up through the UI; returns the residency sentence the app showed. */
+export async function signUp(page, { handle, country, birthdate = '1990-04-01' }) {
+  await page.goto('/signup');
+  await page.getByLabel('Handle').fill(handle);
+  await page.getByLabel('Email').fill(`${handle}@example.com`);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Date of birth').fill(birthdate);
+  const select = page.locator('select#signup-country');
+  if (await select.count()) await select.selectOption(country);
+  else await page.locator('#signup-country').fill(country);
+  const before = await page.locator('#residency').textContent();
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('heading', { name: `Welcome, @${handle}` }).waitFor();
+  return before;
+}
+
+export async function logIn(page, handle) {
+  await page.goto('/login');
+  await page.getByLabel('Handle').fill(handle);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL((url) => url.pathname !== '/login');
+}
+
+/** Uploads through the UI and waits for the processed state. */
+export async function upload(page, { file, caption, visibility = 'public' }) {
+  await page.goto('/upload');
+  await page.getByLabel('Video file').setInputFiles(file);
+  await page.getByLabel('Caption').fill(caption);
+  await page.getByLabel('Who can watch').selectOption(visibility);
+  await page.getByRole('button', { name: 'Post' }).click();
+  await page.getByText('Your video is ready.').waitFor({ timeout: 60_000 });
+  const href = await page.getByRole('link', { name: 'Watch it' }).getAttribute('href');
+  return href.split('/').pop();
+}

@@ -1,0 +1,122 @@
+// The main story of issue 6: a US creator uploads, an Australian viewer finds
+// the clip by hashtag, watches, likes, comments and follows, and each side sees
+// the other's actions.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertNoConsoleErrors, launch, logIn, makeClip, needs, openPage, PHONE, DESKTOP, screenshot, signUp, uniqueHandle, upload } from '../lib/harness.mjs';
+
+let browser;
+const creator = uniqueHandle('chef');
+const viewer = uniqueHandle('fan');
+const tag = `cook${Date.now().toString(36)}`;
+let videoId;
+
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test('a US user signs up, sees where the data is held, uploads a clip and sees it processed', async (t) => {
+  if (!(await needs(t, ['POST /v1/accounts', 'POST /v1/sessions', 'POST /v1/videos']))) return;
+  const page = await openPage(browser);
+  const residency = await signUp(page, { handle: creator, country: 'US' });
+  assert.match(residency, /^Your data is held in .+ by .+\.$/);
+  assert.match(await page.getByTestId('home-region').textContent(), /held in .*United States/i);
+  videoId = await upload(page, { file: makeClip('first', { color: 'tomato' }), caption: `Weeknight pasta #${tag} with @${viewer}` });
+  assert.ok(videoId);
+  await page.goto(`/@${creator}`);
+  await page.getByRole('link', { name: new RegExp(`Video by @${creator}: Weeknight pasta`) }).waitFor();
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
+
+test('an Australian user finds it by hashtag, watches, likes, comments and follows', async (t) => {
+  if (!videoId) return t.skip('needs the upload of the previous test');
+  const page = await openPage(browser, { viewport: PHONE });
+  const residency = await signUp(page, { handle: viewer, country: 'AU' });
+  assert.match(residency, /Australia/);
+  await page.goto('/search');
+  await page.getByRole('searchbox', { name: 'Search' }).fill(`#${tag}`);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(`**/tag/${tag}`);
+  await page.getByRole('link', { name: new RegExp(`Video by @${creator}`) }).click();
+  await page.waitForURL(`**/v/${videoId}`);
+
+  const slide = page.locator(`article.slide[data-video-id="${videoId}"]`);
+  // Playback really started: the watched time grows past zero.
+  await page.waitForFunction((id) => Number(document.querySelector(`article[data-video-id="${id}"]`)?.dataset.watchedMs || 0) > 300, videoId);
+
+  const like = slide.getByRole('button', { name: 'Like', exact: true });
+  await like.click();
+  await assert.doesNotReject(like.and(page.locator('[aria-pressed="true"]')).waitFor());
+  assert.equal(await slide.locator('.rail-item').nth(0).locator('.count').textContent(), '1');
+
+  await slide.getByRole('button', { name: 'Comments' }).click();
+  const drawer = page.getByRole('dialog', { name: /Comments/ });
+  await drawer.getByRole('textbox', { name: 'Comment' }).fill(`Made this tonight #${tag}!`);
+  await drawer.getByRole('button', { name: 'Post' }).click();
+  await drawer.getByText('Made this tonight').waitFor();
+  await drawer.getByRole('button', { name: `Reply to @${viewer}` }).click();
+  await drawer.getByRole('textbox', { name: 'Comment' }).fill('Replying to myself');
+  await drawer.getByRole('button', { name: 'Post' }).click();
+  await drawer.getByRole('list', { name: `Replies to @${viewer}` }).getByText('Replying to myself').waitFor();
+  await drawer.getByRole('button', { name: 'Close' }).click();
+
+  await slide.getByRole('button', { name: `Follow @${creator}` }).click();
+  await slide.getByRole('button', { name: `Unfollow @${creator}` }).waitFor();
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
+
+test('the creator sees the like and comment counts, and the follower gets new uploads in Following', async (t) => {
+  if (!videoId) return t.skip('needs the earlier tests');
+  const page = await openPage(browser);
+  await logIn(page, creator);
+  await page.goto(`/v/${videoId}`);
+  const slide = page.locator(`article.slide[data-video-id="${videoId}"]`);
+  await slide.waitFor();
+  assert.equal(await slide.locator('.rail-item').nth(0).locator('.count').textContent(), '1', 'likes');
+  assert.equal(await slide.locator('.rail-item').nth(1).locator('.count').textContent(), '2', 'comments');
+  await page.goto(`/@${creator}`);
+  assert.match(await page.getByRole('list', { name: 'Counts' }).textContent(), /1 Followers/);
+  const second = await upload(page, { file: makeClip('second', { color: 'teal' }), caption: `Second dish #${tag}` });
+  await page.context().close();
+
+  const fan = await openPage(browser, { viewport: PHONE });
+  await logIn(fan, viewer);
+  await fan.goto('/following');
+  await fan.locator(`article.slide[data-video-id="${second}"]`).waitFor();
+  assertNoConsoleErrors(assert, fan);
+  await fan.context().close();
+});
+
+test('every main screen renders at phone and desktop sizes without console errors', async (t) => {
+  if (!videoId) return t.skip('needs the earlier tests');
+  for (const viewport of [PHONE, DESKTOP]) {
+    const page = await openPage(browser, { viewport });
+    await logIn(page, viewer);
+    await page.goto('/');
+    await page.locator('article.slide').first().waitFor();
+    await page.waitForFunction(() => document.querySelector('article.slide.active video')?.readyState >= 2);
+    await screenshot(page, 'feed');
+    await page.goto('/upload');
+    await page.getByLabel('Video file').setInputFiles(makeClip('shot', { color: 'purple' }));
+    await page.getByLabel('Caption').fill('Screenshot of the upload form #demo');
+    await page.waitForFunction(() => document.querySelector('video.preview')?.readyState >= 1);
+    await screenshot(page, 'upload');
+    await page.goto(`/@${creator}`);
+    await page.locator('.grid .tile').first().waitFor();
+    await screenshot(page, 'profile');
+    await page.goto('/privacy');
+    await page.locator('.access-log .verified-line, .access-log .error').first().waitFor();
+    await screenshot(page, 'privacy');
+    await page.goto('/transparency');
+    await page.locator('article.region').first().waitFor();
+    await page.waitForFunction(() => !document.querySelector('.checkpoint [role="status"].muted'));
+    await screenshot(page, 'transparency');
+    assertNoConsoleErrors(assert, page);
+    await page.context().close();
+  }
+});

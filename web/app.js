@@ -1,0 +1,190 @@
+// Sovereel's browser client: a router over History paths, the session, and the
+// page-wide safety nets (offline banner, expired sessions, uncaught errors).
+// Each screen is an ES module loaded when first visited, so the first page
+// stays small.
+
+import { api, ApiError, describe, setUnauthorizedHandler } from './js/api.js';
+import { clear, h, toast } from './js/dom.js';
+import { flushEvents, setEventsEnabled } from './js/events.js';
+import { hydrateIcons } from './js/icons.js';
+
+const routes = [
+  [/^\/$/, 'feed', { tab: 'for-you' }],
+  [/^\/following$/, 'feed', { tab: 'following' }],
+  [/^\/v\/([^/]+)$/, 'video', {}, ['id']],
+  [/^\/upload$/, 'upload'],
+  [/^\/search$/, 'search'],
+  [/^\/tag\/([^/]+)$/, 'hashtag', {}, ['tag']],
+  [/^\/@([^/]+)$/, 'profile', {}, ['handle']],
+  [/^\/login$/, 'auth', { mode: 'login' }],
+  [/^\/signup$/, 'auth', { mode: 'signup' }],
+  [/^\/settings$/, 'settings'],
+  [/^\/privacy$/, 'privacy'],
+  [/^\/transparency$/, 'transparency'],
+  [/^\/staff$/, 'staff'],
+];
+
+export const session = {
+  me: null,
+  async refresh() {
+    try {
+      this.me = await api('/v1/me', { auth: false });
+    } catch (err) {
+      this.me = null;
+      if (!(err instanceof ApiError) || (err.kind !== 'unauthorized' && err.kind !== 'unavailable')) throw err;
+    }
+    renderNav();
+    return this.me;
+  },
+  clear() {
+    this.me = null;
+    renderNav();
+  },
+};
+
+const main = () => document.getElementById('main');
+let cleanup = null;
+let renderToken = 0;
+
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  render();
+}
+
+// A screen that needs a session sends the visitor to log in and back again.
+export function requireLogin() {
+  if (session.me) return true;
+  const next = location.pathname + location.search;
+  navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
+  return false;
+}
+
+function match(pathname) {
+  for (const [pattern, module, params = {}, names = []] of routes) {
+    const m = pattern.exec(pathname);
+    if (m) {
+      const found = { ...params };
+      names.forEach((name, i) => (found[name] = decodeURIComponent(m[i + 1])));
+      return { module, params: found };
+    }
+  }
+  return null;
+}
+
+async function render() {
+  const token = ++renderToken;
+  if (cleanup) {
+    try {
+      cleanup();
+    } catch {
+      // A screen that fails to tidy up must not stop the next one.
+    }
+    cleanup = null;
+  }
+  flushEvents();
+  const root = main();
+  const route = match(location.pathname);
+  markNav(route?.module);
+  if (!route) {
+    clear(root, notFound());
+    return;
+  }
+  document.body.dataset.view = route.module;
+  try {
+    const view = await import(`./js/views/${route.module}.js`);
+    if (token !== renderToken) return;
+    clear(root);
+    const done = await view.render(root, route.params, { session, navigate, requireLogin });
+    if (token === renderToken) cleanup = typeof done === 'function' ? done : null;
+    else if (typeof done === 'function') done();
+  } catch (err) {
+    if (token !== renderToken) return;
+    clear(root, h('section', { class: 'page' }, h('p', { class: 'error', role: 'alert' }, describe(err))));
+  }
+}
+
+function notFound() {
+  return h('section', { class: 'page' },
+    h('h1', {}, 'Page not found'),
+    h('p', {}, 'There is nothing at this address. '),
+    h('a', { href: '/' }, 'Back to the feed'));
+}
+
+function renderNav() {
+  const link = document.getElementById('nav-me');
+  if (!link) return;
+  const label = link.querySelector('.lbl');
+  if (session.me) {
+    link.href = `/@${encodeURIComponent(session.me.handle)}`;
+    label.textContent = 'Profile';
+  } else {
+    link.href = '/login';
+    label.textContent = 'Log in';
+  }
+  document.body.classList.toggle('signed-in', Boolean(session.me));
+  setEventsEnabled(Boolean(session.me));
+}
+
+function markNav(module) {
+  const current = { feed: 'feed', video: 'feed', search: 'search', hashtag: 'search', upload: 'upload', transparency: 'transparency', profile: 'me', auth: 'me', settings: 'me', privacy: 'me' }[module];
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    if (a.dataset.nav === current) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+function interceptLinks(event) {
+  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const a = event.target.closest('a[href]');
+  if (!a || a.target || a.hasAttribute('download')) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || /^\/(v1|log|problems|openapi\.json|healthz|metrics)(\/|$)/.test(url.pathname)) return;
+  event.preventDefault();
+  if (url.pathname + url.search !== location.pathname + location.search) navigate(url.pathname + url.search + url.hash);
+}
+
+function watchConnection() {
+  const banner = document.getElementById('offline');
+  const update = () => (banner.hidden = navigator.onLine);
+  window.addEventListener('online', update);
+  window.addEventListener('offline', update);
+  update();
+}
+
+// Last line of defence: an error nobody caught becomes a message, not a blank screen.
+function catchStrays() {
+  window.addEventListener('unhandledrejection', (event) => {
+    event.preventDefault();
+    toast(describe(event.reason), { tone: 'error' });
+  });
+  window.addEventListener('error', (event) => {
+    if (event.error) {
+      event.preventDefault();
+      toast(describe(event.error), { tone: 'error' });
+    }
+  });
+}
+
+async function start() {
+  catchStrays();
+  hydrateIcons();
+  watchConnection();
+  setUnauthorizedHandler(() => {
+    if (!session.me) return;
+    session.clear();
+    toast('Your session has expired. Please log in again.', { tone: 'error' });
+    const next = location.pathname + location.search;
+    if (location.pathname !== '/login') navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
+  });
+  document.addEventListener('click', interceptLinks);
+  window.addEventListener('popstate', render);
+  try {
+    await session.refresh();
+  } catch (err) {
+    toast(describe(err), { tone: 'error' });
+  }
+  await render();
+}
+
+start();

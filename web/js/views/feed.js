@@ -1,0 +1,43 @@
+// Home: the For You and Following feeds.
+
+import { api } from '../api.js';
+import { h } from '../dom.js';
+import { createPlayer } from '../player.js';
+
+export async function render(root, { tab }, ctx) {
+  const tabs = h('nav', { class: 'feed-tabs', 'aria-label': 'Feeds' },
+    h('a', { href: '/following', 'aria-current': tab === 'following' ? 'page' : null }, 'Following'),
+    h('a', { href: '/', 'aria-current': tab === 'for-you' ? 'page' : null }, 'For You'));
+  root.append(tabs);
+
+  if (!ctx.session.me) {
+    root.append(h('section', { class: 'page feed-signed-out' },
+      h('h1', {}, tab === 'following' ? 'Following' : 'For You'),
+      h('p', {}, tab === 'following'
+        ? 'Log in to see new videos from the accounts you follow.'
+        : 'Log in or sign up to get a feed of short videos, ranked inside your home region by a release its custodian approved.'),
+      h('p', { class: 'actions' },
+        h('a', { class: 'button primary', href: `/login?next=${encodeURIComponent(location.pathname)}` }, 'Log in'),
+        h('a', { class: 'button', href: '/signup' }, 'Sign up'),
+        h('a', { class: 'button', href: '/search' }, 'Search videos'))));
+    return null;
+  }
+
+  const empty = tab === 'following'
+    ? h('span', {}, 'No new videos from people you follow. ', h('a', { href: '/search' }, 'Find creators to follow'), '.')
+    : h('span', {}, 'Nothing to watch yet. ', h('a', { href: '/upload' }, 'Upload the first video'), '.');
+  const release = h('p', { class: 'release-note muted' });
+  const player = createPlayer(root, {
+    label: tab === 'following' ? 'Following feed' : 'For You feed',
+    empty,
+    ctx,
+    loadPage: async (cursor) => {
+      const page = await api(`/v1/feed/${tab}${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`);
+      if (page?.release) release.textContent = `Ranked by release ${typeof page.release === 'string' ? page.release : page.release.id || ''}`;
+      return page;
+    },
+  });
+  root.append(release);
+  player.feed.focus({ preventScroll: true });
+  return () => player.destroy();
+}

@@ -1,0 +1,196 @@
+// The privacy centre: where the data lives, a download of all of it, deletion,
+// and "who accessed my data", checked in this browser against the public log.
+
+import { api, ApiError, describe } from '../api.js';
+import { formatDate, h, toast } from '../dom.js';
+
+export async function render(root, _params, ctx) {
+  if (!ctx.requireLogin()) return;
+  const me = ctx.session.me;
+  const page = h('section', { class: 'page privacy' }, h('h1', {}, 'Privacy centre'));
+  root.append(page);
+
+  const home = h('p', { class: 'residency' }, 'Looking up your home region…');
+  page.append(h('section', { 'aria-labelledby': 'where-title', class: 'card' }, h('h2', { id: 'where-title' }, 'Where your data lives'), home,
+    h('p', { class: 'muted' }, 'Your personal data is stored and processed only in your home region, encrypted with a key that region’s custodian holds.')));
+  describeHome(me, home);
+
+  page.append(exportSection(me));
+  page.append(accessSection());
+  page.append(await deleteSection(me, ctx));
+}
+
+async function describeHome(me, out) {
+  const regionId = typeof me.region === 'object' ? me.region?.id : me.region;
+  try {
+    const regions = (await api('/v1/regions', { auth: false }))?.items || [];
+    const region = regions.find((r) => r.id === regionId) || (typeof me.region === 'object' ? me.region : null);
+    out.textContent = region ? `Your data is held in ${region.name} by ${region.custodian}.` : `Your home region is ${regionId || 'unknown'}.`;
+  } catch {
+    const region = typeof me.region === 'object' ? me.region : null;
+    out.textContent = region?.custodian ? `Your data is held in ${region.name} by ${region.custodian}.` : `Your home region is ${regionId || 'unknown'}.`;
+  }
+}
+
+function exportSection(me) {
+  const status = h('p', { role: 'status' });
+  const button = h('button', { type: 'button', class: 'button primary' }, 'Download my data');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    status.replaceChildren('Preparing your archive…');
+    try {
+      const link = await prepareExport(me);
+      status.replaceChildren('Your archive is ready: ', link);
+      link.focus();
+    } catch (err) {
+      status.replaceChildren(h('span', { class: 'error' }, describe(err)));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h('section', { 'aria-labelledby': 'export-title', class: 'card' },
+    h('h2', { id: 'export-title' }, 'Download my data'),
+    h('p', {}, 'One archive with everything Sovereel stores about you, sorted by class (protected, public, aggregate), your videos, and the log entries about you.'),
+    button, status);
+}
+
+async function prepareExport(me) {
+  let job = await api('/v1/me/exports', { method: 'POST', body: {} });
+  let wait = 500;
+  for (let attempt = 0; attempt < 120; attempt++) {
+    const ready = job?.download_url || job?.url;
+    if (ready) return downloadLink(ready, me);
+    if (job?.state === 'failed') throw new ApiError({ title: 'Export failed', detail: job.state_reason || job.detail || 'The archive could not be made.' });
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    wait = Math.min(wait * 1.5, 3000);
+    const response = await api(`/v1/me/exports/${encodeURIComponent(job.id)}`, { raw: true });
+    if (/\bjson\b/.test(response.headers.get('content-type') || '')) {
+      job = { id: job.id, ...(await response.json()) };
+    } else {
+      // The archive itself: hand the bytes we already have to the user.
+      const blob = await response.blob();
+      return downloadLink(URL.createObjectURL(blob), me);
+    }
+  }
+  throw new ApiError({ title: 'Export is taking long', detail: 'Try again in a few minutes.' });
+}
+
+function downloadLink(href, me) {
+  return h('a', { href, download: `sovereel-${me.handle}-export.zip`, class: 'button', 'data-testid': 'export-download' }, 'Download archive');
+}
+
+function accessSection() {
+  const out = h('div', { class: 'access-log', 'aria-live': 'polite' }, h('p', { role: 'status' }, 'Checking the log…'));
+  const recheck = h('button', { type: 'button', class: 'button' }, 'Check again');
+  recheck.addEventListener('click', () => loadAccessLog(out));
+  loadAccessLog(out);
+  return h('section', { 'aria-labelledby': 'access-title', class: 'card' },
+    h('h2', { id: 'access-title' }, 'Who accessed my data'),
+    h('p', {}, 'Every time anyone other than you touches your data (a custodian operator, a moderator, support) it is written to your region’s public, append-only log. Your browser checks each entry itself: the log’s signature on its latest checkpoint, and a proof that the entry is in it.'),
+    out, recheck);
+}
+
+async function loadAccessLog(out) {
+  out.replaceChildren(h('p', { role: 'status' }, 'Checking the log…'));
+  let answer;
+  try {
+    answer = await api('/v1/me/access-log');
+  } catch (err) {
+    out.replaceChildren(h('p', { class: 'error' }, describe(err)));
+    return;
+  }
+  let verified;
+  try {
+    const { verifyAccessLog } = await import('../accesslog.js');
+    verified = await verifyAccessLog(answer);
+  } catch (err) {
+    out.replaceChildren(h('p', { class: 'error' }, `Could not check the log: ${err.message}`));
+    return;
+  }
+  const { checkpoint, checkpointError, items } = verified;
+  const keyNote = pinKey(answer.vkey);
+  out.replaceChildren(
+    checkpoint
+      ? h('p', { class: 'verified-line' }, h('span', { class: 'badge ok' }, 'Signature verified'), ` Checkpoint of ${checkpoint.origin}: ${checkpoint.size} entries${checkpoint.cosigners.length ? `, cosigned by ${checkpoint.cosigners.join(', ')}` : ''}.`)
+      : h('p', { class: 'verified-line' }, h('span', { class: 'badge failed' }, 'Signature failed'), ` ${checkpointError}`),
+    keyNote,
+    items.length === 0
+      ? h('p', {}, 'Nobody but you has accessed your data.')
+      : h('ol', { class: 'entries', 'aria-label': 'Log entries about you' }, items.map(renderEntry)));
+}
+
+// Remember the log key the first time; a different key later is worth a warning.
+function pinKey(vkey) {
+  const name = String(vkey || '').split('+')[0];
+  const storageKey = `sovereel.vkey.${name}`;
+  try {
+    const known = localStorage.getItem(storageKey);
+    if (!known) localStorage.setItem(storageKey, vkey);
+    else if (known !== vkey) {
+      return h('p', { class: 'error' }, `Warning: the log's key changed since you last checked (it was ${known}).`);
+    }
+  } catch {
+    // Storage may be off; the check itself still stands.
+  }
+  return h('p', { class: 'muted small' }, `Log key: ${vkey}`);
+}
+
+function renderEntry(item) {
+  const e = item.entry || {};
+  const who = e.actor?.role ? `${e.actor.org || e.actor.kind || 'staff'} ${e.actor.role}` : (e.actor?.kind || e.principal || e.actor || 'someone');
+  const what = e.action || e.kind || e.type || 'access';
+  const when = e.at || e.time || e.timestamp;
+  const why = e.reason || e.case_id || e.request_id || e.case;
+  return h('li', { class: `entry ${item.ok ? 'ok' : 'failed'}`, dataset: { index: String(item.index) } },
+    h('span', { class: `badge ${item.ok ? 'ok' : 'failed'}` }, item.ok ? 'Verified' : 'Failed'),
+    h('div', {},
+      h('p', {}, h('strong', {}, String(what)), ` by ${typeof who === 'string' ? who : JSON.stringify(who)}`, when ? ` · ${formatDate(when)}` : ''),
+      why ? h('p', { class: 'muted' }, `Reason: ${typeof why === 'string' ? why : JSON.stringify(why)}`) : null,
+      item.ok ? null : h('p', { class: 'error' }, `Not verified: ${item.reason}.`),
+      h('details', {}, h('summary', {}, `Entry ${item.index}`), h('pre', {}, JSON.stringify(e, null, 2)))));
+}
+
+async function deleteSection(me, ctx) {
+  let graceDays = null;
+  try {
+    const server = await api('/v1/server', { auth: false });
+    graceDays = server?.deletion_grace_days ?? server?.deletion_grace_period_days ?? null;
+  } catch {
+    graceDays = null;
+  }
+  const graceText = graceDays === null ? 'a grace period (30 days unless this server is set otherwise)' : graceDays === 0 ? 'no grace period on this server' : `a grace period of ${graceDays} days`;
+  const confirmInput = h('input', { class: 'input', id: 'delete-confirm', type: 'text', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false' });
+  const message = h('p', { class: 'error', role: 'alert' });
+  const button = h('button', { type: 'submit', class: 'button danger' }, 'Delete my account');
+  const form = h('form', { class: 'form' },
+    h('div', { class: 'field' }, h('label', { for: 'delete-confirm' }, `Type your handle (${me.handle}) to confirm`), confirmInput),
+    button, message);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (confirmInput.value.trim().replace(/^@/, '') !== me.handle) {
+      message.textContent = 'The handle you typed does not match.';
+      return;
+    }
+    button.disabled = true;
+    try {
+      const answer = await api('/v1/me', { method: 'DELETE' });
+      const when = answer?.purge_at || answer?.shred_at || answer?.scheduled_for;
+      try {
+        await api('/v1/sessions/current', { method: 'DELETE', auth: false });
+      } catch {
+        // Deleting the account usually ends its sessions already.
+      }
+      ctx.session.clear();
+      toast(when ? `Your account is deleted. Its keys will be destroyed on ${formatDate(when)}.` : 'Your account is deleted. Its keys will be destroyed after the grace period.', { timeout: 10000 });
+      ctx.navigate('/', { replace: true });
+    } catch (err) {
+      message.textContent = describe(err);
+      button.disabled = false;
+    }
+  });
+  return h('section', { 'aria-labelledby': 'delete-title', class: 'card danger-zone' },
+    h('h2', { id: 'delete-title' }, 'Delete my account'),
+    h('p', {}, `Your profile and videos disappear at once and you are logged out. After ${graceText}, your region’s custodian destroys your encryption key. From then on nothing stored about you can be read again, anywhere, and a receipt of the key’s destruction goes to the public log.`),
+    h('p', {}, 'Download your data first if you want to keep a copy.'),
+    form);
+}

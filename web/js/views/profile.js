@@ -1,0 +1,91 @@
+// A profile: avatar, bio, counts, follow and block, and the grid of videos.
+
+import { api, ApiError, describe } from '../api.js';
+import { avatar, formatCount, h, toast } from '../dom.js';
+import { pageOf, videoGrid } from '../grid.js';
+
+export async function render(root, { handle }, ctx) {
+  const page = h('section', { class: 'page profile' });
+  root.append(page);
+  let user;
+  try {
+    user = await api(`/v1/users/${encodeURIComponent(handle)}`);
+  } catch (err) {
+    page.append(h('h1', {}, `@${handle}`), h('p', { class: 'error', role: 'alert' },
+      err instanceof ApiError && err.status === 404 ? 'This account does not exist or has been deleted.' : describe(err)));
+    return;
+  }
+  const isMe = ctx.session.me?.handle === user.handle;
+  const counts = user.counts || {};
+  let followedByMe = Boolean(user.followed_by_me);
+  let followers = counts.followers || 0;
+  const followersCount = h('strong', {}, formatCount(followers));
+
+  const followButton = h('button', { type: 'button', class: 'button primary' });
+  const paint = () => {
+    followButton.textContent = followedByMe ? 'Following' : 'Follow';
+    followButton.setAttribute('aria-pressed', String(followedByMe));
+    followButton.setAttribute('aria-label', followedByMe ? `Unfollow @${user.handle}` : `Follow @${user.handle}`);
+    followersCount.textContent = formatCount(followers);
+  };
+  paint();
+  followButton.addEventListener('click', async () => {
+    if (!ctx.requireLogin()) return;
+    const wanted = !followedByMe;
+    followedByMe = wanted;
+    followers += wanted ? 1 : -1;
+    paint();
+    try {
+      await api(`/v1/users/${encodeURIComponent(user.handle)}/follow`, { method: wanted ? 'PUT' : 'DELETE' });
+    } catch (err) {
+      followedByMe = !wanted;
+      followers += wanted ? -1 : 1;
+      paint();
+      toast(describe(err), { tone: 'error' });
+    }
+  });
+
+  const blockButton = h('button', { type: 'button', class: 'button danger-outline' }, `Block @${user.handle}`);
+  blockButton.addEventListener('click', async () => {
+    if (!ctx.requireLogin()) return;
+    const blocking = blockButton.dataset.blocked !== 'true';
+    if (blocking && !window.confirm(`Block @${user.handle}? They will not be able to follow you or comment on your videos, and you will not see their videos.`)) return;
+    try {
+      await api(`/v1/users/${encodeURIComponent(user.handle)}/block`, { method: blocking ? 'PUT' : 'DELETE' });
+      blockButton.dataset.blocked = String(blocking);
+      blockButton.textContent = blocking ? `Unblock @${user.handle}` : `Block @${user.handle}`;
+      toast(blocking ? `You blocked @${user.handle}.` : `You unblocked @${user.handle}.`);
+    } catch (err) {
+      toast(describe(err), { tone: 'error' });
+    }
+  });
+
+  const stat = (value, label) => h('li', {}, value instanceof Node ? value : h('strong', {}, formatCount(value)), h('span', {}, ` ${label}`));
+  page.append(
+    h('header', { class: 'profile-head' },
+      avatar(user, 'xl'),
+      h('div', { class: 'profile-id' },
+        h('h1', {}, user.display_name || `@${user.handle}`),
+        h('p', { class: 'muted' }, `@${user.handle}`, user.region ? ` · ${regionLabel(user.region)}` : '', user.private ? ' · Private account' : ''),
+        h('ul', { class: 'stats', 'aria-label': 'Counts' },
+          stat(counts.following, 'Following'),
+          stat(followersCount, 'Followers'),
+          stat(counts.likes, 'Likes'),
+          stat(counts.videos, 'Videos')),
+        user.bio ? h('p', { class: 'bio' }, user.bio) : null,
+        h('p', { class: 'actions' },
+          isMe
+            ? [h('a', { class: 'button', href: '/settings' }, 'Edit profile and settings'), h('a', { class: 'button', href: '/privacy' }, 'Privacy centre')]
+            : [followButton, blockButton]))));
+
+  if (user.private && !isMe && !followedByMe) {
+    page.append(h('p', { class: 'notice' }, 'This account is private. Follow it to see its videos once they accept.'));
+    return;
+  }
+  videoGrid(page, { label: `Videos by @${user.handle}`, load: pageOf(`/v1/users/${encodeURIComponent(user.handle)}/videos`), empty: isMe ? 'You have not posted a video yet.' : 'No videos yet.' });
+}
+
+function regionLabel(region) {
+  if (typeof region === 'string') return `home region ${region.toUpperCase()}`;
+  return `home region ${region?.name || region?.id || ''}`;
+}

@@ -1,0 +1,85 @@
+// Settings: profile text, a private account, a feed without profiling, and a
+// reset of what For You has learnt.
+
+import { api, describe } from '../api.js';
+import { h, toast } from '../dom.js';
+import { logOut } from './auth.js';
+
+export async function render(root, _params, ctx) {
+  if (!ctx.requireLogin()) return;
+  let me = ctx.session.me;
+  try {
+    me = await ctx.session.refresh() || me;
+  } catch {
+    // Keep what we had.
+  }
+  if (!me) {
+    ctx.requireLogin();
+    return;
+  }
+
+  const displayName = h('input', { class: 'input', id: 'settings-name', type: 'text', maxlength: '50', value: me.display_name || '' });
+  const bio = h('textarea', { class: 'input', id: 'settings-bio', rows: '3', maxlength: '160' });
+  bio.value = me.bio || '';
+  const profileMessage = h('p', { role: 'status' });
+  const profileForm = h('form', { class: 'form' },
+    h('div', { class: 'field' }, h('label', { for: 'settings-name' }, 'Display name'), displayName),
+    h('div', { class: 'field' }, h('label', { for: 'settings-bio' }, 'Bio'), bio),
+    h('button', { type: 'submit', class: 'button primary' }, 'Save profile'), profileMessage);
+  profileForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    profileMessage.textContent = '';
+    try {
+      await patch({ display_name: displayName.value.trim(), bio: bio.value.trim() });
+      profileMessage.textContent = 'Saved.';
+    } catch (err) {
+      profileMessage.textContent = describe(err);
+    }
+  });
+
+  async function patch(changes) {
+    const updated = await api('/v1/me', { method: 'PATCH', body: changes });
+    ctx.session.me = { ...ctx.session.me, ...changes, ...(updated || {}) };
+  }
+
+  function toggle(id, field, label, help) {
+    const box = h('input', { type: 'checkbox', id, role: 'switch', checked: Boolean(me[field]), 'aria-describedby': `${id}-help` });
+    box.addEventListener('change', async () => {
+      box.disabled = true;
+      try {
+        await patch({ [field]: box.checked });
+        toast(`${label}: ${box.checked ? 'on' : 'off'}.`);
+      } catch (err) {
+        box.checked = !box.checked;
+        toast(describe(err), { tone: 'error' });
+      } finally {
+        box.disabled = false;
+      }
+    });
+    return h('div', { class: 'toggle' }, box, h('label', { for: id }, label), h('p', { class: 'hint', id: `${id}-help` }, help));
+  }
+
+  const reset = h('button', { type: 'button', class: 'button' }, 'Reset For You');
+  reset.addEventListener('click', async () => {
+    if (!window.confirm('Reset For You? Your feed forgets what it learnt from your viewing and starts fresh. Your likes and follows stay.')) return;
+    try {
+      await api('/v1/me/for-you/reset', { method: 'POST' });
+      toast('For You was reset.');
+    } catch (err) {
+      toast(describe(err), { tone: 'error' });
+    }
+  });
+
+  root.append(h('section', { class: 'page narrow' },
+    h('h1', {}, 'Settings'),
+    h('h2', {}, 'Profile'), profileForm,
+    h('h2', {}, 'Privacy'),
+    toggle('settings-private', 'private', 'Private account', 'Only people you approve can follow you and see your videos.'),
+    h('h2', {}, 'Your feed'),
+    toggle('settings-non-profiled', 'non_profiled', 'Feed without profiling', 'For You shows what is popular in your region and fresh uploads, not what it learnt about you.'),
+    h('p', {}, reset),
+    h('h2', {}, 'Your data'),
+    h('p', {}, h('a', { href: '/privacy' }, 'Privacy centre'), ': download your data, see who accessed it, or delete your account.'),
+    h('h2', {}, 'Session'),
+    h('p', {}, h('button', { type: 'button', class: 'button', onclick: () => logOut(ctx) }, 'Log out'))));
+}

@@ -1,0 +1,75 @@
+// Transparency: for each region, its custodian, the latest signed checkpoint of
+// its log (verified here when the log's key is published), the witnesses that
+// cosign it, and the algorithm release it runs with its approvals.
+
+import { api, describe } from '../api.js';
+import { formatDate, h } from '../dom.js';
+
+export async function render(root) {
+  const page = h('section', { class: 'page transparency' },
+    h('h1', {}, 'Transparency'),
+    h('p', {}, 'Each region keeps an append-only log of every access to protected data by anyone other than its owner, every transfer out of the region, every algorithm release, policy change, moderation action and deletion. The logs use open formats (RFC 9162 Merkle trees, C2SP checkpoints and tiles) so anyone can audit them, and the other regions’ custodians witness each one.'));
+  root.append(page);
+  const list = h('div', { class: 'regions' }, h('p', { role: 'status' }, 'Loading regions…'));
+  page.append(list);
+  let regions;
+  try {
+    regions = (await api('/v1/transparency', { auth: false }))?.regions || [];
+  } catch (err) {
+    list.replaceChildren(h('p', { class: 'error' }, describe(err)));
+    return;
+  }
+  if (!regions.length) {
+    list.replaceChildren(h('p', {}, 'No regions are configured.'));
+    return;
+  }
+  list.replaceChildren(...regions.map(regionCard));
+}
+
+function regionCard(region) {
+  const checkpointBox = h('div', { class: 'checkpoint' });
+  const card = h('article', { class: 'card region', 'aria-labelledby': `region-${region.id}` },
+    h('h2', { id: `region-${region.id}` }, region.name || region.id),
+    h('dl', {},
+      h('dt', {}, 'Custodian'), h('dd', {}, region.custodian || 'unknown'),
+      h('dt', {}, 'Witnesses'), h('dd', {}, (region.witnesses || []).length ? region.witnesses.join(', ') : 'none yet'),
+      h('dt', {}, 'Algorithm release'), h('dd', {}, releaseText(region.release))),
+    h('h3', {}, 'Latest checkpoint'), checkpointBox,
+    h('p', { class: 'small' }, h('a', { href: `/log/${encodeURIComponent(region.id)}/checkpoint` }, 'Raw checkpoint'), ' · ', h('a', { href: `/log/${encodeURIComponent(region.id)}/vkey` }, 'Log key')));
+  showCheckpoint(region, checkpointBox);
+  return card;
+}
+
+function releaseText(release) {
+  if (!release) return 'none active';
+  const approvals = (release.approvals || []).map((a) => {
+    if (typeof a === 'string') return a;
+    return [a.by || a.custodian || a.name || a.approver, a.at ? `(${formatDate(a.at)})` : ''].filter(Boolean).join(' ');
+  });
+  return `${release.id}${approvals.length ? `, approved by ${approvals.join(', ')}` : ', not yet approved'}`;
+}
+
+async function showCheckpoint(region, out) {
+  if (!region.checkpoint) {
+    out.replaceChildren(h('p', { class: 'muted' }, 'No checkpoint published yet.'));
+    return;
+  }
+  out.replaceChildren(h('pre', { class: 'note' }, region.checkpoint), h('p', { role: 'status', class: 'muted' }, 'Checking signature…'));
+  const status = out.lastChild;
+  try {
+    const response = await fetch(`/log/${encodeURIComponent(region.id)}/vkey`, { credentials: 'same-origin' });
+    const type = response.headers.get('content-type') || '';
+    if (!response.ok || type.includes('html')) {
+      status.textContent = 'This server does not publish the log key yet, so the signature was not checked.';
+      return;
+    }
+    const vkey = (await response.text()).trim();
+    const { verifyCheckpoint } = await import('../verify/note.js');
+    const cp = await verifyCheckpoint(region.checkpoint, vkey);
+    status.replaceChildren(h('span', { class: 'badge ok' }, 'Signature verified'), ` ${cp.size} ${cp.size === 1n ? 'entry' : 'entries'}${cp.cosigners.length ? `, cosigned by ${cp.cosigners.join(', ')}` : ''}.`);
+    status.className = '';
+  } catch (err) {
+    status.replaceChildren(h('span', { class: 'badge failed' }, 'Signature failed'), ` ${err.message || describe(err)}`);
+    status.className = '';
+  }
+}
