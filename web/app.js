@@ -92,7 +92,12 @@ async function render() {
   }
   document.body.dataset.view = route.module;
   try {
-    const view = await import(`./js/views/${route.module}.js`);
+    let view;
+    try {
+      view = await import(`./js/views/${route.module}.js`);
+    } catch {
+      throw new Error("Can't load this screen. Check your connection and try again.");
+    }
     if (token !== renderToken) return;
     clear(root);
     const done = await view.render(root, route.params, { session, navigate, requireLogin });
@@ -100,7 +105,9 @@ async function render() {
     else if (typeof done === 'function') done();
   } catch (err) {
     if (token !== renderToken) return;
-    clear(root, h('section', { class: 'page' }, h('p', { class: 'error', role: 'alert' }, describe(err))));
+    const message = err instanceof ApiError ? describe(err) : err?.message || 'Something went wrong.';
+    clear(root, h('section', { class: 'page' }, h('p', { class: 'error', role: 'alert' }, message),
+      h('button', { type: 'button', class: 'button', onclick: () => render() }, 'Try again')));
   }
 }
 

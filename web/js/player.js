@@ -341,7 +341,7 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
     h('div', { class: 'rail-item' }, moreButton));
 
   const portrait = video.width && video.height && video.height >= video.width;
-  const el = h('article', { class: portrait ? 'slide portrait' : 'slide', 'aria-label': `${describeVideo}`, dataset: { videoId: video.id, index: String(index) } },
+  const el = h('article', { class: portrait ? 'slide portrait' : 'slide', 'aria-label': `${describeVideo}`, dataset: { videoId: video.id, index: String(index), durationMs: String(video.duration_ms || '') } },
     h('div', { class: 'stage' }, player, tapLayer, heart, playHint, muteButton, errorBox, processing, meta),
     rail);
 
@@ -360,6 +360,9 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
     el.dataset.watchedMs = String(Math.round(watchMs));
   });
   player.addEventListener('seeking', () => (lastTime = null));
+  player.addEventListener('loadedmetadata', () => {
+    if (!el.dataset.durationMs && player.duration) el.dataset.durationMs = String(Math.round(player.duration * 1000));
+  });
   player.addEventListener('error', () => {
     if (!player.getAttribute('src')) return;
     errorBox.hidden = false;

@@ -139,3 +139,49 @@ export async function upload(page, { file, caption, visibility = 'public' }) {
   const href = await page.getByRole('link', { name: 'Watch it' }).getAttribute('href');
   return href.split('/').pop();
 }
+
+/**
+ * A plain HTTP client with its own session cookie, for seeding data quickly
+ * through the same public API the browser uses.
+ */
+export class ApiClient {
+  constructor() {
+    this.cookie = '';
+  }
+
+  async call(method, urlPath, body) {
+    const headers = { Accept: 'application/json' };
+    if (this.cookie) headers.Cookie = this.cookie;
+    let payload = body;
+    if (body && !(body instanceof FormData)) {
+      headers['Content-Type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const res = await fetch(new URL(urlPath, BASE), { method, headers, body: payload });
+    const setCookie = res.headers.get('set-cookie');
+    if (setCookie) this.cookie = setCookie.split(';')[0];
+    const text = await res.text();
+    const data = text && /json/.test(res.headers.get('content-type') || '') ? JSON.parse(text) : text;
+    if (!res.ok) throw new Error(`${method} ${urlPath} -> ${res.status}: ${typeof data === 'string' ? data : data.detail || data.title}`);
+    return data;
+  }
+
+  async signUp(handle, country) {
+    await this.call('POST', '/v1/accounts', { handle, password: PASSWORD, email: `${handle}@example.com`, country, birthdate: '1990-04-01' });
+    await this.call('POST', '/v1/sessions', { handle, password: PASSWORD });
+    return this;
+  }
+
+  async upload(file, caption) {
+    const form = new FormData();
+    form.append('meta', new Blob([JSON.stringify({ caption, visibility: 'public', comments: 'everyone' })], { type: 'application/json' }), 'meta.json');
+    form.append('file', new Blob([fs.readFileSync(file)], { type: 'video/mp4' }), path.basename(file));
+    let video = await this.call('POST', '/v1/videos', form);
+    for (let i = 0; i < 600 && video.state === 'processing'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      video = await this.call('GET', `/v1/videos/${video.id}`);
+    }
+    if (video.state !== 'ready') throw new Error(`video ${video.id} ended ${video.state}: ${video.state_reason || ''}`);
+    return video;
+  }
+}

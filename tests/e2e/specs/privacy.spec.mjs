@@ -1,0 +1,111 @@
+// The privacy centre: the archive download, "who accessed my data" verified in
+// the browser (and refused when a proof or signature is tampered with in
+// transit), and account deletion.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { ApiClient, assertNoConsoleErrors, BASE, has, launch, logIn, needs, openPage, PHONE, uniqueHandle } from '../lib/harness.mjs';
+
+let browser;
+
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test('download my data yields an archive', async (t) => {
+  if (!(await needs(t, ['POST /v1/accounts', 'POST /v1/me/exports']))) return;
+  const handle = uniqueHandle('saver');
+  await new ApiClient().signUp(handle, 'AU');
+  const page = await openPage(browser);
+  await logIn(page, handle);
+  await page.goto('/privacy');
+  await page.getByRole('button', { name: 'Download my data' }).click();
+  const link = page.getByRole('link', { name: 'Download archive' });
+  await link.waitFor({ timeout: 60_000 });
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const bytes = fs.readFileSync(await download.path());
+  const zip = bytes.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
+  const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b;
+  const tar = bytes.subarray(257, 262).toString() === 'ustar';
+  assert.ok(zip || gzip || tar, `an archive (zip, gzip or tar), got ${bytes.subarray(0, 8).toString('hex')}`);
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
+
+// A real staff access to the user's data. The mock offers a shortcut; the real
+// server gets here through its staff endpoints once they exist.
+async function causeStaffAccess(handle) {
+  if (await has('POST', `/mock/staff-access/${handle}`)) {
+    const res = await fetch(new URL(`/mock/staff-access/${handle}`, BASE), { method: 'POST' });
+    return res.ok;
+  }
+  return false;
+}
+
+test('the access log shows "Verified" for a real staff access, and "Failed" when tampered with in transit', async (t) => {
+  if (!(await needs(t, ['POST /v1/accounts', 'GET /v1/me/access-log']))) return;
+  const handle = uniqueHandle('watched');
+  await new ApiClient().signUp(handle, 'US');
+  if (!(await causeStaffAccess(handle))) return t.skip('no way yet to make a staff access happen on this server (needs the staff endpoints)');
+
+  const page = await openPage(browser, { viewport: PHONE });
+  await logIn(page, handle);
+  await page.goto('/privacy');
+  const entries = page.getByRole('list', { name: 'Log entries about you' });
+  await entries.waitFor();
+  await page.getByText('Signature verified').waitFor();
+  assert.equal(await entries.getByText('Verified', { exact: true }).count(), await entries.locator('li').count());
+  assert.ok((await entries.locator('li').count()) >= 1);
+
+  // Flip one bit of the first proof hash on its way to the browser.
+  await page.route('**/v1/me/access-log', async (route) => {
+    const response = await route.fetch();
+    const answer = await response.json();
+    const proof = Buffer.from(answer.items[0].proof[0] || answer.items[0].leaf_b64, 'base64');
+    proof[0] ^= 0x01;
+    if (answer.items[0].proof.length) answer.items[0].proof[0] = proof.toString('base64');
+    else answer.items[0].leaf_b64 = proof.toString('base64');
+    await route.fulfill({ response, json: answer });
+  });
+  await page.getByRole('button', { name: 'Check again' }).click();
+  await entries.getByText('Failed', { exact: true }).first().waitFor();
+  assert.match(await entries.locator('li').first().textContent(), /Not verified/);
+
+  // A forged checkpoint signature fails everything.
+  await page.unroute('**/v1/me/access-log');
+  await page.route('**/v1/me/access-log', async (route) => {
+    const response = await route.fetch();
+    const answer = await response.json();
+    answer.checkpoint = answer.checkpoint.replace(/\n(\d+)\n/, (_, n) => `\n${Number(n) + 1}\n`);
+    await route.fulfill({ response, json: answer });
+  });
+  await page.getByRole('button', { name: 'Check again' }).click();
+  await page.getByText('Signature failed').waitFor();
+  assert.equal(await entries.getByText('Verified', { exact: true }).count(), 0);
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
+
+test('deleting the account logs out and hides the profile', async (t) => {
+  if (!(await needs(t, ['POST /v1/accounts', 'DELETE /v1/me']))) return;
+  const handle = uniqueHandle('leaver');
+  await new ApiClient().signUp(handle, 'NZ');
+  const page = await openPage(browser, { expected: [new RegExp(`/v1/users/${handle}`), /\b401\b/] });
+  await logIn(page, handle);
+  await page.goto('/privacy');
+  await page.getByText(/destroys your encryption key/).waitFor();
+  await page.getByLabel(/Type your handle/).fill(handle);
+  await page.getByRole('button', { name: 'Delete my account' }).click();
+  await page.waitForURL((url) => url.pathname === '/');
+  await page.getByText('Your account is deleted').waitFor();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Log in' }).waitFor();
+  await page.goto(`/@${handle}`);
+  await page.getByText('This account does not exist or has been deleted.').waitFor();
+  const again = await fetch(new URL('/v1/sessions', BASE), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ handle, password: 'correct horse battery' }) });
+  assert.notEqual(again.status, 200, 'a deleted account cannot log in');
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
