@@ -1,0 +1,125 @@
+//! Changes that cross from a region's database to another database.
+//!
+//! A handler never writes two databases in one step. It writes its own
+//! change and the [`Change`]s that follow from it into the region's outbox,
+//! in one transaction. A relay then applies each pending change to its
+//! target and records `(origin, seq)` there in the same transaction as the
+//! change, so applying twice is harmless. Everything in a `Change` is public,
+//! aggregate or interop by construction: this is the only path by which
+//! data leaves a region's database.
+
+use serde::{Deserialize, Serialize};
+
+use crate::records::CommentRecord;
+
+/// Where a change is applied.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Target {
+    Catalog,
+    Region(String),
+}
+
+impl Target {
+    pub fn encode(&self) -> String {
+        match self {
+            Self::Catalog => "catalog".into(),
+            Self::Region(r) => format!("region:{r}"),
+        }
+    }
+    pub fn decode(s: &str) -> Option<Self> {
+        if s == "catalog" {
+            Some(Self::Catalog)
+        } else {
+            s.strip_prefix("region:")
+                .map(|r| Self::Region(r.to_string()))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    /// Public profile fields (catalog).
+    UpsertProfile {
+        user_id: String,
+        handle: String,
+        display_name: String,
+        bio: String,
+        private: bool,
+        region: String,
+        created_at: i64,
+    },
+    SetProfileHidden {
+        user_id: String,
+        hidden: bool,
+    },
+    /// A public video became ready (catalog).
+    PublishVideo {
+        id: String,
+        author_id: String,
+        caption: String,
+        hashtags: Vec<String>,
+        mentions: Vec<String>,
+        comments_policy: String,
+        duration_ms: Option<i64>,
+        width: Option<i32>,
+        height: Option<i32>,
+        created_at: i64,
+    },
+    UnpublishVideo {
+        id: String,
+        author_id: String,
+    },
+    /// Counter deltas of a video, applied wherever its metadata lives.
+    VideoCounts {
+        video_id: String,
+        likes: i64,
+        comments: i64,
+        shares: i64,
+        views: i64,
+    },
+    ProfileCounts {
+        user_id: String,
+        followers: i64,
+        following: i64,
+        likes: i64,
+    },
+    InsertComment {
+        comment: CommentRecord,
+    },
+    /// The interop mirror of a follow, kept at the followee's home.
+    MirrorFollow {
+        follower_id: String,
+        followee_id: String,
+        state: Option<String>,
+        created_at: i64,
+    },
+    /// The interop mirror of a block, kept at the blocked user's home.
+    MirrorBlock {
+        blocker_id: String,
+        blocked_id: String,
+        blocked: bool,
+        created_at: i64,
+    },
+}
+
+/// A change to enqueue with its target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    pub target: Target,
+    pub change: Change,
+}
+
+impl OutboxItem {
+    pub fn new(target: Target, change: Change) -> Self {
+        Self { target, change }
+    }
+}
+
+/// A change waiting in a region's outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingChange {
+    pub seq: i64,
+    pub target: Target,
+    pub change: Change,
+}

@@ -1,0 +1,974 @@
+//! The SQL implementation of the storage traits.
+//!
+//! SQLite and PostgreSQL run the same statements (both accept `$n`
+//! placeholders, `ON CONFLICT`, `RETURNING` and row-value comparisons), so
+//! the implementation is written once in `impl_stores!` and compiled for each
+//! backend. Differences live in the per-backend migrations and in `open_*`.
+//!
+//! SQLite durability: WAL journal with `synchronous = FULL`, so a commit is
+//! on disk (WAL fsynced) before the call returns and survives `kill -9` and
+//! power loss. Writes go through a pool of one connection, which serialises
+//! writers inside the process and avoids `SQLITE_BUSY` upgrades; reads use a
+//! separate pool and run concurrently under WAL.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Postgres, Row, Sqlite};
+
+use crate::outbox::{Change, OutboxItem, PendingChange, Target};
+use crate::records::*;
+use crate::traits::*;
+use crate::{Result, StoreError, hot_score};
+
+/// Which SQL backend a storage URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Reads the scheme of a storage URL; unknown schemes are an error that
+    /// names the scheme.
+    pub fn of_url(url: &str) -> Result<Self> {
+        let scheme = url.split(':').next().unwrap_or("");
+        match scheme {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            other => Err(StoreError::Config(format!(
+                "unknown storage scheme `{other}:` (expected sqlite: or postgres://)"
+            ))),
+        }
+    }
+}
+
+pub struct SqlRegion<DB: sqlx::Database> {
+    writer: Pool<DB>,
+    reader: Pool<DB>,
+}
+
+pub struct SqlCatalog<DB: sqlx::Database> {
+    writer: Pool<DB>,
+    reader: Pool<DB>,
+}
+
+async fn sqlite_pools(url: &str) -> Result<(Pool<Sqlite>, Pool<Sqlite>)> {
+    let opts = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    if let Some(parent) = opts.get_filename().parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts.clone())
+        .await?;
+    let reader = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(opts.read_only(false))
+        .await?;
+    Ok((writer, reader))
+}
+
+async fn postgres_pool(url: &str) -> Result<Pool<Postgres>> {
+    let opts = PgConnectOptions::from_str(url)?;
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(opts.clone())
+        .await;
+    match pool {
+        Ok(p) => Ok(p),
+        // A missing database is created, so a fresh PostgreSQL server needs
+        // no manual setup; any other error is returned as it is.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+            let name = opts.get_database().unwrap_or("postgres").to_string();
+            if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(StoreError::Config(format!(
+                    "database name `{name}` must be letters, digits and _"
+                )));
+            }
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(opts.clone().database("postgres"))
+                .await?;
+            let created = sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&admin)
+                .await;
+            admin.close().await;
+            match created {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+                Err(e) => return Err(e.into()),
+            }
+            Ok(PgPoolOptions::new()
+                .max_connections(16)
+                .connect_with(opts)
+                .await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Opens (creating and migrating if needed) a region database.
+pub async fn open_region(url: &str) -> Result<Arc<dyn RegionStore>> {
+    match Backend::of_url(url)? {
+        Backend::Sqlite => {
+            let (writer, reader) = sqlite_pools(url).await?;
+            sqlx::migrate!("./migrations/sqlite/region")
+                .run(&writer)
+                .await?;
+            Ok(Arc::new(SqlRegion { writer, reader }))
+        }
+        Backend::Postgres => {
+            let pool = postgres_pool(url).await?;
+            sqlx::migrate!("./migrations/postgres/region")
+                .run(&pool)
+                .await?;
+            Ok(Arc::new(SqlRegion {
+                writer: pool.clone(),
+                reader: pool,
+            }))
+        }
+    }
+}
+
+/// Opens (creating and migrating if needed) the public catalog.
+pub async fn open_catalog(url: &str) -> Result<Arc<dyn CatalogStore>> {
+    match Backend::of_url(url)? {
+        Backend::Sqlite => {
+            let (writer, reader) = sqlite_pools(url).await?;
+            sqlx::migrate!("./migrations/sqlite/catalog")
+                .run(&writer)
+                .await?;
+            Ok(Arc::new(SqlCatalog { writer, reader }))
+        }
+        Backend::Postgres => {
+            let pool = postgres_pool(url).await?;
+            sqlx::migrate!("./migrations/postgres/catalog")
+                .run(&pool)
+                .await?;
+            Ok(Arc::new(SqlCatalog {
+                writer: pool.clone(),
+                reader: pool,
+            }))
+        }
+    }
+}
+
+/// `$start, $start+1, …` for `n` values.
+fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn parse_list(s: &str) -> Result<Vec<String>> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("list column: {e}")))
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+const USER_COLS: &str = "id, handle, display_name, bio, private, email, birthdate, country, password_hash, non_profiled, state, delete_after, created_at";
+const VIDEO_COLS: &str = "id, author_id, caption, hashtags, mentions, visibility, comments_policy, state, state_reason, duration_ms, width, height, media_key, poster_key, content_type, sha256, size_bytes, transcoded, created_at, likes, comments, shares, views";
+const CVIDEO_COLS: &str = "id, author_id, caption, hashtags, mentions, comments_policy, duration_ms, width, height, labels, created_at, likes, comments, shares, views, hot";
+const PROFILE_COLS: &str = "user_id, handle, display_name, bio, private, region, hidden, created_at, followers, following, videos, likes";
+const COMMENT_COLS: &str =
+    "id, video_id, author_id, author_handle, text, parent_id, created_at, replies_count";
+
+macro_rules! impl_stores {
+    ($DB:ty) => {
+
+        fn comment_row(r: &<$DB as sqlx::Database>::Row) -> Result<CommentRecord> {
+            Ok(CommentRecord {
+                id: r.try_get("id")?,
+                video_id: r.try_get("video_id")?,
+                author_id: r.try_get("author_id")?,
+                author_handle: r.try_get("author_handle")?,
+                text: r.try_get("text")?,
+                parent_id: r.try_get("parent_id")?,
+                created_at: r.try_get("created_at")?,
+                replies_count: r.try_get("replies_count")?,
+            })
+        }
+
+        /// Comments of a video (top level when `parent_id` is None), oldest first.
+        async fn comments_query(pool: &Pool<$DB>, video_id: &str, parent_id: Option<&str>, after: Option<&Cursor>, limit: i64) -> Result<Vec<CommentRecord>> {
+            let parent_cond = if parent_id.is_some() { "parent_id = $2" } else { "parent_id IS NULL AND $2 IS NULL" };
+            let (cur, lim) = if after.is_some() { ("AND (created_at, id) > ($3, $4)", "$5") } else { ("", "$3") };
+            let sql = format!("SELECT {COMMENT_COLS} FROM comments WHERE video_id = $1 AND {parent_cond} {cur} ORDER BY created_at, id LIMIT {lim}");
+            let mut q = sqlx::query(&sql).bind(video_id).bind(parent_id);
+            if let Some(c) = after {
+                q = q.bind(c.key as i64).bind(&c.id);
+            }
+            let rows = q.bind(limit).fetch_all(pool).await?;
+            rows.iter().map(comment_row).collect()
+        }
+
+        async fn insert_comment(tx: &mut sqlx::Transaction<'_, $DB>, c: &CommentRecord) -> Result<()> {
+            let r = sqlx::query(&format!("INSERT INTO comments ({COMMENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 0) ON CONFLICT DO NOTHING"))
+                .bind(&c.id).bind(&c.video_id).bind(&c.author_id).bind(&c.author_handle).bind(&c.text).bind(&c.parent_id).bind(c.created_at)
+                .execute(&mut **tx).await?;
+            if r.rows_affected() == 1 {
+                if let Some(p) = &c.parent_id {
+                    sqlx::query("UPDATE comments SET replies_count = replies_count + 1 WHERE id = $1").bind(p).execute(&mut **tx).await?;
+                }
+            }
+            Ok(())
+        }
+        impl SqlRegion<$DB> {
+            fn user_row(r: &<$DB as sqlx::Database>::Row) -> Result<UserRecord> {
+                Ok(UserRecord {
+                    id: r.try_get("id")?,
+                    handle: r.try_get("handle")?,
+                    display_name: r.try_get("display_name")?,
+                    bio: r.try_get("bio")?,
+                    private: r.try_get("private")?,
+                    email: r.try_get("email")?,
+                    birthdate: r.try_get("birthdate")?,
+                    country: r.try_get("country")?,
+                    password_hash: r.try_get("password_hash")?,
+                    non_profiled: r.try_get("non_profiled")?,
+                    state: r.try_get("state")?,
+                    delete_after: r.try_get("delete_after")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            }
+
+            fn video_row(r: &<$DB as sqlx::Database>::Row) -> Result<VideoRecord> {
+                Ok(VideoRecord {
+                    id: r.try_get("id")?,
+                    author_id: r.try_get("author_id")?,
+                    caption: r.try_get("caption")?,
+                    hashtags: parse_list(&r.try_get::<String, _>("hashtags")?)?,
+                    mentions: parse_list(&r.try_get::<String, _>("mentions")?)?,
+                    visibility: r.try_get("visibility")?,
+                    comments_policy: r.try_get("comments_policy")?,
+                    state: r.try_get("state")?,
+                    state_reason: r.try_get("state_reason")?,
+                    duration_ms: r.try_get("duration_ms")?,
+                    width: r.try_get("width")?,
+                    height: r.try_get("height")?,
+                    media_key: r.try_get("media_key")?,
+                    poster_key: r.try_get("poster_key")?,
+                    content_type: r.try_get("content_type")?,
+                    sha256: r.try_get("sha256")?,
+                    size_bytes: r.try_get("size_bytes")?,
+                    transcoded: r.try_get("transcoded")?,
+                    created_at: r.try_get("created_at")?,
+                    counts: Counts {
+                        likes: r.try_get("likes")?,
+                        comments: r.try_get("comments")?,
+                        shares: r.try_get("shares")?,
+                        views: r.try_get("views")?,
+                    },
+                })
+            }
+
+            /// Writes outbox items inside the caller's transaction.
+            async fn enqueue(tx: &mut sqlx::Transaction<'_, $DB>, items: &[OutboxItem], now: i64) -> Result<()> {
+                for item in items {
+                    let payload = serde_json::to_string(&item.change)
+                        .map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?;
+                    sqlx::query("INSERT INTO outbox (target, payload, created_at) VALUES ($1, $2, $3)")
+                        .bind(item.target.encode())
+                        .bind(payload)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+        }
+
+        impl RegionStore for SqlRegion<$DB> {}
+
+        #[async_trait]
+        impl Accounts for SqlRegion<$DB> {
+            async fn create_user(&self, u: &UserRecord, outbox: &[OutboxItem]) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                let res = sqlx::query(&format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
+                    .bind(&u.id).bind(&u.handle).bind(&u.display_name).bind(&u.bio).bind(u.private)
+                    .bind(&u.email).bind(&u.birthdate).bind(&u.country).bind(&u.password_hash)
+                    .bind(u.non_profiled).bind(&u.state).bind(u.delete_after).bind(u.created_at)
+                    .execute(&mut *tx)
+                    .await;
+                match res {
+                    Err(e) if StoreError::is_unique_violation(&e) => return Err(StoreError::Conflict("handle")),
+                    r => { r?; }
+                }
+                Self::enqueue(&mut tx, outbox, u.created_at).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn user(&self, id: &str) -> Result<Option<UserRecord>> {
+                let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
+                    .bind(id).fetch_optional(&self.reader).await?;
+                row.as_ref().map(Self::user_row).transpose()
+            }
+
+            async fn user_by_handle(&self, handle: &str) -> Result<Option<UserRecord>> {
+                let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE handle = $1"))
+                    .bind(handle).fetch_optional(&self.reader).await?;
+                row.as_ref().map(Self::user_row).transpose()
+            }
+
+            async fn update_profile(&self, id: &str, p: &ProfilePatch, outbox: &[OutboxItem]) -> Result<UserRecord> {
+                let mut tx = self.writer.begin().await?;
+                let row = sqlx::query(&format!(
+                    "UPDATE users SET display_name = COALESCE($2, display_name), bio = COALESCE($3, bio), \
+                     private = COALESCE($4, private), non_profiled = COALESCE($5, non_profiled) \
+                     WHERE id = $1 RETURNING {USER_COLS}"))
+                    .bind(id).bind(&p.display_name).bind(&p.bio).bind(p.private).bind(p.non_profiled)
+                    .fetch_optional(&mut *tx).await?;
+                let user = row.as_ref().map(Self::user_row).transpose()?.ok_or(StoreError::NotFound)?;
+                Self::enqueue(&mut tx, outbox, sovereel_model::now_millis()).await?;
+                tx.commit().await?;
+                Ok(user)
+            }
+        }
+
+        #[async_trait]
+        impl Sessions for SqlRegion<$DB> {
+            async fn create_session(&self, token_hash: &str, user_id: &str, now: i64, expires_at: i64) -> Result<()> {
+                sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                    .bind(token_hash).bind(user_id).bind(now).bind(expires_at)
+                    .execute(&self.writer).await?;
+                Ok(())
+            }
+
+            async fn session_user(&self, token_hash: &str, now: i64) -> Result<Option<String>> {
+                let row = sqlx::query("SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2")
+                    .bind(token_hash).bind(now).fetch_optional(&self.reader).await?;
+                Ok(row.map(|r| r.try_get("user_id")).transpose()?)
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> Result<bool> {
+                let r = sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.writer).await?;
+                Ok(r.rows_affected() > 0)
+            }
+        }
+
+        #[async_trait]
+        impl Videos for SqlRegion<$DB> {
+            async fn insert_video(&self, v: &VideoRecord) -> Result<()> {
+                sqlx::query(&format!("INSERT INTO videos ({VIDEO_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"))
+                    .bind(&v.id).bind(&v.author_id).bind(&v.caption).bind(json_list(&v.hashtags)).bind(json_list(&v.mentions))
+                    .bind(&v.visibility).bind(&v.comments_policy).bind(&v.state).bind(&v.state_reason)
+                    .bind(v.duration_ms).bind(v.width).bind(v.height).bind(&v.media_key).bind(&v.poster_key)
+                    .bind(&v.content_type).bind(&v.sha256).bind(v.size_bytes).bind(v.transcoded).bind(v.created_at)
+                    .bind(v.counts.likes).bind(v.counts.comments).bind(v.counts.shares).bind(v.counts.views)
+                    .execute(&self.writer).await?;
+                Ok(())
+            }
+
+            async fn video(&self, id: &str) -> Result<Option<VideoRecord>> {
+                let row = sqlx::query(&format!("SELECT {VIDEO_COLS} FROM videos WHERE id = $1"))
+                    .bind(id).fetch_optional(&self.reader).await?;
+                row.as_ref().map(Self::video_row).transpose()
+            }
+
+            async fn finish_processing(&self, id: &str, o: &ProcessingOutcome, outbox: &[OutboxItem]) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                let r = sqlx::query("UPDATE videos SET state = $2, state_reason = $3, duration_ms = $4, width = $5, height = $6, \
+                                     media_key = $7, poster_key = $8, content_type = $9, transcoded = $10 WHERE id = $1 AND state = 'processing'")
+                    .bind(id).bind(&o.state).bind(&o.state_reason).bind(o.duration_ms).bind(o.width).bind(o.height)
+                    .bind(&o.media_key).bind(&o.poster_key).bind(&o.content_type).bind(o.transcoded)
+                    .execute(&mut *tx).await?;
+                if r.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Self::enqueue(&mut tx, outbox, sovereel_model::now_millis()).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delete_video(&self, id: &str, outbox: &[OutboxItem]) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                let r = sqlx::query("DELETE FROM videos WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                if r.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM comments WHERE video_id = $1").bind(id).execute(&mut *tx).await?;
+                Self::enqueue(&mut tx, outbox, sovereel_model::now_millis()).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn processing_videos(&self) -> Result<Vec<VideoRecord>> {
+                let rows = sqlx::query(&format!("SELECT {VIDEO_COLS} FROM videos WHERE state = 'processing' ORDER BY created_at"))
+                    .fetch_all(&self.reader).await?;
+                rows.iter().map(Self::video_row).collect()
+            }
+
+            async fn author_videos(&self, author_ids: &[String], vis: &[&str], before: Option<&Cursor>, limit: i64) -> Result<Vec<VideoRecord>> {
+                if author_ids.is_empty() || vis.is_empty() {
+                    return Ok(vec![]);
+                }
+                let a = placeholders(1, author_ids.len());
+                let v = placeholders(1 + author_ids.len(), vis.len());
+                let n = 1 + author_ids.len() + vis.len();
+                let cursor = if before.is_some() { format!("AND (created_at, id) < (${}, ${})", n, n + 1) } else { String::new() };
+                let lim = if before.is_some() { n + 2 } else { n };
+                let sql = format!("SELECT {VIDEO_COLS} FROM videos WHERE author_id IN ({a}) AND visibility IN ({v}) AND state = 'ready' {cursor} ORDER BY created_at DESC, id DESC LIMIT ${lim}");
+                let mut q = sqlx::query(&sql);
+                for id in author_ids { q = q.bind(id); }
+                for x in vis { q = q.bind(*x); }
+                if let Some(c) = before { q = q.bind(c.key as i64).bind(&c.id); }
+                let rows = q.bind(limit).fetch_all(&self.reader).await?;
+                rows.iter().map(Self::video_row).collect()
+            }
+        }
+
+        #[async_trait]
+        impl Social for SqlRegion<$DB> {
+            async fn like(&self, user_id: &str, video_id: &str, now: i64, outbox: &[OutboxItem]) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                let r = sqlx::query("INSERT INTO likes (user_id, video_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(user_id).bind(video_id).bind(now).execute(&mut *tx).await?;
+                let new = r.rows_affected() == 1;
+                if new {
+                    Self::enqueue(&mut tx, outbox, now).await?;
+                }
+                tx.commit().await?;
+                Ok(new)
+            }
+
+            async fn unlike(&self, user_id: &str, video_id: &str, outbox: &[OutboxItem]) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                let r = sqlx::query("DELETE FROM likes WHERE user_id = $1 AND video_id = $2")
+                    .bind(user_id).bind(video_id).execute(&mut *tx).await?;
+                let removed = r.rows_affected() == 1;
+                if removed {
+                    Self::enqueue(&mut tx, outbox, sovereel_model::now_millis()).await?;
+                }
+                tx.commit().await?;
+                Ok(removed)
+            }
+
+            async fn liked_among(&self, user_id: &str, video_ids: &[String]) -> Result<Vec<String>> {
+                if video_ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let sql = format!("SELECT video_id FROM likes WHERE user_id = $1 AND video_id IN ({})", placeholders(2, video_ids.len()));
+                let mut q = sqlx::query(&sql).bind(user_id);
+                for v in video_ids { q = q.bind(v); }
+                let rows = q.fetch_all(&self.reader).await?;
+                Ok(rows.iter().map(|r| r.try_get("video_id")).collect::<Result<_, _>>()?)
+            }
+
+            async fn follow(&self, follower: &str, followee: &str, state: FollowState, now: i64, outbox: &[OutboxItem]) -> Result<Option<FollowState>> {
+                let mut tx = self.writer.begin().await?;
+                let prev: Option<String> = sqlx::query("SELECT state FROM follows WHERE follower_id = $1 AND followee_id = $2")
+                    .bind(follower).bind(followee).fetch_optional(&mut *tx).await?
+                    .map(|r| r.try_get("state")).transpose()?;
+                let prev = prev.as_deref().and_then(FollowState::parse);
+                if prev != Some(state) {
+                    sqlx::query("INSERT INTO follows (follower_id, followee_id, state, created_at) VALUES ($1, $2, $3, $4) \
+                                 ON CONFLICT (follower_id, followee_id) DO UPDATE SET state = excluded.state")
+                        .bind(follower).bind(followee).bind(state.as_str()).bind(now).execute(&mut *tx).await?;
+                    Self::enqueue(&mut tx, outbox, now).await?;
+                }
+                tx.commit().await?;
+                Ok(prev)
+            }
+
+            async fn unfollow(&self, follower: &str, followee: &str, outbox: &[OutboxItem]) -> Result<Option<FollowState>> {
+                let mut tx = self.writer.begin().await?;
+                let prev: Option<String> = sqlx::query("DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2 RETURNING state")
+                    .bind(follower).bind(followee).fetch_optional(&mut *tx).await?
+                    .map(|r| r.try_get("state")).transpose()?;
+                if prev.is_some() {
+                    Self::enqueue(&mut tx, outbox, sovereel_model::now_millis()).await?;
+                }
+                tx.commit().await?;
+                Ok(prev.as_deref().and_then(FollowState::parse))
+            }
+
+            async fn follow_state(&self, follower: &str, followee: &str) -> Result<Option<FollowState>> {
+                let s: Option<String> = sqlx::query("SELECT state FROM follows WHERE follower_id = $1 AND followee_id = $2")
+                    .bind(follower).bind(followee).fetch_optional(&self.reader).await?
+                    .map(|r| r.try_get("state")).transpose()?;
+                Ok(s.as_deref().and_then(FollowState::parse))
+            }
+
+            async fn inbound_follow_state(&self, follower: &str, followee: &str) -> Result<Option<FollowState>> {
+                let s: Option<String> = sqlx::query("SELECT state FROM inbound_follows WHERE follower_id = $1 AND followee_id = $2")
+                    .bind(follower).bind(followee).fetch_optional(&self.reader).await?
+                    .map(|r| r.try_get("state")).transpose()?;
+                Ok(s.as_deref().and_then(FollowState::parse))
+            }
+
+            async fn following(&self, follower: &str, limit: i64) -> Result<Vec<String>> {
+                let rows = sqlx::query("SELECT followee_id FROM follows WHERE follower_id = $1 AND state = 'approved' ORDER BY created_at DESC LIMIT $2")
+                    .bind(follower).bind(limit).fetch_all(&self.reader).await?;
+                Ok(rows.iter().map(|r| r.try_get("followee_id")).collect::<Result<_, _>>()?)
+            }
+
+            async fn pending_requests(&self, followee: &str, limit: i64) -> Result<Vec<String>> {
+                let rows = sqlx::query("SELECT follower_id FROM inbound_follows WHERE followee_id = $1 AND state = 'pending' ORDER BY created_at DESC LIMIT $2")
+                    .bind(followee).bind(limit).fetch_all(&self.reader).await?;
+                Ok(rows.iter().map(|r| r.try_get("follower_id")).collect::<Result<_, _>>()?)
+            }
+
+            async fn block(&self, blocker: &str, blocked: &str, now: i64, outbox: &[OutboxItem]) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                let r = sqlx::query("INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(blocker).bind(blocked).bind(now).execute(&mut *tx).await?;
+                let new = r.rows_affected() == 1;
+                if new {
+                    Self::enqueue(&mut tx, outbox, now).await?;
+                }
+                tx.commit().await?;
+                Ok(new)
+            }
+
+            async fn unblock(&self, blocker: &str, blocked: &str, outbox: &[OutboxItem]) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                let r = sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
+                    .bind(blocker).bind(blocked).execute(&mut *tx).await?;
+                let removed = r.rows_affected() == 1;
+                if removed {
+                    Self::enqueue(&mut tx, outbox, sovereel_model::now_millis()).await?;
+                }
+                tx.commit().await?;
+                Ok(removed)
+            }
+
+            async fn blocked_either(&self, a: &str, b: &str) -> Result<bool> {
+                let row = sqlx::query("SELECT 1 AS x FROM blocks WHERE blocker_id = $1 AND blocked_id = $2 \
+                                       UNION ALL SELECT 1 AS x FROM inbound_blocks WHERE blocked_id = $1 AND blocker_id = $2")
+                    .bind(a).bind(b).fetch_optional(&self.reader).await?;
+                Ok(row.is_some())
+            }
+
+            async fn block_set(&self, a: &str) -> Result<Vec<String>> {
+                let rows = sqlx::query("SELECT blocked_id AS other FROM blocks WHERE blocker_id = $1 \
+                                        UNION SELECT blocker_id AS other FROM inbound_blocks WHERE blocked_id = $1")
+                    .bind(a).fetch_all(&self.reader).await?;
+                Ok(rows.iter().map(|r| r.try_get("other")).collect::<Result<_, _>>()?)
+            }
+
+            async fn record_share(&self, id: &str, user_id: &str, video_id: &str, now: i64, outbox: &[OutboxItem]) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query("INSERT INTO shares (id, user_id, video_id, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(id).bind(user_id).bind(video_id).bind(now).execute(&mut *tx).await?;
+                Self::enqueue(&mut tx, outbox, now).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn record_comment(&self, comment_id: &str, user_id: &str, video_id: &str, now: i64, outbox: &[OutboxItem]) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query("INSERT INTO my_comments (comment_id, user_id, video_id, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(comment_id).bind(user_id).bind(video_id).bind(now).execute(&mut *tx).await?;
+                Self::enqueue(&mut tx, outbox, now).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl Events for SqlRegion<$DB> {
+            async fn append_events(&self, events: &[EventRecord], outbox: &[OutboxItem]) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                for e in events {
+                    sqlx::query("INSERT INTO events (user_id, video_id, kind, watch_ms, duration_ms, at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(&e.user_id).bind(&e.video_id).bind(&e.kind).bind(e.watch_ms).bind(e.duration_ms).bind(e.at)
+                        .execute(&mut *tx).await?;
+                }
+                Self::enqueue(&mut tx, outbox, sovereel_model::now_millis()).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn seen_videos(&self, user_id: &str, limit: i64) -> Result<Vec<String>> {
+                let rows = sqlx::query("SELECT video_id, MAX(at) AS last FROM events WHERE user_id = $1 AND kind IN ('impression', 'view', 'skip', 'not_interested') \
+                                        GROUP BY video_id ORDER BY last DESC LIMIT $2")
+                    .bind(user_id).bind(limit).fetch_all(&self.reader).await?;
+                Ok(rows.iter().map(|r| r.try_get("video_id")).collect::<Result<_, _>>()?)
+            }
+        }
+
+        #[async_trait]
+        impl Outbox for SqlRegion<$DB> {
+            async fn pending_changes(&self, limit: i64) -> Result<Vec<PendingChange>> {
+                let rows = sqlx::query("SELECT seq, target, payload FROM outbox ORDER BY seq LIMIT $1")
+                    .bind(limit).fetch_all(&self.reader).await?;
+                rows.iter().map(|r| {
+                    let target: String = r.try_get("target")?;
+                    let payload: String = r.try_get("payload")?;
+                    Ok(PendingChange {
+                        seq: r.try_get("seq")?,
+                        target: Target::decode(&target).ok_or_else(|| StoreError::Corrupt(format!("outbox target {target}")))?,
+                        change: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?,
+                    })
+                }).collect()
+            }
+
+            async fn mark_applied(&self, seqs: &[i64]) -> Result<()> {
+                if seqs.is_empty() {
+                    return Ok(());
+                }
+                let sql = format!("DELETE FROM outbox WHERE seq IN ({})", placeholders(1, seqs.len()));
+                let mut q = sqlx::query(&sql);
+                for s in seqs { q = q.bind(*s); }
+                q.execute(&self.writer).await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl Comments for SqlRegion<$DB> {
+            async fn comments(&self, video_id: &str, parent_id: Option<&str>, after: Option<&Cursor>, limit: i64) -> Result<Vec<CommentRecord>> {
+                comments_query(&self.reader, video_id, parent_id, after, limit).await
+            }
+            async fn comment(&self, id: &str) -> Result<Option<CommentRecord>> {
+                let row = sqlx::query(&format!("SELECT {COMMENT_COLS} FROM comments WHERE id = $1")).bind(id).fetch_optional(&self.reader).await?;
+                row.as_ref().map(comment_row).transpose()
+            }
+        }
+
+        #[async_trait]
+        impl ApplyChanges for SqlRegion<$DB> {
+            async fn apply_change(&self, origin: &str, seq: i64, change: &Change) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                let fresh = sqlx::query("INSERT INTO applied_outbox (origin, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(origin).bind(seq).execute(&mut *tx).await?.rows_affected() == 1;
+                if !fresh {
+                    return Ok(false);
+                }
+                match change {
+                    Change::VideoCounts { video_id, likes, comments, shares, views } => {
+                        sqlx::query("UPDATE videos SET likes = likes + $2, comments = comments + $3, shares = shares + $4, views = views + $5 WHERE id = $1")
+                            .bind(video_id).bind(likes).bind(comments).bind(shares).bind(views).execute(&mut *tx).await?;
+                    }
+                    Change::InsertComment { comment } => insert_comment(&mut tx, comment).await?,
+                    Change::MirrorFollow { follower_id, followee_id, state, created_at } => match state {
+                        Some(s) => {
+                            sqlx::query("INSERT INTO inbound_follows (follower_id, followee_id, state, created_at) VALUES ($1, $2, $3, $4) \
+                                         ON CONFLICT (followee_id, follower_id) DO UPDATE SET state = excluded.state")
+                                .bind(follower_id).bind(followee_id).bind(s).bind(created_at).execute(&mut *tx).await?;
+                        }
+                        None => {
+                            sqlx::query("DELETE FROM inbound_follows WHERE follower_id = $1 AND followee_id = $2")
+                                .bind(follower_id).bind(followee_id).execute(&mut *tx).await?;
+                        }
+                    },
+                    Change::MirrorBlock { blocker_id, blocked_id, blocked, created_at } => {
+                        if *blocked {
+                            sqlx::query("INSERT INTO inbound_blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                                .bind(blocker_id).bind(blocked_id).bind(created_at).execute(&mut *tx).await?;
+                        } else {
+                            sqlx::query("DELETE FROM inbound_blocks WHERE blocker_id = $1 AND blocked_id = $2")
+                                .bind(blocker_id).bind(blocked_id).execute(&mut *tx).await?;
+                        }
+                    }
+                    other => return Err(StoreError::Corrupt(format!("a region cannot apply {other:?}"))),
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+        }
+
+        impl SqlCatalog<$DB> {
+            fn profile_row(r: &<$DB as sqlx::Database>::Row) -> Result<ProfileRecord> {
+                Ok(ProfileRecord {
+                    user_id: r.try_get("user_id")?,
+                    handle: r.try_get("handle")?,
+                    display_name: r.try_get("display_name")?,
+                    bio: r.try_get("bio")?,
+                    private: r.try_get("private")?,
+                    region: r.try_get("region")?,
+                    hidden: r.try_get("hidden")?,
+                    created_at: r.try_get("created_at")?,
+                    followers: r.try_get("followers")?,
+                    following: r.try_get("following")?,
+                    videos: r.try_get("videos")?,
+                    likes: r.try_get("likes")?,
+                })
+            }
+
+            fn video_row(r: &<$DB as sqlx::Database>::Row) -> Result<CatalogVideo> {
+                Ok(CatalogVideo {
+                    id: r.try_get("id")?,
+                    author_id: r.try_get("author_id")?,
+                    caption: r.try_get("caption")?,
+                    hashtags: parse_list(&r.try_get::<String, _>("hashtags")?)?,
+                    mentions: parse_list(&r.try_get::<String, _>("mentions")?)?,
+                    comments_policy: r.try_get("comments_policy")?,
+                    duration_ms: r.try_get("duration_ms")?,
+                    width: r.try_get("width")?,
+                    height: r.try_get("height")?,
+                    labels: parse_list(&r.try_get::<String, _>("labels")?)?,
+                    created_at: r.try_get("created_at")?,
+                    counts: Counts {
+                        likes: r.try_get("likes")?,
+                        comments: r.try_get("comments")?,
+                        shares: r.try_get("shares")?,
+                        views: r.try_get("views")?,
+                    },
+                    hot: r.try_get("hot")?,
+                })
+            }
+
+            async fn video_list(&self, sql: &str, binds: Vec<String>, cursor: Option<(f64, bool, &str)>, limit: i64) -> Result<Vec<CatalogVideo>> {
+                let mut q = sqlx::query(sql);
+                for b in &binds { q = q.bind(b); }
+                if let Some((key, as_int, id)) = cursor {
+                    q = if as_int { q.bind(key as i64) } else { q.bind(key) };
+                    q = q.bind(id);
+                }
+                let rows = q.bind(limit).fetch_all(&self.reader).await?;
+                rows.iter().map(Self::video_row).collect()
+            }
+        }
+
+        impl CatalogStore for SqlCatalog<$DB> {}
+
+        #[async_trait]
+        impl Directory for SqlCatalog<$DB> {
+            async fn reserve_handle(&self, handle: &str, user_id: &str, region: &str, now: i64) -> Result<()> {
+                let r = sqlx::query("INSERT INTO directory (handle, user_id, region, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(handle).bind(user_id).bind(region).bind(now).execute(&self.writer).await;
+                match r {
+                    Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::Conflict("handle")),
+                    r => { r?; Ok(()) }
+                }
+            }
+
+            async fn release_handle(&self, handle: &str, user_id: &str) -> Result<()> {
+                sqlx::query("DELETE FROM directory WHERE handle = $1 AND user_id = $2").bind(handle).bind(user_id).execute(&self.writer).await?;
+                Ok(())
+            }
+
+            async fn resolve_handle(&self, handle: &str) -> Result<Option<(String, String)>> {
+                let row = sqlx::query("SELECT user_id, region FROM directory WHERE handle = $1").bind(handle).fetch_optional(&self.reader).await?;
+                Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get("user_id")?, r.try_get("region")?))).transpose()?)
+            }
+        }
+
+        #[async_trait]
+        impl Catalog for SqlCatalog<$DB> {
+            async fn profile(&self, user_id: &str) -> Result<Option<ProfileRecord>> {
+                let row = sqlx::query(&format!("SELECT {PROFILE_COLS} FROM profiles WHERE user_id = $1")).bind(user_id).fetch_optional(&self.reader).await?;
+                row.as_ref().map(Self::profile_row).transpose()
+            }
+
+            async fn profile_by_handle(&self, handle: &str) -> Result<Option<ProfileRecord>> {
+                let row = sqlx::query(&format!("SELECT {PROFILE_COLS} FROM profiles WHERE handle = $1")).bind(handle).fetch_optional(&self.reader).await?;
+                row.as_ref().map(Self::profile_row).transpose()
+            }
+
+            async fn profiles(&self, ids: &[String]) -> Result<Vec<ProfileRecord>> {
+                if ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let sql = format!("SELECT {PROFILE_COLS} FROM profiles WHERE user_id IN ({})", placeholders(1, ids.len()));
+                let mut q = sqlx::query(&sql);
+                for id in ids { q = q.bind(id); }
+                let rows = q.fetch_all(&self.reader).await?;
+                rows.iter().map(Self::profile_row).collect()
+            }
+
+            async fn video(&self, id: &str) -> Result<Option<CatalogVideo>> {
+                let row = sqlx::query(&format!("SELECT {CVIDEO_COLS} FROM videos WHERE id = $1")).bind(id).fetch_optional(&self.reader).await?;
+                row.as_ref().map(Self::video_row).transpose()
+            }
+
+            async fn videos(&self, ids: &[String]) -> Result<Vec<CatalogVideo>> {
+                if ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let sql = format!("SELECT {CVIDEO_COLS} FROM videos WHERE id IN ({})", placeholders(1, ids.len()));
+                let mut q = sqlx::query(&sql);
+                for id in ids { q = q.bind(id); }
+                let rows = q.fetch_all(&self.reader).await?;
+                rows.iter().map(Self::video_row).collect()
+            }
+
+            async fn videos_by_authors(&self, authors: &[String], before: Option<&Cursor>, limit: i64) -> Result<Vec<CatalogVideo>> {
+                if authors.is_empty() {
+                    return Ok(vec![]);
+                }
+                let n = authors.len();
+                let cur = if before.is_some() { format!("AND (created_at, id) < (${}, ${})", n + 1, n + 2) } else { String::new() };
+                let lim = if before.is_some() { n + 3 } else { n + 1 };
+                let sql = format!("SELECT {CVIDEO_COLS} FROM videos WHERE author_id IN ({}) {cur} ORDER BY created_at DESC, id DESC LIMIT ${lim}", placeholders(1, n));
+                self.video_list(&sql, authors.to_vec(), before.map(|c| (c.key, true, c.id.as_str())), limit).await
+            }
+
+            async fn hot_videos(&self, before: Option<&Cursor>, limit: i64) -> Result<Vec<CatalogVideo>> {
+                let (cur, lim) = if before.is_some() { ("WHERE (hot, id) < ($1, $2)", "$3") } else { ("", "$1") };
+                let sql = format!("SELECT {CVIDEO_COLS} FROM videos {cur} ORDER BY hot DESC, id DESC LIMIT {lim}");
+                self.video_list(&sql, vec![], before.map(|c| (c.key, false, c.id.as_str())), limit).await
+            }
+
+            async fn fresh_videos(&self, before: Option<&Cursor>, limit: i64) -> Result<Vec<CatalogVideo>> {
+                let (cur, lim) = if before.is_some() { ("WHERE (created_at, id) < ($1, $2)", "$3") } else { ("", "$1") };
+                let sql = format!("SELECT {CVIDEO_COLS} FROM videos {cur} ORDER BY created_at DESC, id DESC LIMIT {lim}");
+                self.video_list(&sql, vec![], before.map(|c| (c.key, true, c.id.as_str())), limit).await
+            }
+
+            async fn hashtag_videos(&self, tag: &str, before: Option<&Cursor>, limit: i64) -> Result<Vec<CatalogVideo>> {
+                let (cur, lim) = if before.is_some() { ("AND (h.hot, h.video_id) < ($2, $3)", "$4") } else { ("", "$2") };
+                let cols = CVIDEO_COLS.split(", ").map(|c| format!("v.{c}")).collect::<Vec<_>>().join(", ");
+                let sql = format!("SELECT {cols} FROM video_hashtags h JOIN videos v ON v.id = h.video_id WHERE h.tag = $1 {cur} ORDER BY h.hot DESC, h.video_id DESC LIMIT {lim}");
+                self.video_list(&sql, vec![tag.to_string()], before.map(|c| (c.key, false, c.id.as_str())), limit).await
+            }
+
+            async fn hashtag_count(&self, tag: &str) -> Result<i64> {
+                let row = sqlx::query("SELECT videos FROM hashtags WHERE tag = $1").bind(tag).fetch_optional(&self.reader).await?;
+                Ok(row.map(|r| r.try_get("videos")).transpose()?.unwrap_or(0))
+            }
+
+            async fn search_profiles(&self, q: &str, limit: i64) -> Result<Vec<ProfileRecord>> {
+                let prefix = format!("{}%", like_escape(q));
+                let inner = format!("%{}%", like_escape(q));
+                let rows = sqlx::query(&format!(
+                    "SELECT {PROFILE_COLS} FROM profiles WHERE hidden = FALSE AND (handle LIKE $2 ESCAPE '\\' OR lower(display_name) LIKE $3 ESCAPE '\\') \
+                     ORDER BY CASE WHEN handle = $1 THEN 0 WHEN handle LIKE $2 ESCAPE '\\' THEN 1 ELSE 2 END, followers DESC, handle LIMIT $4"))
+                    .bind(q).bind(prefix).bind(inner).bind(limit).fetch_all(&self.reader).await?;
+                rows.iter().map(Self::profile_row).collect()
+            }
+
+            async fn search_hashtags(&self, q: &str, limit: i64) -> Result<Vec<(String, i64)>> {
+                let prefix = format!("{}%", like_escape(q));
+                let rows = sqlx::query("SELECT tag, videos FROM hashtags WHERE tag LIKE $2 ESCAPE '\\' AND videos > 0 \
+                                        ORDER BY CASE WHEN tag = $1 THEN 0 ELSE 1 END, videos DESC, tag LIMIT $3")
+                    .bind(q).bind(prefix).bind(limit).fetch_all(&self.reader).await?;
+                rows.iter().map(|r| Ok((r.try_get("tag")?, r.try_get("videos")?))).collect()
+            }
+
+            async fn search_captions(&self, words: &[String], limit: i64) -> Result<Vec<CatalogVideo>> {
+                if words.is_empty() {
+                    return Ok(vec![]);
+                }
+                let conds = (1..=words.len()).map(|i| format!("lower(caption) LIKE ${i} ESCAPE '\\'")).collect::<Vec<_>>().join(" AND ");
+                let sql = format!("SELECT {CVIDEO_COLS} FROM videos WHERE {conds} ORDER BY hot DESC, id DESC LIMIT ${}", words.len() + 1);
+                let binds = words.iter().map(|w| format!("%{}%", like_escape(&w.to_lowercase()))).collect();
+                self.video_list(&sql, binds, None, limit).await
+            }
+        }
+
+        #[async_trait]
+        impl Comments for SqlCatalog<$DB> {
+            async fn comments(&self, video_id: &str, parent_id: Option<&str>, after: Option<&Cursor>, limit: i64) -> Result<Vec<CommentRecord>> {
+                comments_query(&self.reader, video_id, parent_id, after, limit).await
+            }
+            async fn comment(&self, id: &str) -> Result<Option<CommentRecord>> {
+                let row = sqlx::query(&format!("SELECT {COMMENT_COLS} FROM comments WHERE id = $1")).bind(id).fetch_optional(&self.reader).await?;
+                row.as_ref().map(comment_row).transpose()
+            }
+        }
+
+        #[async_trait]
+        impl ApplyChanges for SqlCatalog<$DB> {
+            async fn apply_change(&self, origin: &str, seq: i64, change: &Change) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                let fresh = sqlx::query("INSERT INTO applied_outbox (origin, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(origin).bind(seq).execute(&mut *tx).await?.rows_affected() == 1;
+                if !fresh {
+                    return Ok(false);
+                }
+                match change {
+                    Change::UpsertProfile { user_id, handle, display_name, bio, private, region, created_at } => {
+                        sqlx::query("INSERT INTO profiles (user_id, handle, display_name, bio, private, region, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                                     ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name, bio = excluded.bio, private = excluded.private")
+                            .bind(user_id).bind(handle).bind(display_name).bind(bio).bind(private).bind(region).bind(created_at)
+                            .execute(&mut *tx).await?;
+                    }
+                    Change::SetProfileHidden { user_id, hidden } => {
+                        sqlx::query("UPDATE profiles SET hidden = $2 WHERE user_id = $1").bind(user_id).bind(hidden).execute(&mut *tx).await?;
+                    }
+                    Change::PublishVideo { id, author_id, caption, hashtags, mentions, comments_policy, duration_ms, width, height, created_at } => {
+                        let hot = hot_score(&Counts::default(), *created_at);
+                        let r = sqlx::query(&format!("INSERT INTO videos ({CVIDEO_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '[]', $10, 0, 0, 0, 0, $11) ON CONFLICT DO NOTHING"))
+                            .bind(id).bind(author_id).bind(caption).bind(json_list(hashtags)).bind(json_list(mentions))
+                            .bind(comments_policy).bind(duration_ms).bind(width).bind(height).bind(created_at).bind(hot)
+                            .execute(&mut *tx).await?;
+                        if r.rows_affected() == 1 {
+                            for tag in hashtags {
+                                sqlx::query("INSERT INTO video_hashtags (tag, video_id, hot) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                                    .bind(tag).bind(id).bind(hot).execute(&mut *tx).await?;
+                                sqlx::query("INSERT INTO hashtags (tag, videos) VALUES ($1, 1) ON CONFLICT (tag) DO UPDATE SET videos = hashtags.videos + 1")
+                                    .bind(tag).execute(&mut *tx).await?;
+                            }
+                            sqlx::query("UPDATE profiles SET videos = videos + 1 WHERE user_id = $1").bind(author_id).execute(&mut *tx).await?;
+                        }
+                    }
+                    Change::UnpublishVideo { id, author_id } => {
+                        let r = sqlx::query("DELETE FROM videos WHERE id = $1 RETURNING likes").bind(id).fetch_optional(&mut *tx).await?;
+                        if let Some(row) = r {
+                            let likes: i64 = row.try_get("likes")?;
+                            let tags = sqlx::query("DELETE FROM video_hashtags WHERE video_id = $1 RETURNING tag").bind(id).fetch_all(&mut *tx).await?;
+                            for t in tags {
+                                let tag: String = t.try_get("tag")?;
+                                sqlx::query("UPDATE hashtags SET videos = videos - 1 WHERE tag = $1").bind(tag).execute(&mut *tx).await?;
+                            }
+                            sqlx::query("DELETE FROM comments WHERE video_id = $1").bind(id).execute(&mut *tx).await?;
+                            sqlx::query("UPDATE profiles SET videos = videos - 1, likes = likes - $2 WHERE user_id = $1")
+                                .bind(author_id).bind(likes).execute(&mut *tx).await?;
+                        }
+                    }
+                    Change::VideoCounts { video_id, likes, comments, shares, views } => {
+                        let row = sqlx::query("UPDATE videos SET likes = likes + $2, comments = comments + $3, shares = shares + $4, views = views + $5 \
+                                               WHERE id = $1 RETURNING likes, comments, shares, views, created_at")
+                            .bind(video_id).bind(likes).bind(comments).bind(shares).bind(views).fetch_optional(&mut *tx).await?;
+                        if let Some(r) = row {
+                            let c = Counts { likes: r.try_get("likes")?, comments: r.try_get("comments")?, shares: r.try_get("shares")?, views: r.try_get("views")? };
+                            let hot = hot_score(&c, r.try_get("created_at")?);
+                            sqlx::query("UPDATE videos SET hot = $2 WHERE id = $1").bind(video_id).bind(hot).execute(&mut *tx).await?;
+                            sqlx::query("UPDATE video_hashtags SET hot = $2 WHERE video_id = $1").bind(video_id).bind(hot).execute(&mut *tx).await?;
+                        }
+                    }
+                    Change::ProfileCounts { user_id, followers, following, likes } => {
+                        sqlx::query("UPDATE profiles SET followers = followers + $2, following = following + $3, likes = likes + $4 WHERE user_id = $1")
+                            .bind(user_id).bind(followers).bind(following).bind(likes).execute(&mut *tx).await?;
+                    }
+                    Change::InsertComment { comment } => insert_comment(&mut tx, comment).await?,
+                    other => return Err(StoreError::Corrupt(format!("the catalog cannot apply {other:?}"))),
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+        }
+    };
+}
+
+mod sqlite_impl {
+    use super::*;
+    impl_stores!(Sqlite);
+}
+
+mod postgres_impl {
+    use super::*;
+    impl_stores!(Postgres);
+}

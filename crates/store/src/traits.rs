@@ -1,0 +1,216 @@
+//! The storage interface, one trait per aggregate. A region's database
+//! implements [`RegionStore`]; the public catalog implements
+//! [`CatalogStore`]. Handlers depend on these traits only.
+
+use async_trait::async_trait;
+
+use crate::Result;
+use crate::outbox::{Change, OutboxItem, PendingChange};
+use crate::records::*;
+
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    /// Creates a user; `Conflict("handle")` if the handle exists here.
+    async fn create_user(&self, user: &UserRecord, outbox: &[OutboxItem]) -> Result<()>;
+    async fn user(&self, id: &str) -> Result<Option<UserRecord>>;
+    async fn user_by_handle(&self, handle: &str) -> Result<Option<UserRecord>>;
+    async fn update_profile(
+        &self,
+        id: &str,
+        patch: &ProfilePatch,
+        outbox: &[OutboxItem],
+    ) -> Result<UserRecord>;
+}
+
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()>;
+    /// The user of a live session.
+    async fn session_user(&self, token_hash: &str, now: i64) -> Result<Option<String>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait Videos: Send + Sync {
+    async fn insert_video(&self, video: &VideoRecord) -> Result<()>;
+    async fn video(&self, id: &str) -> Result<Option<VideoRecord>>;
+    /// Records the outcome of processing, with the changes that follow.
+    async fn finish_processing(
+        &self,
+        id: &str,
+        outcome: &ProcessingOutcome,
+        outbox: &[OutboxItem],
+    ) -> Result<()>;
+    /// Deletes a video and its likes stored here.
+    async fn delete_video(&self, id: &str, outbox: &[OutboxItem]) -> Result<bool>;
+    /// Videos still being processed (to resume after a restart).
+    async fn processing_videos(&self) -> Result<Vec<VideoRecord>>;
+    /// An author's ready videos among `visibilities`, newest first.
+    async fn author_videos(
+        &self,
+        author_ids: &[String],
+        visibilities: &[&str],
+        before: Option<&Cursor>,
+        limit: i64,
+    ) -> Result<Vec<VideoRecord>>;
+}
+
+#[async_trait]
+pub trait Social: Send + Sync {
+    /// Idempotent; true when the like is new.
+    async fn like(
+        &self,
+        user_id: &str,
+        video_id: &str,
+        now: i64,
+        outbox: &[OutboxItem],
+    ) -> Result<bool>;
+    /// Idempotent; true when a like was removed.
+    async fn unlike(&self, user_id: &str, video_id: &str, outbox: &[OutboxItem]) -> Result<bool>;
+    async fn liked_among(&self, user_id: &str, video_ids: &[String]) -> Result<Vec<String>>;
+    /// Sets the follow edge (at the follower's home); returns the previous state.
+    async fn follow(
+        &self,
+        follower: &str,
+        followee: &str,
+        state: FollowState,
+        now: i64,
+        outbox: &[OutboxItem],
+    ) -> Result<Option<FollowState>>;
+    async fn unfollow(
+        &self,
+        follower: &str,
+        followee: &str,
+        outbox: &[OutboxItem],
+    ) -> Result<Option<FollowState>>;
+    async fn follow_state(&self, follower: &str, followee: &str) -> Result<Option<FollowState>>;
+    /// The follow mirror at the followee's home.
+    async fn inbound_follow_state(
+        &self,
+        follower: &str,
+        followee: &str,
+    ) -> Result<Option<FollowState>>;
+    async fn following(&self, follower: &str, limit: i64) -> Result<Vec<String>>;
+    async fn pending_requests(&self, followee: &str, limit: i64) -> Result<Vec<String>>;
+    async fn block(
+        &self,
+        blocker: &str,
+        blocked: &str,
+        now: i64,
+        outbox: &[OutboxItem],
+    ) -> Result<bool>;
+    async fn unblock(&self, blocker: &str, blocked: &str, outbox: &[OutboxItem]) -> Result<bool>;
+    /// Whether either has blocked the other, as known at `a`'s home.
+    async fn blocked_either(&self, a: &str, b: &str) -> Result<bool>;
+    /// Everyone `a` blocked or who blocked `a`, as known at `a`'s home.
+    async fn block_set(&self, a: &str) -> Result<Vec<String>>;
+    async fn record_share(
+        &self,
+        id: &str,
+        user_id: &str,
+        video_id: &str,
+        now: i64,
+        outbox: &[OutboxItem],
+    ) -> Result<()>;
+    /// Remembers that the user wrote a comment (the protected authorship link).
+    async fn record_comment(
+        &self,
+        comment_id: &str,
+        user_id: &str,
+        video_id: &str,
+        now: i64,
+        outbox: &[OutboxItem],
+    ) -> Result<()>;
+}
+
+#[async_trait]
+pub trait Comments: Send + Sync {
+    async fn comments(
+        &self,
+        video_id: &str,
+        parent_id: Option<&str>,
+        after: Option<&Cursor>,
+        limit: i64,
+    ) -> Result<Vec<CommentRecord>>;
+    async fn comment(&self, id: &str) -> Result<Option<CommentRecord>>;
+}
+
+#[async_trait]
+pub trait Events: Send + Sync {
+    async fn append_events(&self, events: &[EventRecord], outbox: &[OutboxItem]) -> Result<()>;
+    /// Videos the user has had an impression of (or skipped, or viewed).
+    async fn seen_videos(&self, user_id: &str, limit: i64) -> Result<Vec<String>>;
+}
+
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    async fn pending_changes(&self, limit: i64) -> Result<Vec<PendingChange>>;
+    async fn mark_applied(&self, seqs: &[i64]) -> Result<()>;
+}
+
+/// Applies changes that arrive from a region's outbox, idempotently.
+#[async_trait]
+pub trait ApplyChanges: Send + Sync {
+    /// Applies `change` unless `(origin, seq)` was applied already.
+    async fn apply_change(&self, origin: &str, seq: i64, change: &Change) -> Result<bool>;
+}
+
+/// A region's database.
+pub trait RegionStore:
+    Accounts + Sessions + Videos + Social + Comments + Events + Outbox + ApplyChanges
+{
+}
+
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// Reserves a handle across every region; `Conflict("handle")` if taken.
+    async fn reserve_handle(
+        &self,
+        handle: &str,
+        user_id: &str,
+        region: &str,
+        now: i64,
+    ) -> Result<()>;
+    async fn release_handle(&self, handle: &str, user_id: &str) -> Result<()>;
+    /// `(user_id, region)` of a handle.
+    async fn resolve_handle(&self, handle: &str) -> Result<Option<(String, String)>>;
+}
+
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    async fn profile(&self, user_id: &str) -> Result<Option<ProfileRecord>>;
+    async fn profile_by_handle(&self, handle: &str) -> Result<Option<ProfileRecord>>;
+    async fn profiles(&self, user_ids: &[String]) -> Result<Vec<ProfileRecord>>;
+    async fn video(&self, id: &str) -> Result<Option<CatalogVideo>>;
+    async fn videos(&self, ids: &[String]) -> Result<Vec<CatalogVideo>>;
+    /// Public videos of these authors, newest first.
+    async fn videos_by_authors(
+        &self,
+        author_ids: &[String],
+        before: Option<&Cursor>,
+        limit: i64,
+    ) -> Result<Vec<CatalogVideo>>;
+    /// Public videos by hot score, highest first.
+    async fn hot_videos(&self, before: Option<&Cursor>, limit: i64) -> Result<Vec<CatalogVideo>>;
+    /// Public videos, newest first.
+    async fn fresh_videos(&self, before: Option<&Cursor>, limit: i64) -> Result<Vec<CatalogVideo>>;
+    async fn hashtag_videos(
+        &self,
+        tag: &str,
+        before: Option<&Cursor>,
+        limit: i64,
+    ) -> Result<Vec<CatalogVideo>>;
+    async fn hashtag_count(&self, tag: &str) -> Result<i64>;
+    async fn search_profiles(&self, q: &str, limit: i64) -> Result<Vec<ProfileRecord>>;
+    async fn search_hashtags(&self, q: &str, limit: i64) -> Result<Vec<(String, i64)>>;
+    async fn search_captions(&self, words: &[String], limit: i64) -> Result<Vec<CatalogVideo>>;
+}
+
+/// The public catalog.
+pub trait CatalogStore: Directory + Catalog + Comments + ApplyChanges {}

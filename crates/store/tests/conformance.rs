@@ -1,0 +1,742 @@
+//! One conformance suite for every storage backend: each test below runs
+//! on SQLite and on PostgreSQL, each time in fresh databases.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use sovereel_model::{COLUMNS, DataClass, Db};
+use sovereel_store::testing::TestDatabases;
+use sovereel_store::*;
+
+struct Fixture {
+    region: Arc<dyn RegionStore>,
+    catalog: Arc<dyn CatalogStore>,
+    region_url: String,
+    catalog_url: String,
+    _dbs: TestDatabases,
+}
+
+async fn fixture(backend: Backend) -> Fixture {
+    let mut dbs = TestDatabases::new(backend);
+    let region_url = dbs.url("us");
+    let catalog_url = dbs.url("catalog");
+    Fixture {
+        region: open_region(&region_url).await.expect("open region"),
+        catalog: open_catalog(&catalog_url).await.expect("open catalog"),
+        region_url,
+        catalog_url,
+        _dbs: dbs,
+    }
+}
+
+/// Relays every pending outbox change of `region` into the catalog or region.
+async fn relay(f: &Fixture) {
+    loop {
+        let pending = f.region.pending_changes(100).await.unwrap();
+        if pending.is_empty() {
+            break;
+        }
+        let mut done = vec![];
+        for p in pending {
+            match p.target {
+                Target::Catalog => f
+                    .catalog
+                    .apply_change("us", p.seq, &p.change)
+                    .await
+                    .unwrap(),
+                Target::Region(_) => f.region.apply_change("us", p.seq, &p.change).await.unwrap(),
+            };
+            done.push(p.seq);
+        }
+        f.region.mark_applied(&done).await.unwrap();
+    }
+}
+
+fn user(id: &str, handle: &str) -> UserRecord {
+    UserRecord {
+        id: id.into(),
+        handle: handle.into(),
+        display_name: handle.to_uppercase(),
+        bio: String::new(),
+        private: false,
+        email: format!("{handle}@example.org"),
+        birthdate: "2000-01-01".into(),
+        country: "US".into(),
+        password_hash: "$argon2id$x".into(),
+        non_profiled: false,
+        state: "active".into(),
+        delete_after: None,
+        created_at: 1_000,
+    }
+}
+
+fn video(id: &str, author: &str, at: i64, visibility: &str) -> VideoRecord {
+    VideoRecord {
+        id: id.into(),
+        author_id: author.into(),
+        caption: format!("clip {id} #cooking"),
+        hashtags: vec!["cooking".into()],
+        mentions: vec![],
+        visibility: visibility.into(),
+        comments_policy: "everyone".into(),
+        state: "processing".into(),
+        state_reason: None,
+        duration_ms: None,
+        width: None,
+        height: None,
+        media_key: None,
+        poster_key: None,
+        content_type: None,
+        sha256: "00".repeat(32),
+        size_bytes: 10,
+        transcoded: false,
+        created_at: at,
+        counts: Counts::default(),
+    }
+}
+
+fn ready() -> ProcessingOutcome {
+    ProcessingOutcome {
+        state: "ready".into(),
+        state_reason: None,
+        duration_ms: Some(2000),
+        width: Some(720),
+        height: Some(1280),
+        media_key: Some("m".into()),
+        poster_key: None,
+        content_type: Some("video/mp4".into()),
+        transcoded: true,
+    }
+}
+
+fn publish(v: &VideoRecord) -> OutboxItem {
+    OutboxItem::new(
+        Target::Catalog,
+        Change::PublishVideo {
+            id: v.id.clone(),
+            author_id: v.author_id.clone(),
+            caption: v.caption.clone(),
+            hashtags: v.hashtags.clone(),
+            mentions: vec![],
+            comments_policy: v.comments_policy.clone(),
+            duration_ms: Some(2000),
+            width: Some(720),
+            height: Some(1280),
+            created_at: v.created_at,
+        },
+    )
+}
+
+fn profile(u: &UserRecord) -> OutboxItem {
+    OutboxItem::new(
+        Target::Catalog,
+        Change::UpsertProfile {
+            user_id: u.id.clone(),
+            handle: u.handle.clone(),
+            display_name: u.display_name.clone(),
+            bio: u.bio.clone(),
+            private: u.private,
+            region: "us".into(),
+            created_at: u.created_at,
+        },
+    )
+}
+
+fn like_counts(video: &str, author: &str, d: i64) -> Vec<OutboxItem> {
+    vec![
+        OutboxItem::new(
+            Target::Catalog,
+            Change::VideoCounts {
+                video_id: video.into(),
+                likes: d,
+                comments: 0,
+                shares: 0,
+                views: 0,
+            },
+        ),
+        OutboxItem::new(
+            Target::Catalog,
+            Change::ProfileCounts {
+                user_id: author.into(),
+                followers: 0,
+                following: 0,
+                likes: d,
+            },
+        ),
+    ]
+}
+
+async fn live_columns(f: &Fixture, db: Db) -> HashSet<(String, String)> {
+    let url = if db == Db::Region {
+        &f.region_url
+    } else {
+        &f.catalog_url
+    };
+    let mut out = HashSet::new();
+    use sqlx::{Connection, Row};
+    if url.starts_with("sqlite") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        let tables = sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'")
+            .fetch_all(&mut c).await.unwrap();
+        for t in tables {
+            let name: String = t.get("name");
+            for col in sqlx::query(&format!("PRAGMA table_info({name})"))
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+            {
+                out.insert((name.clone(), col.get::<String, _>("name")));
+            }
+        }
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        let rows = sqlx::query("SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%'")
+            .fetch_all(&mut c).await.unwrap();
+        for r in rows {
+            out.insert((r.get("t"), r.get("c")));
+        }
+    }
+    out
+}
+
+async fn every_column_has_a_data_class(f: Fixture) {
+    for db in [Db::Region, Db::Catalog] {
+        let live = live_columns(&f, db).await;
+        assert!(!live.is_empty());
+        let declared: HashSet<(String, String)> = COLUMNS
+            .iter()
+            .filter(|c| c.db == db)
+            .map(|c| (c.table.to_string(), c.column.to_string()))
+            .collect();
+        let unclassified: Vec<_> = live.difference(&declared).collect();
+        assert!(
+            unclassified.is_empty(),
+            "{db:?} columns without a data class: {unclassified:?}"
+        );
+        let stale: Vec<_> = declared.difference(&live).collect();
+        assert!(
+            stale.is_empty(),
+            "{db:?} classes for columns that do not exist: {stale:?}"
+        );
+    }
+    assert!(
+        COLUMNS
+            .iter()
+            .filter(|c| c.db == Db::Catalog)
+            .all(|c| c.class != DataClass::Protected)
+    );
+}
+
+async fn accounts_and_sessions(f: Fixture) {
+    let a = user("us_a", "alice");
+    f.region.create_user(&a, &[profile(&a)]).await.unwrap();
+    let dup = f.region.create_user(&user("us_b", "alice"), &[]).await;
+    assert!(matches!(dup, Err(StoreError::Conflict("handle"))));
+    assert_eq!(f.region.user("us_a").await.unwrap().unwrap(), a);
+    assert_eq!(
+        f.region.user_by_handle("alice").await.unwrap().unwrap().id,
+        "us_a"
+    );
+    assert!(f.region.user("us_zz").await.unwrap().is_none());
+    let patch = ProfilePatch {
+        bio: Some("hi".into()),
+        private: Some(true),
+        ..Default::default()
+    };
+    let u = f.region.update_profile("us_a", &patch, &[]).await.unwrap();
+    assert_eq!(
+        (u.bio.as_str(), u.private, u.display_name.as_str()),
+        ("hi", true, "ALICE")
+    );
+    assert!(matches!(
+        f.region.update_profile("us_none", &patch, &[]).await,
+        Err(StoreError::NotFound)
+    ));
+
+    f.region
+        .create_session("h1", "us_a", 10, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.region.session_user("h1", 50).await.unwrap().as_deref(),
+        Some("us_a")
+    );
+    assert_eq!(
+        f.region.session_user("h1", 100).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert!(f.region.delete_session("h1").await.unwrap());
+    assert_eq!(f.region.session_user("h1", 50).await.unwrap(), None);
+
+    f.catalog
+        .reserve_handle("alice", "us_a", "us", 1)
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.catalog.reserve_handle("alice", "au_x", "au", 1).await,
+        Err(StoreError::Conflict("handle"))
+    ));
+    assert_eq!(
+        f.catalog.resolve_handle("alice").await.unwrap(),
+        Some(("us_a".into(), "us".into()))
+    );
+    relay(&f).await;
+    assert_eq!(
+        f.catalog
+            .profile_by_handle("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id,
+        "us_a"
+    );
+}
+
+async fn videos_publish_and_list(f: Fixture) {
+    let a = user("us_a", "alice");
+    f.region.create_user(&a, &[profile(&a)]).await.unwrap();
+    for i in 0..5 {
+        let v = video(
+            &format!("us_v{i}"),
+            "us_a",
+            100 + i,
+            if i == 4 { "private" } else { "public" },
+        );
+        f.region.insert_video(&v).await.unwrap();
+    }
+    assert_eq!(f.region.processing_videos().await.unwrap().len(), 5);
+    for i in 0..5 {
+        let v = f.region.video(&format!("us_v{i}")).await.unwrap().unwrap();
+        let out = if v.visibility == "public" {
+            vec![publish(&v)]
+        } else {
+            vec![]
+        };
+        f.region
+            .finish_processing(&v.id, &ready(), &out)
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        f.region.finish_processing("us_v0", &ready(), &[]).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(f.region.processing_videos().await.unwrap().is_empty());
+    relay(&f).await;
+
+    let page = f
+        .region
+        .author_videos(&["us_a".into()], &["public"], None, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(),
+        ["us_v3", "us_v2"]
+    );
+    let cur = Cursor {
+        key: page[1].created_at as f64,
+        id: page[1].id.clone(),
+    };
+    let page2 = f
+        .region
+        .author_videos(&["us_a".into()], &["public"], Some(&cur), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        page2.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(),
+        ["us_v1", "us_v0"]
+    );
+
+    let fresh = f.catalog.fresh_videos(None, 10).await.unwrap();
+    assert_eq!(fresh.len(), 4, "private video is not in the catalog");
+    assert_eq!(f.catalog.hashtag_count("cooking").await.unwrap(), 4);
+    assert_eq!(
+        f.catalog
+            .hashtag_videos("cooking", None, 10)
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(f.catalog.profile("us_a").await.unwrap().unwrap().videos, 4);
+    let found = f
+        .catalog
+        .search_captions(&["clip".into(), "us_v2".into()], 10)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        f.catalog.search_hashtags("coo", 10).await.unwrap(),
+        vec![("cooking".to_string(), 4)]
+    );
+    assert_eq!(f.catalog.search_profiles("ali", 10).await.unwrap().len(), 1);
+    assert!(
+        f.catalog
+            .search_profiles("100%", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let v0 = f.catalog.video("us_v0").await.unwrap().unwrap();
+    assert!(
+        f.region
+            .delete_video(
+                "us_v0",
+                &[OutboxItem::new(
+                    Target::Catalog,
+                    Change::UnpublishVideo {
+                        id: v0.id.clone(),
+                        author_id: "us_a".into()
+                    }
+                )]
+            )
+            .await
+            .unwrap()
+    );
+    assert!(!f.region.delete_video("us_v0", &[]).await.unwrap());
+    relay(&f).await;
+    assert!(f.catalog.video("us_v0").await.unwrap().is_none());
+    assert_eq!(f.catalog.hashtag_count("cooking").await.unwrap(), 3);
+}
+
+async fn likes_are_idempotent_and_counted_once(f: Fixture) {
+    let a = user("us_a", "alice");
+    f.region.create_user(&a, &[profile(&a)]).await.unwrap();
+    let v = video("us_v", "us_a", 1, "public");
+    f.region.insert_video(&v).await.unwrap();
+    f.region
+        .finish_processing("us_v", &ready(), &[publish(&v)])
+        .await
+        .unwrap();
+    relay(&f).await;
+    assert!(
+        f.region
+            .like("us_b", "us_v", 5, &like_counts("us_v", "us_a", 1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.region
+            .like("us_b", "us_v", 6, &like_counts("us_v", "us_a", 1))
+            .await
+            .unwrap()
+    );
+    relay(&f).await;
+    assert_eq!(
+        f.catalog.video("us_v").await.unwrap().unwrap().counts.likes,
+        1
+    );
+    assert_eq!(
+        f.region
+            .liked_among("us_b", &["us_v".into(), "us_w".into()])
+            .await
+            .unwrap(),
+        vec!["us_v".to_string()]
+    );
+    // Applying the same outbox entry twice changes nothing.
+    let change = Change::VideoCounts {
+        video_id: "us_v".into(),
+        likes: 1,
+        comments: 0,
+        shares: 0,
+        views: 0,
+    };
+    assert!(f.catalog.apply_change("au", 7, &change).await.unwrap());
+    assert!(!f.catalog.apply_change("au", 7, &change).await.unwrap());
+    assert_eq!(
+        f.catalog.video("us_v").await.unwrap().unwrap().counts.likes,
+        2
+    );
+    assert!(
+        f.region
+            .unlike("us_b", "us_v", &like_counts("us_v", "us_a", -1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.region
+            .unlike("us_b", "us_v", &like_counts("us_v", "us_a", -1))
+            .await
+            .unwrap()
+    );
+    relay(&f).await;
+    assert_eq!(
+        f.catalog.video("us_v").await.unwrap().unwrap().counts.likes,
+        1
+    );
+    let hot = f.catalog.hot_videos(None, 5).await.unwrap();
+    assert_eq!(hot[0].id, "us_v");
+}
+
+async fn concurrent_likes_keep_counters_exact(f: Fixture) {
+    let a = user("us_a", "alice");
+    f.region.create_user(&a, &[profile(&a)]).await.unwrap();
+    let v = video("us_v", "us_a", 1, "public");
+    f.region.insert_video(&v).await.unwrap();
+    f.region
+        .finish_processing("us_v", &ready(), &[publish(&v)])
+        .await
+        .unwrap();
+    let mut tasks = vec![];
+    for i in 0..40 {
+        let r = f.region.clone();
+        tasks.push(tokio::spawn(async move {
+            // Every user likes twice; only the first counts.
+            for _ in 0..2 {
+                r.like(
+                    &format!("us_u{i}"),
+                    "us_v",
+                    5,
+                    &like_counts("us_v", "us_a", 1),
+                )
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    relay(&f).await;
+    assert_eq!(
+        f.catalog.video("us_v").await.unwrap().unwrap().counts.likes,
+        40
+    );
+    assert_eq!(f.catalog.profile("us_a").await.unwrap().unwrap().likes, 40);
+}
+
+async fn follows_blocks_and_mirrors(f: Fixture) {
+    let mirror = |state: Option<&str>| {
+        OutboxItem::new(
+            Target::Region("us".into()),
+            Change::MirrorFollow {
+                follower_id: "us_b".into(),
+                followee_id: "us_a".into(),
+                state: state.map(str::to_string),
+                created_at: 3,
+            },
+        )
+    };
+    assert_eq!(
+        f.region
+            .follow(
+                "us_b",
+                "us_a",
+                FollowState::Pending,
+                3,
+                &[mirror(Some("pending"))]
+            )
+            .await
+            .unwrap(),
+        None
+    );
+    relay(&f).await;
+    assert_eq!(
+        f.region.pending_requests("us_a", 10).await.unwrap(),
+        vec!["us_b".to_string()]
+    );
+    assert!(
+        f.region.following("us_b", 10).await.unwrap().is_empty(),
+        "pending is not following"
+    );
+    assert_eq!(
+        f.region
+            .follow(
+                "us_b",
+                "us_a",
+                FollowState::Approved,
+                4,
+                &[mirror(Some("approved"))]
+            )
+            .await
+            .unwrap(),
+        Some(FollowState::Pending)
+    );
+    relay(&f).await;
+    assert_eq!(
+        f.region.following("us_b", 10).await.unwrap(),
+        vec!["us_a".to_string()]
+    );
+    assert_eq!(
+        f.region.inbound_follow_state("us_b", "us_a").await.unwrap(),
+        Some(FollowState::Approved)
+    );
+    assert_eq!(
+        f.region
+            .unfollow("us_b", "us_a", &[mirror(None)])
+            .await
+            .unwrap(),
+        Some(FollowState::Approved)
+    );
+    assert_eq!(
+        f.region
+            .unfollow("us_b", "us_a", &[mirror(None)])
+            .await
+            .unwrap(),
+        None
+    );
+    relay(&f).await;
+    assert_eq!(
+        f.region.inbound_follow_state("us_b", "us_a").await.unwrap(),
+        None
+    );
+
+    let mb = |b: bool| {
+        OutboxItem::new(
+            Target::Region("us".into()),
+            Change::MirrorBlock {
+                blocker_id: "us_a".into(),
+                blocked_id: "us_b".into(),
+                blocked: b,
+                created_at: 5,
+            },
+        )
+    };
+    assert!(
+        f.region
+            .block("us_a", "us_b", 5, &[mb(true)])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.region
+            .block("us_a", "us_b", 5, &[mb(true)])
+            .await
+            .unwrap()
+    );
+    relay(&f).await;
+    assert!(f.region.blocked_either("us_a", "us_b").await.unwrap());
+    assert!(
+        f.region.blocked_either("us_b", "us_a").await.unwrap(),
+        "a block hides both ways"
+    );
+    assert_eq!(
+        f.region.block_set("us_b").await.unwrap(),
+        vec!["us_a".to_string()]
+    );
+    assert!(
+        f.region
+            .unblock("us_a", "us_b", &[mb(false)])
+            .await
+            .unwrap()
+    );
+    relay(&f).await;
+    assert!(!f.region.blocked_either("us_b", "us_a").await.unwrap());
+}
+
+async fn comments_with_replies(f: Fixture) {
+    let c = |id: &str, parent: Option<&str>, at: i64| CommentRecord {
+        id: id.into(),
+        video_id: "us_v".into(),
+        author_id: "us_b".into(),
+        author_handle: "bob".into(),
+        text: format!("text {id}"),
+        parent_id: parent.map(str::to_string),
+        created_at: at,
+        replies_count: 0,
+    };
+    for (i, cm) in [
+        c("us_c1", None, 1),
+        c("us_c2", None, 2),
+        c("us_c3", Some("us_c1"), 3),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        f.region
+            .record_comment(
+                &cm.id,
+                "us_b",
+                "us_v",
+                cm.created_at,
+                &[OutboxItem::new(
+                    Target::Catalog,
+                    Change::InsertComment {
+                        comment: cm.clone(),
+                    },
+                )],
+            )
+            .await
+            .unwrap();
+        let _ = i;
+    }
+    relay(&f).await;
+    let top = f.catalog.comments("us_v", None, None, 10).await.unwrap();
+    assert_eq!(
+        top.iter()
+            .map(|c| (c.id.as_str(), c.replies_count))
+            .collect::<Vec<_>>(),
+        [("us_c1", 1), ("us_c2", 0)]
+    );
+    let replies = f
+        .catalog
+        .comments("us_v", Some("us_c1"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(replies.len(), 1);
+    let after = Cursor {
+        key: 1.0,
+        id: "us_c1".into(),
+    };
+    assert_eq!(
+        f.catalog
+            .comments("us_v", None, Some(&after), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(f.catalog.comment("us_c3").await.unwrap().is_some());
+}
+
+async fn events_and_seen(f: Fixture) {
+    let ev = |v: &str, kind: &str, at: i64| EventRecord {
+        user_id: "us_a".into(),
+        video_id: v.into(),
+        kind: kind.into(),
+        watch_ms: Some(10),
+        duration_ms: Some(20),
+        at,
+    };
+    f.region
+        .append_events(
+            &[
+                ev("v1", "impression", 1),
+                ev("v2", "view", 2),
+                ev("v1", "view", 3),
+                ev("v3", "like", 4),
+            ],
+            &[],
+        )
+        .await
+        .unwrap();
+    let seen = f.region.seen_videos("us_a", 10).await.unwrap();
+    assert_eq!(seen, vec!["v1".to_string(), "v2".to_string()]);
+    assert!(f.region.seen_videos("us_b", 10).await.unwrap().is_empty());
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(super::fixture(sovereel_store::Backend::Sqlite).await).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(super::fixture(sovereel_store::Backend::Postgres).await).await } )*
+        }
+    };
+}
+
+conformance!(
+    every_column_has_a_data_class,
+    accounts_and_sessions,
+    videos_publish_and_list,
+    likes_are_idempotent_and_counted_once,
+    concurrent_likes_keep_counters_exact,
+    follows_blocks_and_mirrors,
+    comments_with_replies,
+    events_and_seen,
+);
