@@ -1,0 +1,2 @@
+//! Scorers: attach features, objective probabilities and the final score.
+pub mod engagement;

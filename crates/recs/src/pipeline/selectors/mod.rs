@@ -1,0 +1,2 @@
+//! Selectors: choose the page from scored candidates.
+pub mod top_k;
