@@ -30,6 +30,8 @@ const comments = new Map(); // video id -> [comment]
 const exports = new Map();
 const logs = Object.fromEntries(REGIONS.map((r) => [r.id, { signer: makeSigner(`sovereel.test/log/${r.id}`), leaves: [], entries: [] }]));
 let seq = 0;
+const pseudonymKey = crypto.randomBytes(32);
+const pseudonym = (handle) => crypto.createHmac('sha256', pseudonymKey).update(handle).digest('hex');
 const nextId = (prefix) => `${prefix}${(++seq).toString(36).padStart(6, '0')}`;
 
 function appendLog(region, entry) {
@@ -164,7 +166,7 @@ route('PATCH', '/v1/me', authed(async (req, res, m, me) => {
 }));
 route('DELETE', '/v1/me', authed((req, res, m, me) => {
   me.deleted = true;
-  appendLog(me.region, { v: 1, kind: 'deletion', action: 'schedule', subject: crypto.createHash('sha256').update(me.handle).digest('hex').slice(0, 16), at: new Date().toISOString() });
+  appendLog(me.region, { v: 1, kind: 'deletion', action: 'schedule', subject: pseudonym(me.handle), at: new Date().toISOString() });
   send(res, 202, { purge_at: new Date().toISOString() });
 }));
 route('POST', '/v1/me/for-you/reset', authed((req, res, m, me) => {
@@ -189,12 +191,13 @@ route('GET', '/v1/me/exports/([^/]+)', authed((req, res, m, me) => {
 route('POST', '/mock/staff-access/([^/]+)', (req, res, m) => {
   const u = users.get(m[1]);
   if (!u) return problem(res, 404, 'not-found', 'Not found', 'No such user.');
-  const index = appendLog(u.region, { v: 1, kind: 'access', action: 'read', actor: { kind: 'staff', org: `custodian:${u.region}`, role: 'support' }, subject: `pseudo-${u.handle}`, reason: 'user request #42', at: new Date().toISOString() });
+  // The shape of the ledger crate's `Entry` with an `Access` body.
+  const index = appendLog(u.region, { v: 1, at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), kind: 'access', principal: { type: 'custodian_staff', region: u.region, role: 'support', staff_id: 'st-7' }, action: 'read_profile', resource_class: 'protected', subject: pseudonym(u.handle), purpose: 'user support request', case_id: 'case-42', decision: 'allow' });
   send(res, 200, { index });
 });
 route('GET', '/v1/me/access-log', authed((req, res, m, me) => {
   const log = logs[me.region];
-  const items = log.entries.map((entry, index) => ({ entry, index })).filter(({ entry }) => entry.subject === `pseudo-${me.handle}`).map(({ entry, index }) => ({
+  const items = log.entries.map((entry, index) => ({ entry, index })).filter(({ entry }) => entry.subject === pseudonym(me.handle)).map(({ entry, index }) => ({
     index, entry, leaf_b64: log.leaves[index].toString('base64'), proof: proofPath(index, log.leaves).map((p) => p.toString('base64')), tree_size: log.leaves.length,
   }));
   send(res, 200, { checkpoint: checkpoint(log.signer, log.leaves), vkey: log.signer.vkey, items });

@@ -135,19 +135,44 @@ function pinKey(vkey) {
   return h('p', { class: 'muted small' }, `Log key: ${vkey}`);
 }
 
+// Entries follow the ledger's versioned JSON: {v, at, kind, principal, action, …}.
+function describePrincipal(p) {
+  if (!p || typeof p !== 'object') return p ? String(p) : 'someone';
+  switch (p.type) {
+    case 'custodian_staff':
+      return `${String(p.region || '').toUpperCase()} custodian ${p.role || 'staff'}${p.staff_id ? ` (staff ${p.staff_id})` : ''}`;
+    case 'platform_staff':
+      return `Platform staff, ${p.role || 'unknown role'}${p.staff_id ? ` (staff ${p.staff_id})` : ''}`;
+    case 'release':
+      return `Recommendation release ${p.release_id || ''} in ${String(p.region || '').toUpperCase()}`;
+    case 'auditor':
+      return `Auditor ${p.auditor_id || ''}`;
+    case 'system':
+      return `System (${p.component || 'platform'})`;
+    case 'user':
+      return 'Another user';
+    default:
+      return p.type || 'someone';
+  }
+}
+
 function renderEntry(item) {
   const e = item.entry || {};
-  const who = e.actor?.role ? `${e.actor.org || e.actor.kind || 'staff'} ${e.actor.role}` : (e.actor?.kind || e.principal || e.actor || 'someone');
-  const what = e.action || e.kind || e.type || 'access';
-  const when = e.at || e.time || e.timestamp;
-  const why = e.reason || e.case_id || e.request_id || e.case;
+  const what = [e.kind, e.action].filter(Boolean).join(': ').replaceAll('_', ' ') || 'entry';
+  const details = [
+    e.principal ? `By ${describePrincipal(e.principal)}` : null,
+    e.decision ? `Decision: ${e.decision === 'allow' ? 'allowed' : e.decision === 'deny' ? 'denied' : e.decision}` : null,
+    e.purpose ? `Purpose: ${e.purpose}` : null,
+    e.case_id ? `Case: ${e.case_id}` : null,
+    e.resource_class ? `Data class: ${e.resource_class}` : null,
+  ].filter(Boolean);
   return h('li', { class: `entry ${item.ok ? 'ok' : 'failed'}`, dataset: { index: String(item.index) } },
     h('span', { class: `badge ${item.ok ? 'ok' : 'failed'}` }, item.ok ? 'Verified' : 'Failed'),
     h('div', {},
-      h('p', {}, h('strong', {}, String(what)), ` by ${typeof who === 'string' ? who : JSON.stringify(who)}`, when ? ` · ${formatDate(when)}` : ''),
-      why ? h('p', { class: 'muted' }, `Reason: ${typeof why === 'string' ? why : JSON.stringify(why)}`) : null,
+      h('p', {}, h('strong', {}, what), e.at ? ` · ${formatDate(e.at)}` : ''),
+      details.map((d) => h('p', { class: 'muted' }, d)),
       item.ok ? null : h('p', { class: 'error' }, `Not verified: ${item.reason}.`),
-      h('details', {}, h('summary', {}, `Entry ${item.index}`), h('pre', {}, JSON.stringify(e, null, 2)))));
+      h('details', {}, h('summary', {}, `Log entry ${item.index}`), h('pre', {}, JSON.stringify(e, null, 2)))));
 }
 
 async function deleteSection(me, ctx) {
