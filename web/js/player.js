@@ -319,7 +319,9 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
         h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); whyThisVideo(video, item); } }, 'Why this video'),
         h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); if (ctx.requireLogin()) onNotInterested(); } }, 'Not interested'),
         h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); share(); } }, 'Copy link'),
-        h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); if (ctx.requireLogin()) report(video); } }, 'Report')),
+        ctx.session.me?.handle === handle
+          ? h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); deleteVideo(video, el, ctx); } }, 'Delete video')
+          : h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); if (ctx.requireLogin()) report(video); } }, 'Report')),
     });
   });
 
@@ -439,6 +441,17 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
       else player.pause();
     },
   };
+}
+
+async function deleteVideo(video, el, ctx) {
+  if (!window.confirm('Delete this video? It disappears for everyone.')) return;
+  try {
+    await api(`/v1/videos/${encodeURIComponent(video.id)}`, { method: 'DELETE' });
+    el.replaceChildren(h('div', { class: 'video-error' }, h('p', {}, 'You deleted this video.'), h('a', { href: `/@${encodeURIComponent(ctx.session.me.handle)}` }, 'Back to your profile')));
+    toast('Video deleted.');
+  } catch (err) {
+    toast(describe(err), { tone: 'error' });
+  }
 }
 
 function labelText(label) {

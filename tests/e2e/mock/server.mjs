@@ -252,6 +252,12 @@ route('GET', '/v1/videos/([^/]+)', (req, res, m) => {
   if (v.state === 'processing' && v.polls++ >= 1) v.state = 'ready';
   send(res, 200, videoView(v, caller(req)));
 });
+route('DELETE', '/v1/videos/([^/]+)', authed((req, res, m, me) => {
+  const v = videos.get(m[1]);
+  if (!v || v.deleted || v.author !== me.handle) return problem(res, 404, 'not-found', 'Video not found', 'You have no such video.');
+  v.deleted = true;
+  send(res, 204, '');
+}));
 route('GET', '/v1/videos/([^/]+)/stream', (req, res, m) => {
   const v = findVideo(req, res, m[1]);
   if (!v) return;

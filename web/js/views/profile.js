@@ -79,7 +79,7 @@ export async function render(root, { handle }, ctx) {
             : [followButton, blockButton]))));
 
   if (user.private && !isMe && !followedByMe) {
-    page.append(h('p', { class: 'notice' }, 'This account is private. Follow it to see its videos once they accept.'));
+    page.append(h('p', { class: 'notice' }, 'This account is private. Only its approved followers see its videos.'));
     return;
   }
   videoGrid(page, { label: `Videos by @${user.handle}`, load: pageOf(`/v1/users/${encodeURIComponent(user.handle)}/videos`), empty: isMe ? 'You have not posted a video yet.' : 'No videos yet.' });

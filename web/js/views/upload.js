@@ -20,7 +20,8 @@ export async function render(root, _params, ctx) {
 
   const file = h('input', { class: 'input', type: 'file', id: 'upload-file', name: 'file', accept: 'video/*', required: true, 'aria-describedby': 'upload-file-hint' });
   const preview = h('video', { class: 'preview', controls: true, muted: true, playsinline: true, hidden: true, 'aria-label': 'Preview of the chosen video' });
-  const posterImg = h('img', { class: 'poster-preview', alt: 'Poster frame made from the video', hidden: true });
+  const posterImg = h('img', { class: 'poster-preview', alt: 'Poster frame made from the video' });
+  const posterFigure = h('figure', { class: 'poster-figure', hidden: true }, posterImg, h('figcaption', { class: 'hint' }, 'Poster, made in your browser'));
   const caption = h('textarea', { class: 'input', id: 'upload-caption', name: 'caption', rows: '3', maxlength: '2200', 'aria-describedby': 'upload-caption-hint' });
   const visibility = h('select', { class: 'input', id: 'upload-visibility', name: 'visibility' },
     h('option', { value: 'public' }, 'Public: anyone can watch'),
@@ -42,7 +43,7 @@ export async function render(root, _params, ctx) {
 
   const form = h('form', { class: 'form upload-form', 'aria-labelledby': 'upload-title' },
     h('div', { class: 'field' }, h('label', { for: 'upload-file' }, 'Video file'), file, h('p', { class: 'hint', id: 'upload-file-hint' }, fileHint)),
-    h('div', { class: 'upload-previews' }, preview, posterImg),
+    h('div', { class: 'upload-previews' }, preview, posterFigure),
     h('div', { class: 'field' }, h('label', { for: 'upload-caption' }, 'Caption'), caption, h('p', { class: 'hint', id: 'upload-caption-hint' }, 'Use #hashtags so people can find it, and @handles to mention someone.')),
     h('div', { class: 'field-row' },
       h('div', { class: 'field' }, h('label', { for: 'upload-visibility' }, 'Who can watch'), visibility),
@@ -61,7 +62,7 @@ export async function render(root, _params, ctx) {
     message.textContent = '';
     poster = null;
     durationMs = null;
-    posterImg.hidden = true;
+    posterFigure.hidden = true;
     const chosen = file.files[0];
     if (previewUrl) URL.revokeObjectURL(previewUrl);
     if (!chosen) {
@@ -86,7 +87,7 @@ export async function render(root, _params, ctx) {
       if (!server.ffmpeg) {
         poster = await grabFrame(preview);
         posterImg.src = URL.createObjectURL(poster);
-        posterImg.hidden = false;
+        posterFigure.hidden = false;
       }
     } catch {
       message.textContent = 'Your browser cannot play this file, so it cannot be previewed.';
@@ -119,7 +120,7 @@ export async function render(root, _params, ctx) {
       await followProcessing(video, progressText);
       form.reset();
       preview.hidden = true;
-      posterImg.hidden = true;
+      posterFigure.hidden = true;
     } catch (err) {
       if (err instanceof ApiError && err.kind === 'unauthorized') {
         ctx.session.clear();
