@@ -8,6 +8,20 @@
 
 pub mod checkpoint;
 pub mod entry;
+pub mod keys;
+pub mod log;
 pub mod merkle;
 pub mod note;
+pub mod proof;
+pub mod storage;
 pub mod tiles;
+pub mod witness;
+
+pub use checkpoint::{Checkpoint, SignedCheckpoint};
+pub use entry::{Entry, EntryBody, Pseudonym, PseudonymKey};
+pub use keys::{RegionKeys, load_or_create_region_keys};
+pub use log::{Log, LogConfig, LogError, PublishedCheckpoint, Receipt};
+pub use note::{CosignatureSigner, Note, NoteSigner, NoteVerifier};
+pub use proof::InclusionProof;
+pub use storage::LogStorage;
+pub use witness::{HttpWitness, InProcessWitness, Witness, WitnessClient};

@@ -1,0 +1,731 @@
+//! The region log: a sequencer that batches entries into a tiled Merkle tree,
+//! signs checkpoints, gets them cosigned by witnesses and publishes them.
+//!
+//! # Why the steps happen in this order
+//!
+//! Each batch goes through the same five steps. A SIGKILL can hit between
+//! any two of them; the comments on each step say what a restart finds.
+//!
+//! 1. **Stage.** Every tile the batch changes is written as one object,
+//!    `state/staging/<new size>`. Nothing refers to it yet: if we die now,
+//!    the batch never happened and none of its entries was acknowledged.
+//! 2. **Sign.** The new tree extends the in-memory right edge of the last
+//!    committed tree, so the checkpoint we sign is consistent with the last
+//!    one by construction. Before signing we re-read the committed
+//!    checkpoint and stop for good if it is not the one we last wrote: that
+//!    means another process is writing this log, and signing would fork it.
+//! 3. **Commit.** The signed checkpoint replaces `state/checkpoint` (a single
+//!    atomic put). This is the point of no return: from here the batch is
+//!    part of the log's history. If we die now, the restart finds the
+//!    committed checkpoint and its staging object, and finishes steps 4-5.
+//!    If the put fails we cannot know whether it landed, so the log stops
+//!    (fatal) and recovery on restart sorts it out.
+//! 4. **Publish tiles.** The staged tiles are copied to `tile/...`. Full
+//!    tiles never change, and partial tiles have the width in their name,
+//!    so rewriting them during recovery is harmless.
+//! 5. **Witness and publish the checkpoint.** The witnesses are asked to
+//!    cosign (bounded by a timeout; a witness that is down is skipped and
+//!    retried later, so it cannot stall the log), and the checkpoint with
+//!    the gathered cosignatures becomes `checkpoint`. Only then are the
+//!    appenders told their index, with the checkpoint that includes it.
+//!
+//! So an acknowledged entry is always committed (durable and signed), and
+//! the log never signs a checkpoint that is not an extension of the one
+//! before: there is only ever one edge, and it only grows.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::checkpoint::{Checkpoint, SignedCheckpoint};
+use crate::entry::{Entry, EntryError, Pseudonym};
+use crate::merkle::{EMPTY_ROOT, Hash};
+use crate::note::{Note, NoteSigner, NoteVerifier};
+use crate::proof::{self, FetchError, InclusionProof};
+use crate::storage::{LogStorage, StorageError, TileSource};
+use crate::tiles::{
+    Edge, MAX_ENTRY_SIZE, TILE_WIDTH, TileError, TileKind, TileRef, decode_bundle, tile_in_tree,
+};
+use crate::witness::{AddCheckpoint, WitnessClient, WitnessError};
+
+const COMMITTED: &str = "state/checkpoint";
+const PUBLISHED: &str = "checkpoint";
+const STAGING_DIR: &str = "state/staging";
+const STAGING_MAGIC: &[u8] = b"sovereel-ledger staging v1\n";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("entry: {0}")]
+    Entry(#[from] EntryError),
+    #[error("entry of {0} bytes exceeds the 65535-byte limit")]
+    TooLarge(usize),
+    #[error("tiles: {0}")]
+    Tile(#[from] TileError),
+    #[error("reading the log: {0}")]
+    Fetch(#[from] FetchError),
+    #[error("the log stopped and must be restarted: {0}")]
+    Fatal(String),
+    #[error("the log is shut down")]
+    Closed,
+    #[error("no entry {0} in the published tree")]
+    NoSuchEntry(u64),
+}
+
+/// Tuning and witnesses of one log.
+#[derive(Clone)]
+pub struct LogConfig {
+    /// The checkpoint origin, also the name of the log key.
+    pub origin: String,
+    /// A batch closes when it has this many entries…
+    pub max_batch: usize,
+    /// …or when its first entry has waited this long.
+    pub max_age: Duration,
+    /// How long to wait for each witness per checkpoint.
+    pub witness_timeout: Duration,
+    pub witnesses: Vec<Arc<dyn WitnessClient>>,
+}
+
+impl LogConfig {
+    pub fn new(origin: &str) -> Self {
+        LogConfig {
+            origin: origin.to_string(),
+            max_batch: 4096,
+            max_age: Duration::from_millis(5),
+            witness_timeout: Duration::from_secs(2),
+            witnesses: Vec::new(),
+        }
+    }
+}
+
+/// A published checkpoint: parsed body and the full note (log signature and
+/// cosignatures) as served at `checkpoint`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedCheckpoint {
+    pub checkpoint: Checkpoint,
+    pub note: Bytes,
+}
+
+/// What an appender gets once its entry is committed and published.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub index: u64,
+    pub checkpoint: Arc<PublishedCheckpoint>,
+}
+
+struct Pending {
+    entry: Bytes,
+    reply: oneshot::Sender<Result<Receipt, LogError>>,
+}
+
+struct Shared {
+    storage: LogStorage,
+    verifier: NoteVerifier,
+    published: RwLock<Arc<PublishedCheckpoint>>,
+    /// Pseudonym -> entry indices, for "every access to my data".
+    subjects: Mutex<HashMap<Pseudonym, Vec<u64>>>,
+}
+
+/// A region log. Cheap to clone; all clones share one sequencer.
+#[derive(Clone)]
+pub struct Log {
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<Pending>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("origin", &self.shared.verifier.name())
+            .finish()
+    }
+}
+
+fn staging_path(size: u64) -> String {
+    format!("{STAGING_DIR}/{size}")
+}
+
+fn encode_staging(tiles: &[(TileRef, Bytes)]) -> Bytes {
+    let mut out = STAGING_MAGIC.to_vec();
+    for (t, data) in tiles {
+        let p = t.path();
+        out.extend_from_slice(&(p.len() as u16).to_be_bytes());
+        out.extend_from_slice(p.as_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        out.extend_from_slice(data);
+    }
+    Bytes::from(out)
+}
+
+fn decode_staging(b: &[u8]) -> Result<Vec<(String, Bytes)>, LogError> {
+    let bad = || LogError::Fatal("staging object is corrupt".into());
+    let mut rest = b.strip_prefix(STAGING_MAGIC).ok_or_else(bad)?;
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let (l, r) = rest.split_at_checked(2).ok_or_else(bad)?;
+        let plen = u16::from_be_bytes([l[0], l[1]]) as usize;
+        let (p, r) = r.split_at_checked(plen).ok_or_else(bad)?;
+        let path = std::str::from_utf8(p).map_err(|_| bad())?;
+        TileRef::parse(path).map_err(|_| bad())?;
+        let (l, r) = r.split_at_checked(4).ok_or_else(bad)?;
+        let dlen = u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize;
+        let (d, r) = r.split_at_checked(dlen).ok_or_else(bad)?;
+        out.push((path.to_string(), Bytes::copy_from_slice(d)));
+        rest = r;
+    }
+    Ok(out)
+}
+
+fn sign(signer: &NoteSigner, cp: &Checkpoint) -> Note {
+    let text = cp.to_text();
+    Note {
+        signatures: vec![signer.sign(&text)],
+        text,
+    }
+}
+
+impl Log {
+    /// Opens (or creates) the log stored in `storage`, recovering from any
+    /// interrupted batch, and starts its sequencer. Must be called inside a
+    /// Tokio runtime. Only one process may open a given log at a time.
+    pub async fn open(
+        storage: LogStorage,
+        signer: NoteSigner,
+        config: LogConfig,
+    ) -> Result<Log, LogError> {
+        if signer.name() != config.origin {
+            return Err(LogError::Fatal(format!(
+                "log key is named {:?} but the origin is {:?}",
+                signer.name(),
+                config.origin
+            )));
+        }
+        let verifier = signer.verifier();
+        let (edge, committed) = recover(&storage, &signer, &verifier).await?;
+        let published = match storage.get(PUBLISHED).await? {
+            Some(b) => match SignedCheckpoint::verify(&b, &verifier, &[]) {
+                Ok(p) if p.checkpoint.size == edge.size() && p.checkpoint.root == edge.root() => {
+                    PublishedCheckpoint {
+                        checkpoint: p.checkpoint,
+                        note: b,
+                    }
+                }
+                _ => publish_committed(&storage, &committed).await?,
+            },
+            None => publish_committed(&storage, &committed).await?,
+        };
+        let shared = Arc::new(Shared {
+            storage: storage.clone(),
+            verifier,
+            published: RwLock::new(Arc::new(published)),
+            subjects: Mutex::new(HashMap::new()),
+        });
+        index_subjects(&shared, 0, edge.size()).await?;
+        let (tx, rx) = mpsc::channel(65_536);
+        let seq = Sequencer {
+            shared: shared.clone(),
+            signer,
+            config: config.clone(),
+            edge,
+            committed,
+            fatal: None,
+            witnesses: config
+                .witnesses
+                .iter()
+                .map(|w| WitnessState {
+                    client: w.clone(),
+                    known_size: None,
+                    retry_after: None,
+                    failures: 0,
+                })
+                .collect(),
+        };
+        tokio::spawn(seq.run(rx));
+        Ok(Log { shared, tx })
+    }
+
+    /// The log's verifier key, `<origin>+<id>+<key>`.
+    pub fn vkey(&self) -> String {
+        self.shared.verifier.vkey()
+    }
+
+    pub fn verifier(&self) -> &NoteVerifier {
+        &self.shared.verifier
+    }
+
+    pub fn storage(&self) -> &LogStorage {
+        &self.shared.storage
+    }
+
+    /// The latest published checkpoint.
+    pub fn checkpoint(&self) -> Arc<PublishedCheckpoint> {
+        self.shared
+            .published
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Appends raw entry bytes; resolves once the entry is durable and in a
+    /// published signed checkpoint.
+    pub async fn append(&self, entry: Bytes) -> Result<Receipt, LogError> {
+        if entry.len() > MAX_ENTRY_SIZE {
+            return Err(LogError::TooLarge(entry.len()));
+        }
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Pending { entry, reply })
+            .await
+            .map_err(|_| LogError::Closed)?;
+        rx.await.map_err(|_| LogError::Closed)?
+    }
+
+    /// Appends a typed entry.
+    pub async fn append_entry(&self, entry: &Entry) -> Result<Receipt, LogError> {
+        self.append(Bytes::from(entry.to_bytes()?)).await
+    }
+
+    /// Entry `index` of the published tree.
+    pub async fn entry(&self, index: u64) -> Result<Bytes, LogError> {
+        let size = self.checkpoint().checkpoint.size;
+        if index >= size {
+            return Err(LogError::NoSuchEntry(index));
+        }
+        Ok(proof::read_entry(&self.shared.storage, index, size).await?)
+    }
+
+    /// Proof that entry `index` is in the current published checkpoint.
+    pub async fn inclusion_proof(&self, index: u64) -> Result<InclusionProof, LogError> {
+        let cp = self.checkpoint();
+        let size = cp.checkpoint.size;
+        if index >= size {
+            return Err(LogError::NoSuchEntry(index));
+        }
+        let entry = proof::read_entry(&self.shared.storage, index, size).await?;
+        let path = proof::prove_inclusion(&self.shared.storage, index, size).await?;
+        Ok(InclusionProof::new(index, &entry, &path, &cp.note, size))
+    }
+
+    /// Consistency proof between two published sizes (`new` at most the current size).
+    pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LogError> {
+        if new > self.checkpoint().checkpoint.size {
+            return Err(LogError::NoSuchEntry(new));
+        }
+        Ok(proof::prove_consistency(&self.shared.storage, old, new).await?)
+    }
+
+    /// Every published entry about `subject`, each with its inclusion proof
+    /// against the current checkpoint. Served by `GET /v1/me/access-log`.
+    /// The index behind it is built by scanning the log at open and kept up
+    /// to date on append, so this costs one proof per matching entry.
+    pub async fn entries_for_subject(
+        &self,
+        subject: &Pseudonym,
+    ) -> Result<Vec<InclusionProof>, LogError> {
+        let size = self.checkpoint().checkpoint.size;
+        let indices: Vec<u64> = self
+            .shared
+            .subjects
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(subject)
+            .map(|v| v.iter().copied().filter(|&i| i < size).collect())
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(indices.len());
+        for i in indices {
+            out.push(self.inclusion_proof(i).await?);
+        }
+        Ok(out)
+    }
+
+    /// Reads a published tile or the checkpoint by its path relative to the
+    /// log prefix (for the HTTP router).
+    pub async fn read_object(&self, rel: &str) -> Result<Option<Bytes>, LogError> {
+        Ok(self.shared.storage.get(rel).await?)
+    }
+}
+
+/// Rebuilds the committed tree after a restart, finishing an interrupted
+/// batch. Returns the edge and the committed checkpoint note.
+async fn recover(
+    storage: &LogStorage,
+    signer: &NoteSigner,
+    verifier: &NoteVerifier,
+) -> Result<(Edge, Note), LogError> {
+    let Some(bytes) = storage.get(COMMITTED).await? else {
+        if storage.get(PUBLISHED).await?.is_some() {
+            return Err(LogError::Fatal(
+                "a checkpoint is published but the committed state is missing; refusing to start a new tree over it".into(),
+            ));
+        }
+        // A brand new log commits the empty tree, so that there is always a
+        // committed checkpoint to extend.
+        let note = sign(signer, &Checkpoint::new(signer.name(), 0, EMPTY_ROOT));
+        storage.put(COMMITTED, Bytes::from(note.to_bytes())).await?;
+        return Ok((Edge::new(), note));
+    };
+    let committed = SignedCheckpoint::verify(&bytes, verifier, &[])
+        .map_err(|e| LogError::Fatal(format!("committed checkpoint does not verify: {e}")))?;
+    let size = committed.checkpoint.size;
+    // Finish step 4 of the batch that produced the committed checkpoint:
+    // its staging object is kept until the next commit for exactly this.
+    if size > 0 {
+        let staged = storage.get(&staging_path(size)).await?.ok_or_else(|| {
+            LogError::Fatal(format!(
+                "staging object for committed size {size} is missing"
+            ))
+        })?;
+        storage.put_all(&decode_staging(&staged)?).await?;
+    }
+    let mut parts = HashMap::new();
+    for t in Edge::partial_tiles(size) {
+        if let Some(b) = storage.get(&t.path()).await? {
+            parts.insert(t, b);
+        }
+    }
+    let edge = Edge::from_parts(size, |t| parts.get(t).cloned())
+        .map_err(|e| LogError::Fatal(format!("cannot rebuild the tree edge: {e}")))?;
+    if edge.root() != committed.checkpoint.root {
+        return Err(LogError::Fatal(
+            "stored tiles do not hash to the committed checkpoint".into(),
+        ));
+    }
+    // Staging objects of other sizes belong to batches that were never
+    // committed (and never acknowledged) or are superseded.
+    for p in storage.list(STAGING_DIR).await? {
+        if p != staging_path(size) {
+            storage.delete(&p).await?;
+        }
+    }
+    Ok((edge, committed.note))
+}
+
+async fn publish_committed(
+    storage: &LogStorage,
+    committed: &Note,
+) -> Result<PublishedCheckpoint, LogError> {
+    let note = Bytes::from(committed.to_bytes());
+    storage.put(PUBLISHED, note.clone()).await?;
+    Ok(PublishedCheckpoint {
+        checkpoint: Checkpoint::parse(&committed.text)
+            .map_err(|e| LogError::Fatal(e.to_string()))?,
+        note,
+    })
+}
+
+/// Adds the entries in `[from, to)` to the subject index.
+async fn index_subjects(shared: &Shared, from: u64, to: u64) -> Result<(), LogError> {
+    let mut index = from / TILE_WIDTH;
+    while index * TILE_WIDTH < to {
+        let Some(t) = tile_in_tree(TileKind::Entries, index, to) else {
+            break;
+        };
+        let bytes = shared
+            .storage
+            .get(&t.path())
+            .await?
+            .ok_or_else(|| LogError::Fatal(format!("{} is missing", t.path())))?;
+        let entries = decode_bundle(&t, &bytes)?;
+        let mut subjects = shared.subjects.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, e) in entries.iter().enumerate() {
+            let n = index * TILE_WIDTH + i as u64;
+            if n < from {
+                continue;
+            }
+            // Entries that are not typed JSON are valid log entries but have
+            // no subject to index.
+            if let Some(p) = Entry::parse(e).ok().and_then(|e| e.body.subject()) {
+                subjects.entry(p).or_default().push(n);
+            }
+        }
+        index += 1;
+    }
+    Ok(())
+}
+
+struct WitnessState {
+    client: Arc<dyn WitnessClient>,
+    /// The size this witness last cosigned, as far as we know.
+    known_size: Option<u64>,
+    /// While set and in the future, the witness is skipped.
+    retry_after: Option<Instant>,
+    failures: u32,
+}
+
+struct Sequencer {
+    shared: Arc<Shared>,
+    signer: NoteSigner,
+    config: LogConfig,
+    edge: Edge,
+    committed: Note,
+    fatal: Option<String>,
+    witnesses: Vec<WitnessState>,
+}
+
+impl Sequencer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Pending>) {
+        // Cosign the recovered checkpoint if it has no cosignatures yet.
+        if !self.witnesses.is_empty() {
+            let published = self
+                .shared
+                .published
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let note = Note::parse(&published.note).ok();
+            if note.is_some_and(|n| n.signatures.len() == 1)
+                && let Err(e) = self.witness_and_publish().await
+            {
+                self.fatal = Some(e.to_string());
+            }
+        }
+        while let Some(first) = rx.recv().await {
+            let deadline = tokio::time::Instant::now() + self.config.max_age;
+            let mut batch = vec![first];
+            while batch.len() < self.config.max_batch {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(p)) => batch.push(p),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            if let Some(why) = &self.fatal {
+                for p in batch {
+                    let _ = p.reply.send(Err(LogError::Fatal(why.clone())));
+                }
+                continue;
+            }
+            let entries: Vec<Bytes> = batch.iter().map(|p| p.entry.clone()).collect();
+            match self.sequence(&entries).await {
+                Ok((first_index, cp)) => {
+                    for (i, p) in batch.into_iter().enumerate() {
+                        let _ = p.reply.send(Ok(Receipt {
+                            index: first_index + i as u64,
+                            checkpoint: cp.clone(),
+                        }));
+                    }
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    if matches!(e, LogError::Fatal(_)) {
+                        tracing::error!(origin = %self.config.origin, "ledger stopped: {msg}");
+                    }
+                    for p in batch {
+                        let _ = p.reply.send(Err(LogError::Fatal(msg.clone())));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One batch: stage, sign, commit, publish tiles, witness, publish.
+    async fn sequence(
+        &mut self,
+        entries: &[Bytes],
+    ) -> Result<(u64, Arc<PublishedCheckpoint>), LogError> {
+        let before = self.edge.clone();
+        let first_index = before.size();
+        let mut tiles = Vec::new();
+        if let Err(e) = self.edge.append(entries, &mut tiles) {
+            self.edge = before;
+            return Err(e.into());
+        }
+        let size = self.edge.size();
+
+        // 1. Stage. A failure here leaves no trace that matters.
+        if let Err(e) = self
+            .shared
+            .storage
+            .put(&staging_path(size), encode_staging(&tiles))
+            .await
+        {
+            self.edge = before;
+            return Err(e.into());
+        }
+
+        // 2. Sign, but only on top of the checkpoint we committed last.
+        let on_disk = self.shared.storage.get(COMMITTED).await;
+        match on_disk {
+            Ok(Some(b)) if b == self.committed.to_bytes() => {}
+            Ok(_) => {
+                return Err(self.stop("the committed checkpoint changed under us: another writer?"));
+            }
+            Err(e) => {
+                self.edge = before;
+                return Err(e.into());
+            }
+        }
+        let cp = Checkpoint::new(&self.config.origin, size, self.edge.root());
+        let note = sign(&self.signer, &cp);
+
+        // 3. Commit. After this put the batch is history; a failure is fatal
+        //    because we cannot tell whether the put landed.
+        if let Err(e) = self
+            .shared
+            .storage
+            .put(COMMITTED, Bytes::from(note.to_bytes()))
+            .await
+        {
+            return Err(self.stop(&format!("commit failed: {e}")));
+        }
+        self.committed = note;
+
+        // 4. Publish the tiles.
+        let items: Vec<(String, Bytes)> =
+            tiles.iter().map(|(t, b)| (t.path(), b.clone())).collect();
+        if let Err(e) = self.shared.storage.put_all(&items).await {
+            return Err(self.stop(&format!("publishing tiles failed: {e}")));
+        }
+
+        // 5. Witness and publish the checkpoint.
+        let published = self.witness_and_publish().await?;
+
+        // The previous staging object is no longer needed for recovery.
+        if first_index > 0 {
+            let _ = self.shared.storage.delete(&staging_path(first_index)).await;
+        }
+        index_new_entries(&self.shared, first_index, entries);
+        Ok((first_index, published))
+    }
+
+    fn stop(&mut self, why: &str) -> LogError {
+        self.fatal = Some(why.to_string());
+        LogError::Fatal(why.to_string())
+    }
+
+    async fn witness_and_publish(&mut self) -> Result<Arc<PublishedCheckpoint>, LogError> {
+        let mut note = self.committed.clone();
+        let checkpoint =
+            Checkpoint::parse(&note.text).map_err(|e| LogError::Fatal(e.to_string()))?;
+        let signed = Bytes::from(note.to_bytes());
+        let cosigs = self.gather_cosignatures(&checkpoint, &signed).await;
+        for c in cosigs {
+            note.add_signature(c);
+        }
+        let bytes = Bytes::from(note.to_bytes());
+        if let Err(e) = self.shared.storage.put(PUBLISHED, bytes.clone()).await {
+            return Err(self.stop(&format!("publishing the checkpoint failed: {e}")));
+        }
+        let published = Arc::new(PublishedCheckpoint {
+            checkpoint,
+            note: bytes,
+        });
+        *self
+            .shared
+            .published
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = published.clone();
+        Ok(published)
+    }
+
+    /// Asks every available witness at once, each bounded by the timeout.
+    /// Failures only cost that witness a back-off.
+    async fn gather_cosignatures(
+        &mut self,
+        cp: &Checkpoint,
+        signed: &Bytes,
+    ) -> Vec<crate::note::NoteSignature> {
+        let now = Instant::now();
+        let timeout = self.config.witness_timeout;
+        let storage = self.shared.storage.clone();
+        let tasks = self
+            .witnesses
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.retry_after.is_none_or(|t| t <= now))
+            .map(|(i, w)| {
+                let client = w.client.clone();
+                let known = w.known_size;
+                let storage = storage.clone();
+                let signed = signed.clone();
+                let cp = cp.clone();
+                async move {
+                    let r = tokio::time::timeout(
+                        timeout,
+                        ask_witness(&*client, &storage, known, &cp, signed),
+                    )
+                    .await;
+                    (
+                        i,
+                        r.unwrap_or_else(|_| Err(WitnessError::Unavailable("timed out".into()))),
+                    )
+                }
+            })
+            .collect::<Vec<_>>();
+        let results = futures::future::join_all(tasks).await;
+        let mut out = Vec::new();
+        for (i, r) in results {
+            let w = &mut self.witnesses[i];
+            match r {
+                Ok(sigs) => {
+                    w.known_size = Some(cp.size);
+                    w.failures = 0;
+                    w.retry_after = None;
+                    // Keep only cosignatures that verify under the witness key.
+                    let v = w.client.verifier().clone();
+                    for s in sigs {
+                        let probe = Note {
+                            text: cp.to_text(),
+                            signatures: vec![s.clone()],
+                        };
+                        if probe.verify(std::slice::from_ref(&v)).is_ok() {
+                            out.push(s);
+                        }
+                    }
+                }
+                Err(e) => {
+                    w.failures = w.failures.saturating_add(1);
+                    let backoff = Duration::from_secs(1u64 << w.failures.min(6));
+                    w.retry_after = Some(Instant::now() + backoff);
+                    if let WitnessError::Conflict(size) = e {
+                        w.known_size = Some(size);
+                        w.retry_after = None;
+                    }
+                    tracing::warn!(witness = %w.client.verifier().name(), "witness did not cosign: {e}");
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One `add-checkpoint` exchange, retried once if the witness reports a
+/// different size than we assumed (for example after either side restarted).
+async fn ask_witness(
+    client: &dyn WitnessClient,
+    src: &LogStorage,
+    known: Option<u64>,
+    cp: &Checkpoint,
+    signed: Bytes,
+) -> Result<Vec<crate::note::NoteSignature>, WitnessError> {
+    let mut old = known.unwrap_or(0).min(cp.size);
+    for _ in 0..2 {
+        let proof = proof::prove_consistency(src as &dyn TileSource, old, cp.size)
+            .await
+            .map_err(|e| WitnessError::Unavailable(format!("cannot build proof: {e}")))?;
+        let req = AddCheckpoint {
+            old_size: old,
+            proof,
+            checkpoint: signed.clone(),
+        };
+        match client.add_checkpoint(&req).await {
+            Err(WitnessError::Conflict(size)) if size <= cp.size && size != old => old = size,
+            other => return other,
+        }
+    }
+    Err(WitnessError::Unavailable(
+        "witness keeps reporting a different size".into(),
+    ))
+}
+
+fn index_new_entries(shared: &Shared, first: u64, entries: &[Bytes]) {
+    let mut subjects = shared.subjects.lock().unwrap_or_else(|e| e.into_inner());
+    for (i, e) in entries.iter().enumerate() {
+        if let Some(p) = Entry::parse(e).ok().and_then(|e| e.body.subject()) {
+            subjects.entry(p).or_default().push(first + i as u64);
+        }
+    }
+}
