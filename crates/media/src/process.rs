@@ -256,10 +256,15 @@ impl MediaProcessor {
         let native = native_parse(path, container).await;
         let info = match &self.tools {
             Some(tools) => {
-                if let Err(ParseError::Truncated(m)) = native {
-                    return Err(ProcessError::Truncated(m));
-                }
-                self.ffprobe(tools, path, container).await?
+                let native_ms = match native {
+                    Err(ParseError::Truncated(m)) => return Err(ProcessError::Truncated(m)),
+                    Ok(n) if n.duration_ms > 0 => Some(n.duration_ms),
+                    _ => None,
+                };
+                // Live WebM (browsers' MediaRecorder) has no Duration element
+                // and ffprobe reports none; the built-in parser's block
+                // timestamps stand in for it.
+                self.ffprobe(tools, path, container, native_ms).await?
             }
             None => {
                 let info = native_info(container, native?)?;
@@ -424,7 +429,7 @@ impl MediaProcessor {
                 detail: "no poster frame written".into(),
             });
         }
-        self.ffprobe(tools, video, Container::Mp4).await
+        self.ffprobe(tools, video, Container::Mp4, None).await
     }
 
     async fn ffprobe(
@@ -432,6 +437,7 @@ impl MediaProcessor {
         tools: &Toolchain,
         path: &Path,
         container: Container,
+        fallback_duration_ms: Option<u64>,
     ) -> Result<MediaInfo, ProcessError> {
         let mut args: Vec<std::ffi::OsString> = Vec::new();
         for a in [
@@ -454,7 +460,7 @@ impl MediaProcessor {
             }
             Err(e) => return Err(e),
         };
-        parse_ffprobe(&out, container)
+        parse_ffprobe(&out, container, fallback_duration_ms)
     }
 
     /// Runs a tool with the timeout and the concurrency limit; returns its
@@ -609,7 +615,13 @@ fn seconds_to_ms(s: &str) -> Option<u64> {
         .then(|| (v * 1000.0).round() as u64)
 }
 
-fn parse_ffprobe(json: &[u8], container: Container) -> Result<MediaInfo, ProcessError> {
+const NO_DURATION: &str = "the video has no known duration";
+
+fn parse_ffprobe(
+    json: &[u8],
+    container: Container,
+    fallback_duration_ms: Option<u64>,
+) -> Result<MediaInfo, ProcessError> {
     let out: FfprobeOutput = serde_json::from_slice(json)
         .map_err(|e| ProcessError::Corrupt(format!("unexpected ffprobe output: {e}")))?;
     // Cover art is a "video" stream too; skip attached pictures.
@@ -641,7 +653,8 @@ fn parse_ffprobe(json: &[u8], container: Container) -> Result<MediaInfo, Process
         .and_then(|f| f.duration.as_deref())
         .or(video.duration.as_deref())
         .and_then(seconds_to_ms)
-        .ok_or_else(|| ProcessError::Corrupt("the video has no known duration".into()))?;
+        .or(fallback_duration_ms)
+        .ok_or_else(|| ProcessError::Corrupt(NO_DURATION.into()))?;
     let clean =
         |s: &Option<String>| native::clean_codec(s.as_deref().unwrap_or("unknown").as_bytes());
     Ok(MediaInfo {

@@ -262,3 +262,49 @@ mod tests {
         assert_eq!(ByteRange::full(5), r(0, 4));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn never_panics_and_stays_in_bounds(header in ".{0,64}", size in 0u64..u64::MAX) {
+            if let Ok(Some(r)) = parse_range(&header, size) {
+                prop_assert!(r.first <= r.last && r.last < size);
+            }
+        }
+
+        #[test]
+        fn byte_range_syntax_is_never_panicky(header in "(bytes|BYTES|items)? ?=?[0-9 ,-]{0,40}", size in 0u64..10_000) {
+            if let Ok(Some(r)) = parse_range(&header, size) {
+                prop_assert!(r.first <= r.last && r.last < size);
+                prop_assert_eq!(r.len(), r.last - r.first + 1);
+            }
+        }
+
+        #[test]
+        fn first_last_ranges(first in 0u64..2000, len in 1u64..2000, size in 0u64..2000) {
+            let last = first + len - 1;
+            let got = parse_range(&format!("bytes={first}-{last}"), size);
+            if first < size {
+                prop_assert_eq!(got, Ok(Some(ByteRange { first, last: last.min(size - 1) })));
+            } else {
+                prop_assert_eq!(got, Err(RangeNotSatisfiable { size }));
+            }
+        }
+
+        #[test]
+        fn suffix_ranges(n in 0u64..5000, size in 0u64..5000) {
+            let got = parse_range(&format!("bytes=-{n}"), size);
+            if n == 0 || size == 0 {
+                prop_assert_eq!(got, Err(RangeNotSatisfiable { size }));
+            } else {
+                let r = got.unwrap().unwrap();
+                prop_assert_eq!(r.len(), n.min(size));
+                prop_assert_eq!(r.last, size - 1);
+            }
+        }
+    }
+}

@@ -268,3 +268,42 @@ mod tests {
         assert_eq!(sniff(&bad), Sniff::NotVideo);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn prefixed() -> impl Strategy<Value = Vec<u8>> {
+        let heads = prop_oneof![
+            Just(vec![]),
+            Just(vec![0x1A, 0x45, 0xDF, 0xA3]),
+            Just(vec![0, 0, 0, 24, b'f', b't', b'y', b'p']),
+            Just(vec![0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x82, 0x84]),
+        ];
+        (heads, proptest::collection::vec(any::<u8>(), 0..300)).prop_map(|(mut h, t)| {
+            h.extend(t);
+            h
+        })
+    }
+
+    proptest! {
+        /// A verdict reached on a prefix never changes as more bytes arrive:
+        /// ingest decides on the prefix while the upload is streaming.
+        #[test]
+        fn verdicts_are_stable_under_extension(data in prefixed(), cut in 0usize..300) {
+            let cut = cut.min(data.len());
+            match sniff(&data[..cut]) {
+                Sniff::Video(c) => prop_assert_eq!(sniff(&data), Sniff::Video(c)),
+                Sniff::NotVideo => prop_assert_eq!(sniff(&data), Sniff::NotVideo),
+                Sniff::Partial => prop_assert_ne!(sniff(&data), Sniff::NeedMore),
+                Sniff::NeedMore => {}
+            }
+        }
+
+        #[test]
+        fn never_panics(data in proptest::collection::vec(any::<u8>(), 0..5000)) {
+            let _ = sniff(&data);
+        }
+    }
+}

@@ -279,3 +279,42 @@ async fn a_tool_timeout_is_reported() {
         .unwrap_err();
     assert!(matches!(err, ProcessError::Timeout), "{err:?}");
 }
+
+#[tokio::test]
+async fn live_webm_without_a_duration_gets_one_from_its_blocks() {
+    let live = common::webm_live();
+    for p in [native_only(), with_ffmpeg()] {
+        let info = p.probe(&live).await.unwrap();
+        assert_eq!((info.width, info.height), (320, 240));
+        assert_eq!(info.video_codec, "vp8");
+        assert!(
+            (1800..=2100).contains(&info.duration_ms),
+            "{}",
+            info.duration_ms
+        );
+    }
+    // The limit applies to it like to any other file.
+    let strict = MediaProcessor::with_tools(
+        None,
+        ProcessConfig {
+            max_duration: Duration::from_secs(1),
+            ..ProcessConfig::default()
+        },
+    );
+    assert!(matches!(
+        strict.probe(&live).await,
+        Err(ProcessError::TooLong { .. })
+    ));
+}
+
+#[tokio::test]
+async fn rotated_video_reports_its_displayed_size() {
+    let rotated = common::mp4_rotated();
+    for p in [native_only(), with_ffmpeg()] {
+        let info = p.probe(&rotated).await.unwrap();
+        assert_eq!((info.width, info.height), (720, 1280));
+    }
+    let out = tempfile::tempdir().unwrap();
+    let done = with_ffmpeg().process(&rotated, out.path()).await.unwrap();
+    assert_eq!((done.info.width, done.info.height), (720, 1280));
+}

@@ -90,3 +90,74 @@ pub(crate) fn clean_codec(raw: &[u8]) -> String {
         .collect();
     if s.is_empty() { "unknown".into() } else { s }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::Cursor;
+
+    fn parse_both(data: &[u8]) {
+        let len = data.len() as u64;
+        let _ = mp4::parse(&mut Cursor::new(data), len);
+        let _ = webm::parse(&mut Cursor::new(data), len);
+    }
+
+    /// Plausible starts, so the random tail reaches the deeper parsing code.
+    fn structured() -> impl Strategy<Value = Vec<u8>> {
+        let ftyp = b"\0\0\0\x10ftypisom\0\0\0\0".to_vec();
+        let ebml = vec![
+            0x1A, 0x45, 0xDF, 0xA3, 0x84, 0x42, 0x82, 0x81, b'w', 0x18, 0x53, 0x80, 0x67, 0x01,
+            0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
+        let boxes = proptest::collection::vec(
+            (
+                0u32..400,
+                prop_oneof![
+                    Just(*b"moov"),
+                    Just(*b"trak"),
+                    Just(*b"mvhd"),
+                    Just(*b"tkhd"),
+                    Just(*b"mdia"),
+                    Just(*b"hdlr"),
+                    Just(*b"minf"),
+                    Just(*b"stbl"),
+                    Just(*b"stsd"),
+                    Just(*b"mdat"),
+                    Just(*b"mvex"),
+                    Just(*b"mehd")
+                ],
+                proptest::collection::vec(any::<u8>(), 0..40),
+            ),
+            0..12,
+        );
+        prop_oneof![
+            boxes.prop_map(move |bs| {
+                let mut out = ftyp.clone();
+                for (size, kind, body) in bs {
+                    out.extend_from_slice(&size.to_be_bytes());
+                    out.extend_from_slice(&kind);
+                    out.extend(body);
+                }
+                out
+            }),
+            proptest::collection::vec(any::<u8>(), 0..400).prop_map(move |t| {
+                let mut out = ebml.clone();
+                out.extend(t);
+                out
+            }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2000)) {
+            parse_both(&data);
+        }
+
+        #[test]
+        fn structured_garbage_never_panics(data in structured()) {
+            parse_both(&data);
+        }
+    }
+}

@@ -192,6 +192,46 @@ pub fn webm_vp8() -> PathBuf {
     )
 }
 
+/// 2 s of VP8 + Opus WebM as a live stream: unknown sizes, no Duration
+/// element (what browsers' MediaRecorder produces).
+pub fn webm_live() -> PathBuf {
+    generate(
+        "live.webm",
+        &av_args(
+            "testsrc=size=320x240:rate=25",
+            "2",
+            &[
+                "-c:v",
+                "libvpx",
+                "-deadline",
+                "realtime",
+                "-c:a",
+                "libopus",
+                "-f",
+                "webm",
+                "-live",
+                "1",
+            ],
+        ),
+    )
+}
+
+/// The 720p clip with a 90° display rotation (how phones store portrait).
+pub fn mp4_rotated() -> PathBuf {
+    let src = mp4_720p();
+    generate(
+        "rotated.mp4",
+        &[
+            "-i",
+            src.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+        ],
+    )
+}
+
 /// 2 s of H.264 in Matroska (not WebM).
 pub fn mkv_h264() -> PathBuf {
     generate(
