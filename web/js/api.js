@@ -35,7 +35,7 @@ function isJson(response) {
   return /\bjson\b/i.test(type);
 }
 
-async function problemFrom(response) {
+async function problemFrom(response, fixedPath) {
   let body = null;
   if (isJson(response)) {
     try {
@@ -46,7 +46,9 @@ async function problemFrom(response) {
   }
   // A route the server does not have answers 404/405/501 without a problem body
   // (or, behind the SPA fallback, with the HTML page itself).
-  if (!body && [404, 405, 501].includes(response.status)) {
+  // On a path without ids (such as /v1/transparency), a 404 can only mean that
+  // the route itself is missing, whatever the body says.
+  if ((!body || fixedPath) && [404, 405, 501].includes(response.status)) {
     return new ApiError({ status: response.status, kind: 'unavailable', title: 'Not available yet' });
   }
   return new ApiError({
@@ -61,9 +63,10 @@ async function problemFrom(response) {
 
 /**
  * Calls the API. `body` objects are sent as JSON, FormData as multipart.
- * Options: `auth` (default true) says whether a 401 means the session expired.
+ * Options: `auth` (default true) says whether a 401 means the session expired;
+ * `fixedPath` says the path names no resource, so a 404 means "no such endpoint".
  */
-export async function api(path, { method = 'GET', body, auth = true, raw = false, signal, keepalive } = {}) {
+export async function api(path, { method = 'GET', body, auth = true, raw = false, signal, keepalive, fixedPath = false } = {}) {
   const headers = { Accept: 'application/json, application/problem+json' };
   let payload = body;
   if (body !== undefined && !(body instanceof FormData) && !(body instanceof Blob)) {
@@ -78,7 +81,7 @@ export async function api(path, { method = 'GET', body, auth = true, raw = false
     throw new ApiError({ kind: 'network', title: 'Offline' });
   }
   if (!response.ok) {
-    const error = await problemFrom(response);
+    const error = await problemFrom(response, fixedPath);
     if (error.kind === 'unauthorized' && auth) onUnauthorized(error);
     throw error;
   }

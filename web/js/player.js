@@ -491,7 +491,7 @@ function report(video) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
-      await api('/v1/reports', { method: 'POST', body: { target: { kind: 'video', id: video.id }, category: category.value, note: note.value } });
+      await api('/v1/reports', { method: 'POST', fixedPath: true, body: { target: { kind: 'video', id: video.id }, category: category.value, note: note.value } });
       dialog.close();
       toast('Thanks. A moderator in the creator’s region will review it.');
     } catch (err) {

@@ -72,15 +72,16 @@ export async function screenshot(page, name) {
 }
 
 /**
- * Whether the server has an endpoint yet: anything but a 404/405/501 without
- * a problem body (or the SPA page) means the route exists.
+ * Whether the server has an endpoint yet: anything but a 404/405/501 (or the
+ * SPA page) means the route exists.
  */
 export async function has(method, urlPath) {
   try {
     const res = await fetch(new URL(urlPath, BASE), { method, headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: method === 'GET' || method === 'HEAD' ? undefined : '{}' });
     const type = res.headers.get('content-type') || '';
     if (type.includes('text/html')) return false;
-    if ([404, 405, 501].includes(res.status) && !type.includes('problem+json')) return false;
+    // Every probed path names no resource, so a 404 means the route is missing.
+    if ([404, 405, 501].includes(res.status)) return false;
     return true;
   } catch {
     return false;

@@ -29,8 +29,8 @@ async function seeded(t) {
 test('a logged-out visitor gets a way in on the feed, not a blank screen', async () => {
   const page = await openPage(browser, { viewport: PHONE });
   await page.goto('/');
-  await page.getByRole('link', { name: 'Log in' }).first().waitFor();
-  assert.match(await page.locator('main').textContent(), /Log in or sign up/);
+  await page.locator('main').getByText(/Log in or sign up/).waitFor();
+  await page.locator('main').getByRole('link', { name: 'Sign up' }).waitFor();
   assertNoConsoleErrors(assert, page);
   await page.context().close();
 });
@@ -121,7 +121,11 @@ test('a 4xx problem answer is shown in words', async (t) => {
 
 test('a screen whose endpoint the server lacks says "not available yet"', async () => {
   const page = await openPage(browser, { expected: [/\/v1\/transparency/] });
-  await page.route('**/v1/transparency', (route) => route.fulfill({ status: 404, contentType: 'text/plain', body: '' }));
+  // As the server answers a route it does not have: a 404 problem.
+  await page.route('**/v1/transparency', (route) => route.fulfill({
+    status: 404, contentType: 'application/problem+json',
+    body: JSON.stringify({ type: '/problems/not-found', title: 'Not found', status: 404, detail: 'No such resource.', instance: '/v1/transparency' }),
+  }));
   await page.goto('/transparency');
   await page.getByText('This is not available on this server yet.').waitFor();
   assertNoConsoleErrors(assert, page);

@@ -94,7 +94,7 @@ async function signUp(root, ctx, next) {
   let regions = [];
   let countries = [];
   try {
-    const [r, c] = await Promise.all([api('/v1/regions', { auth: false }), api('/v1/countries', { auth: false })]);
+    const [r, c] = await Promise.all([api('/v1/regions', { auth: false, fixedPath: true }), api('/v1/countries', { auth: false, fixedPath: true })]);
     regions = r?.items || [];
     countries = (c?.items || []).slice().sort((a, b) => a.name.localeCompare(b.name));
   } catch (err) {

@@ -32,7 +32,7 @@ export async function render(root, { tab }, ctx) {
     empty,
     ctx,
     loadPage: async (cursor) => {
-      const page = await api(`/v1/feed/${tab}${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const page = await api(`/v1/feed/${tab}${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`, { fixedPath: true });
       if (page?.release) release.textContent = `Ranked by release ${typeof page.release === 'string' ? page.release : page.release.id || ''}`;
       return page;
     },

@@ -23,7 +23,7 @@ export async function render(root, _params, ctx) {
 async function describeHome(me, out) {
   const regionId = typeof me.region === 'object' ? me.region?.id : me.region;
   try {
-    const regions = (await api('/v1/regions', { auth: false }))?.items || [];
+    const regions = (await api('/v1/regions', { auth: false, fixedPath: true }))?.items || [];
     const region = regions.find((r) => r.id === regionId) || (typeof me.region === 'object' ? me.region : null);
     out.textContent = region ? `Your data is held in ${region.name} by ${region.custodian}.` : `Your home region is ${regionId || 'unknown'}.`;
   } catch {
@@ -55,7 +55,7 @@ function exportSection(me) {
 }
 
 async function prepareExport(me) {
-  let job = await api('/v1/me/exports', { method: 'POST', body: {} });
+  let job = await api('/v1/me/exports', { method: 'POST', body: {}, fixedPath: true });
   let wait = 500;
   for (let attempt = 0; attempt < 120; attempt++) {
     const ready = job?.download_url || job?.url;
@@ -94,7 +94,7 @@ async function loadAccessLog(out) {
   out.replaceChildren(h('p', { role: 'status' }, 'Checking the log…'));
   let answer;
   try {
-    answer = await api('/v1/me/access-log');
+    answer = await api('/v1/me/access-log', { fixedPath: true });
   } catch (err) {
     out.replaceChildren(h('p', { class: 'error' }, describe(err)));
     return;
@@ -178,7 +178,7 @@ function renderEntry(item) {
 async function deleteSection(me, ctx) {
   let graceDays = null;
   try {
-    const server = await api('/v1/server', { auth: false });
+    const server = await api('/v1/server', { auth: false, fixedPath: true });
     graceDays = server?.deletion_grace_days ?? server?.deletion_grace_period_days ?? null;
   } catch {
     graceDays = null;

@@ -26,7 +26,7 @@ export async function render(root, _params, ctx) {
   }
   results.append(h('p', { class: 'muted', role: 'status' }, 'Searching…'));
   try {
-    const answer = await api(`/v1/search?q=${encodeURIComponent(q)}`);
+    const answer = await api(`/v1/search?q=${encodeURIComponent(q)}`, { fixedPath: true });
     const { users, hashtags, videos } = sortResults(answer);
     results.replaceChildren();
     if (!users.length && !hashtags.length && !videos.length) {

@@ -63,7 +63,7 @@ export async function render(root, _params, ctx) {
   reset.addEventListener('click', async () => {
     if (!window.confirm('Reset For You? Your feed forgets what it learnt from your viewing and starts fresh. Your likes and follows stay.')) return;
     try {
-      await api('/v1/me/for-you/reset', { method: 'POST' });
+      await api('/v1/me/for-you/reset', { method: 'POST', fixedPath: true });
       toast('For You was reset.');
     } catch (err) {
       toast(describe(err), { tone: 'error' });

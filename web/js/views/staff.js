@@ -9,7 +9,7 @@ export async function render(root, _params, ctx) {
   const page = h('section', { class: 'page' }, h('h1', {}, 'Staff console'));
   root.append(page);
   try {
-    const cases = await api('/v1/staff/cases');
+    const cases = await api('/v1/staff/cases', { fixedPath: true });
     const items = cases?.items || [];
     page.append(h('h2', {}, 'Moderation queue'),
       items.length ? h('ul', {}, items.map((c) => h('li', {}, `${c.id}: ${c.category || ''} ${c.state || ''}`))) : h('p', {}, 'The queue is empty.'));

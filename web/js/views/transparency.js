@@ -14,7 +14,7 @@ export async function render(root) {
   page.append(list);
   let regions;
   try {
-    regions = (await api('/v1/transparency', { auth: false }))?.regions || [];
+    regions = (await api('/v1/transparency', { auth: false, fixedPath: true }))?.regions || [];
   } catch (err) {
     list.replaceChildren(h('p', { class: 'error' }, describe(err)));
     return;

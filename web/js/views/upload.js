@@ -12,7 +12,7 @@ export async function render(root, _params, ctx) {
   let server = { ffmpeg: true };
   let serverKnown = false;
   try {
-    server = { ffmpeg: true, ...(await api('/v1/server')) };
+    server = { ffmpeg: true, ...(await api('/v1/server', { fixedPath: true })) };
     serverKnown = true;
   } catch {
     // Without /v1/server, assume the server transcodes and send no poster.
