@@ -1,0 +1,164 @@
+// The smaller controls: share, why this video, not interested, search for
+// people and captions, block, settings that persist, reset For You, log out,
+// the transparency page's signature check, and the browser-made poster.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiClient, assertNoConsoleErrors, BASE, launch, logIn, makeClip, needs, openPage, PHONE, uniqueHandle } from '../lib/harness.mjs';
+
+let browser;
+let creator;
+let creatorHandle;
+let viewer;
+let videos = [];
+
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function seeded(t) {
+  if (!(await needs(t, ['POST /v1/accounts', 'POST /v1/videos', 'GET /v1/feed/for-you']))) return false;
+  if (!viewer) {
+    creatorHandle = uniqueHandle('host');
+    creator = await new ApiClient().signUp(creatorHandle, 'US');
+    for (let i = 0; i < 3; i++) videos.push(await creator.upload(makeClip(`ctl${i}`, { color: ['olive', 'crimson', 'steelblue'][i], seconds: 1 }), `Knife skills part ${i} #knives`));
+    viewer = uniqueHandle('guest');
+    await new ApiClient().signUp(viewer, 'AU');
+  }
+  return true;
+}
+
+test('share copies a link to the video', async (t) => {
+  if (!(await seeded(t))) return;
+  const page = await openPage(browser);
+  await logIn(page, viewer);
+  await page.goto(`/v/${videos[0].id}`);
+  await page.getByRole('button', { name: 'Share' }).click();
+  await page.getByText('Link copied.').waitFor();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(new URL(copied, BASE).pathname, `/v/${videos[0].id}`);
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
+
+test('"Why this video" explains the pick, and "Not interested" moves on', async (t) => {
+  if (!(await seeded(t))) return;
+  const page = await openPage(browser, { viewport: PHONE });
+  await logIn(page, viewer);
+  await page.goto('/');
+  const first = page.locator('article.slide.active');
+  await first.waitFor();
+  await first.getByRole('button', { name: 'More options' }).click();
+  await page.getByRole('button', { name: 'Why this video' }).click();
+  const why = page.getByRole('dialog', { name: 'Why you are seeing this video' });
+  await why.locator('.why-reason').waitFor();
+  assert.ok((await why.locator('.why-reason').textContent()).trim().length > 0);
+  await why.getByRole('button', { name: 'Close' }).click();
+
+  const before = await first.getAttribute('data-index');
+  await page.locator('article.slide.active').getByRole('button', { name: 'More options' }).click();
+  await page.getByRole('button', { name: 'Not interested' }).click();
+  await page.getByText("you'll see fewer videos like this").waitFor();
+  await page.waitForFunction((at) => document.querySelector('article.slide.active')?.dataset.index !== at, before);
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
+
+test('search finds people by handle and videos by caption', async (t) => {
+  if (!(await seeded(t)) || !(await needs(t, ['GET /v1/search?q=x']))) return;
+  const page = await openPage(browser);
+  await page.goto(`/search?q=${creatorHandle}`);
+  await page.getByRole('heading', { name: 'People' }).waitFor();
+  await page.getByRole('link', { name: new RegExp(`@${creatorHandle}`) }).first().waitFor();
+  await page.goto('/search?q=Knife skills');
+  await page.getByRole('list', { name: 'Matching videos' }).getByRole('link').first().waitFor();
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
+
+test('blocking a creator from their profile, and unblocking', async (t) => {
+  if (!(await seeded(t)) || !(await needs(t, [`PUT /v1/users/${creatorHandle}/block`]))) return;
+  const page = await openPage(browser);
+  await logIn(page, viewer);
+  await page.goto(`/@${creatorHandle}`);
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: `Block @${creatorHandle}` }).click();
+  await page.getByRole('button', { name: `Unblock @${creatorHandle}` }).waitFor();
+  await page.getByRole('button', { name: `Unblock @${creatorHandle}` }).click();
+  await page.getByRole('button', { name: `Block @${creatorHandle}` }).waitFor();
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
+
+test('settings persist: profile text, private account, feed without profiling; For You resets', async (t) => {
+  if (!(await seeded(t)) || !(await needs(t, ['PATCH /v1/me']))) return;
+  const page = await openPage(browser, { viewport: PHONE });
+  await logIn(page, viewer);
+  await page.goto('/settings');
+  await page.getByLabel('Display name').fill('Guest Viewer');
+  await page.getByLabel('Bio').fill('Here for the knives.');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await page.getByText('Saved.').waitFor();
+  await page.getByRole('switch', { name: 'Private account' }).check();
+  await page.getByText('Private account: on.').waitFor();
+  await page.getByRole('switch', { name: 'Feed without profiling' }).check();
+  await page.getByText('Feed without profiling: on.').waitFor();
+  await page.reload();
+  assert.equal(await page.getByRole('switch', { name: 'Private account' }).isChecked(), true);
+  assert.equal(await page.getByRole('switch', { name: 'Feed without profiling' }).isChecked(), true);
+  assert.equal(await page.getByLabel('Display name').inputValue(), 'Guest Viewer');
+  if (await needs(t, ['POST /v1/me/for-you/reset'])) {
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Reset For You' }).click();
+    await page.getByText('For You was reset.').waitFor();
+  }
+  await page.getByRole('switch', { name: 'Private account' }).uncheck();
+  await page.getByText('Private account: off.').waitFor();
+  await page.getByRole('switch', { name: 'Feed without profiling' }).uncheck();
+  await page.getByText('Feed without profiling: off.').waitFor();
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL('**/login');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Log in' }).waitFor();
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
+
+test('the transparency page verifies each region checkpoint signature', async (t) => {
+  if (!(await needs(t, ['GET /v1/transparency']))) return;
+  const page = await openPage(browser);
+  await page.goto('/transparency');
+  const regions = page.locator('article.region');
+  await regions.first().waitFor();
+  const count = await regions.count();
+  assert.ok(count >= 1);
+  if (!(await needs(t, ['GET /log/us/vkey']))) return;
+  await page.waitForFunction((n) => document.querySelectorAll('article.region .badge').length === n, count);
+  assert.equal(await page.locator('article.region .badge.ok').count(), count, 'every region checkpoint verifies');
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
+
+test('without ffmpeg on the server, the browser sends a poster frame with the upload', async (t) => {
+  if (!(await seeded(t))) return;
+  const server = await (await fetch(new URL('/v1/server', BASE))).json().catch(() => null);
+  if (!server || server.ffmpeg !== false) return t.skip('the server has ffmpeg (or no /v1/server), so it makes posters itself');
+  const page = await openPage(browser);
+  await logIn(page, viewer);
+  await page.goto('/upload');
+  await page.getByLabel('Video file').setInputFiles(makeClip('poster', { color: 'gold', seconds: 2 }));
+  await page.getByRole('img', { name: 'Poster frame made from the video' }).waitFor();
+  await page.getByLabel('Caption').fill('Poster check #knives');
+  // Without ffmpeg the server cannot make a poster, so one it serves came from the browser.
+  await page.getByRole('button', { name: 'Post' }).click();
+  await page.getByText('Your video is ready.').waitFor();
+  const id = (await page.getByRole('link', { name: 'Watch it' }).getAttribute('href')).split('/').pop();
+  const video = await (await fetch(new URL(`/v1/videos/${id}`, BASE), { headers: { Cookie: (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } })).json();
+  assert.ok(video.poster_url, 'the video has a poster (sent as the multipart part "poster")');
+  const poster = await fetch(new URL(video.poster_url, BASE), { headers: { Cookie: (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } });
+  assert.equal(poster.status, 200);
+  assert.deepEqual([...new Uint8Array(await poster.arrayBuffer()).slice(0, 2)], [0xff, 0xd8], 'a JPEG');
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
