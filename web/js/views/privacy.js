@@ -69,14 +69,23 @@ async function prepareExport(me) {
     } else {
       // The archive itself: hand the bytes we already have to the user.
       const blob = await response.blob();
-      return downloadLink(URL.createObjectURL(blob), me);
+      return downloadLink(URL.createObjectURL(blob), me, archiveName(response, me));
     }
   }
   throw new ApiError({ title: 'Export is taking long', detail: 'Try again in a few minutes.' });
 }
 
-function downloadLink(href, me) {
-  return h('a', { href, download: `sovereel-${me.handle}-export.zip`, class: 'button', 'data-testid': 'export-download' }, 'Download archive');
+function archiveName(response, me) {
+  const disposition = response.headers.get('content-disposition') || '';
+  const named = /filename="?([^";]+)"?/.exec(disposition);
+  if (named) return named[1];
+  const type = response.headers.get('content-type') || '';
+  const ext = type.includes('zip') ? 'zip' : type.includes('gzip') ? 'tar.gz' : type.includes('tar') ? 'tar' : 'bin';
+  return `sovereel-${me.handle}-export.${ext}`;
+}
+
+function downloadLink(href, me, filename = '') {
+  return h('a', { href, download: filename, class: 'button', 'data-testid': 'export-download' }, 'Download archive');
 }
 
 function accessSection() {
