@@ -291,9 +291,10 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
     const wanted = !following;
     setFollowing(wanted);
     try {
-      await api(`/v1/users/${encodeURIComponent(handle)}/follow`, { method: wanted ? 'PUT' : 'DELETE' });
+      const answer = await api(`/v1/users/${encodeURIComponent(handle)}/follow`, { method: wanted ? 'PUT' : 'DELETE' });
       followCache.set(handle, Promise.resolve(wanted));
-      toast(wanted ? `You follow @${handle}.` : `You unfollowed @${handle}.`);
+      if (!wanted) toast(`You unfollowed @${handle}.`);
+      else toast(answer?.state === 'pending' ? `Follow request sent to @${handle}.` : `You follow @${handle}.`);
     } catch (err) {
       setFollowing(!wanted);
       toast(describe(err), { tone: 'error' });
@@ -302,7 +303,7 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
   function loadFollowState() {
     if (!ctx.session.me || ctx.session.me.handle === handle) return;
     if (!followCache.has(handle)) {
-      followCache.set(handle, api(`/v1/users/${encodeURIComponent(handle)}`).then((u) => Boolean(u?.followed_by_me)).catch(() => false));
+      followCache.set(handle, api(`/v1/users/${encodeURIComponent(handle)}`).then((u) => Boolean(u?.followed_by_me) || u?.follow_state === 'pending').catch(() => false));
     }
     followCache.get(handle).then((value) => {
       setFollowing(value);

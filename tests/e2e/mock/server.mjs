@@ -74,6 +74,7 @@ function publicUser(u, viewer) {
       likes: [...videos.values()].filter((v) => v.author === u.handle).reduce((n, v) => n + v.likes.size, 0),
     },
     followed_by_me: Boolean(viewer && u.followers.has(viewer.handle)),
+    follow_state: viewer && u.followers.has(viewer.handle) ? 'approved' : viewer && u.requests.has(viewer.handle) ? 'pending' : 'none',
   };
 }
 
@@ -130,7 +131,7 @@ route('POST', '/v1/accounts', async (req, res) => {
   if (!country) return problem(res, 422, 'invalid-country', 'Unknown country', 'Choose a country from the list.');
   const age = (Date.now() - Date.parse(b.birthdate)) / (365.25 * 864e5);
   if (!(age >= 13)) return problem(res, 422, 'age-requirement', 'Too young', 'You must be 13 or older to use Sovereel.');
-  const u = { handle: b.handle.toLowerCase(), display_name: b.handle, bio: '', region: country.region, private: age < 16, non_profiled: false, password: b.password, email: b.email, birthdate: b.birthdate, followers: new Set(), following: new Set(), blocked: new Set(), seen: new Map() };
+  const u = { handle: b.handle.toLowerCase(), display_name: b.handle, bio: '', region: country.region, private: age < 16, non_profiled: false, password: b.password, email: b.email, birthdate: b.birthdate, followers: new Set(), following: new Set(), requests: new Set(), blocked: new Set(), seen: new Map() };
   users.set(u.handle, u);
   const region = REGIONS.find((r) => r.id === u.region);
   send(res, 201, { user: publicUser(u), region: { id: region.id, name: region.name, custodian: region.custodian } });
@@ -158,17 +159,30 @@ function authed(fn) {
   };
 }
 
-route('GET', '/v1/me', authed((req, res, m, me) => send(res, 200, { ...publicUser(me, me), email: me.email, birthdate: me.birthdate, non_profiled: me.non_profiled })));
+function meView(me) {
+  const r = REGIONS.find((x) => x.id === me.region);
+  return { ...publicUser(me), email: me.email, birthdate: me.birthdate, non_profiled: me.non_profiled, region: { id: r.id, name: r.name, custodian: r.custodian } };
+}
+route('GET', '/v1/me', authed((req, res, m, me) => send(res, 200, meView(me))));
 route('PATCH', '/v1/me', authed(async (req, res, m, me) => {
   const b = await json(req);
   for (const k of ['display_name', 'bio', 'private', 'non_profiled']) if (b && k in b) me[k] = b[k];
-  send(res, 200, { ...publicUser(me, me), non_profiled: me.non_profiled });
+  send(res, 200, meView(me));
 }));
 route('DELETE', '/v1/me', authed((req, res, m, me) => {
   me.deleted = true;
   appendLog(me.region, { v: 1, kind: 'deletion', action: 'schedule', subject: pseudonym(me.handle), at: new Date().toISOString() });
   send(res, 202, { purge_at: new Date().toISOString() });
 }));
+route('GET', '/v1/me/follow-requests', authed((req, res, m, me) => send(res, 200, { items: [...me.requests].map((h) => publicUser(users.get(h), me)) })));
+for (const method of ['PUT', 'DELETE']) {
+  route(method, '/v1/me/follow-requests/([^/]+)', authed((req, res, m, me) => {
+    const who = m[1].toLowerCase();
+    if (!me.requests.delete(who)) return problem(res, 404, 'not-found', 'No such request', `@${who} has not asked to follow you.`);
+    if (method === 'PUT') (me.followers.add(who), users.get(who).following.add(me.handle));
+    send(res, 204, '');
+  }));
+}
 route('POST', '/v1/me/for-you/reset', authed((req, res, m, me) => {
   me.seen.clear();
   send(res, 204, '');
@@ -324,8 +338,13 @@ for (const method of ['PUT', 'DELETE']) {
   route(method, '/v1/users/([^/]+)/follow', authed((req, res, m, me) => {
     const u = users.get(m[1].toLowerCase());
     if (!u || u.deleted || u.handle === me.handle) return problem(res, 404, 'not-found', 'User not found', 'No such account.');
+    if (method === 'PUT' && u.private && !u.followers.has(me.handle)) {
+      u.requests.add(me.handle);
+      return send(res, 200, { state: 'pending' });
+    }
     if (method === 'PUT') (u.followers.add(me.handle), me.following.add(u.handle));
-    else (u.followers.delete(me.handle), me.following.delete(u.handle));
+    else (u.followers.delete(me.handle), me.following.delete(u.handle), u.requests.delete(me.handle));
+    if (method === 'PUT') return send(res, 200, { state: 'approved' });
     send(res, 204, '');
   }));
   route(method, '/v1/users/([^/]+)/block', authed((req, res, m, me) => {
@@ -379,17 +398,17 @@ route('GET', '/v1/search', (req, res) => {
   const q = (new URL(req.url, 'http://x').searchParams.get('q') || '').toLowerCase().replace(/^[#@]/, '');
   const viewer = caller(req);
   const items = [];
-  for (const u of users.values()) if (!u.deleted && u.handle.includes(q)) items.push({ kind: 'user', user: publicUser(u, viewer) });
+  for (const u of users.values()) if (!u.deleted && u.handle.includes(q)) items.push({ type: 'user', user: publicUser(u, viewer) });
   const tags = new Map();
   for (const v of videos.values()) if (visible(v, viewer)) for (const t of v.hashtags) if (t.includes(q)) tags.set(t, (tags.get(t) || 0) + 1);
-  for (const [tag, count] of tags) items.push({ kind: 'hashtag', hashtag: { tag, count } });
-  for (const v of videos.values()) if (visible(v, viewer) && v.caption.toLowerCase().includes(q)) items.push({ kind: 'video', video: videoView(v, viewer) });
+  for (const [tag, count] of tags) items.push({ type: 'hashtag', tag, videos: count });
+  for (const v of videos.values()) if (visible(v, viewer) && v.caption.toLowerCase().includes(q)) items.push({ type: 'video', video: videoView(v, viewer) });
   send(res, 200, { items, next_cursor: null });
 });
 route('GET', '/v1/hashtags/([^/]+)', (req, res, m) => {
   const viewer = caller(req);
   const list = [...videos.values()].filter((v) => visible(v, viewer) && v.state === 'ready' && v.hashtags.includes(m[1].toLowerCase())).reverse();
-  send(res, 200, { tag: m[1], count: list.length, items: list.map((v) => videoView(v, viewer)), next_cursor: null });
+  send(res, 200, { tag: m[1], videos: list.length, items: list.map((v) => videoView(v, viewer)), next_cursor: null });
 });
 
 function serveStatic(req, res) {

@@ -162,3 +162,32 @@ test('without ffmpeg on the server, the browser sends a poster frame with the up
   assertNoConsoleErrors(assert, page);
   await page.context().close();
 });
+
+test('a private account approves a follow request', async (t) => {
+  if (!(await seeded(t)) || !(await needs(t, ['GET /v1/me/follow-requests', 'PATCH /v1/me']))) return;
+  const privateHandle = uniqueHandle('quiet');
+  const owner = await new ApiClient().signUp(privateHandle, 'NZ');
+  await owner.call('PATCH', '/v1/me', { private: true });
+
+  const fan = await openPage(browser);
+  await logIn(fan, viewer);
+  await fan.goto(`/@${privateHandle}`);
+  await fan.getByText('This account is private.').waitFor();
+  await fan.getByRole('button', { name: `Follow @${privateHandle}` }).click();
+  await fan.getByRole('button', { name: `Cancel follow request to @${privateHandle}` }).waitFor();
+  assert.equal(await fan.getByRole('button', { name: `Cancel follow request to @${privateHandle}` }).textContent(), 'Requested');
+
+  const page = await openPage(browser, { viewport: PHONE });
+  await logIn(page, privateHandle);
+  await page.goto('/settings');
+  await page.getByRole('list', { name: 'Follow requests' }).getByText(`@${viewer}`).waitFor();
+  await page.getByRole('button', { name: `Approve @${viewer}` }).click();
+  await page.getByText(`@${viewer}: approved`).waitFor();
+
+  await fan.reload();
+  await fan.getByRole('button', { name: `Unfollow @${privateHandle}` }).waitFor();
+  assertNoConsoleErrors(assert, page);
+  assertNoConsoleErrors(assert, fan);
+  await page.context().close();
+  await fan.context().close();
+});

@@ -17,29 +17,39 @@ export async function render(root, { handle }, ctx) {
   }
   const isMe = ctx.session.me?.handle === user.handle;
   const counts = user.counts || {};
-  let followedByMe = Boolean(user.followed_by_me);
+  // none | pending (a request to a private account) | approved
+  let followState = user.follow_state || (user.followed_by_me ? 'approved' : 'none');
   let followers = counts.followers || 0;
   const followersCount = h('strong', {}, formatCount(followers));
 
   const followButton = h('button', { type: 'button', class: 'button primary' });
   const paint = () => {
-    followButton.textContent = followedByMe ? 'Following' : 'Follow';
-    followButton.setAttribute('aria-pressed', String(followedByMe));
-    followButton.setAttribute('aria-label', followedByMe ? `Unfollow @${user.handle}` : `Follow @${user.handle}`);
+    followButton.textContent = { approved: 'Following', pending: 'Requested' }[followState] || 'Follow';
+    followButton.setAttribute('aria-pressed', String(followState !== 'none'));
+    followButton.setAttribute('aria-label', {
+      approved: `Unfollow @${user.handle}`,
+      pending: `Cancel follow request to @${user.handle}`,
+    }[followState] || `Follow @${user.handle}`);
     followersCount.textContent = formatCount(followers);
   };
   paint();
   followButton.addEventListener('click', async () => {
     if (!ctx.requireLogin()) return;
-    const wanted = !followedByMe;
-    followedByMe = wanted;
-    followers += wanted ? 1 : -1;
-    paint();
+    const before = { followState, followers };
     try {
-      await api(`/v1/users/${encodeURIComponent(user.handle)}/follow`, { method: wanted ? 'PUT' : 'DELETE' });
+      if (followState === 'none') {
+        const answer = await api(`/v1/users/${encodeURIComponent(user.handle)}/follow`, { method: 'PUT' });
+        followState = answer?.state === 'pending' ? 'pending' : 'approved';
+        if (followState === 'approved') followers += 1;
+        else toast(`Follow request sent to @${user.handle}.`);
+      } else {
+        await api(`/v1/users/${encodeURIComponent(user.handle)}/follow`, { method: 'DELETE' });
+        if (followState === 'approved') followers -= 1;
+        followState = 'none';
+      }
+      paint();
     } catch (err) {
-      followedByMe = !wanted;
-      followers += wanted ? -1 : 1;
+      ({ followState, followers } = before);
       paint();
       toast(describe(err), { tone: 'error' });
     }
@@ -78,7 +88,7 @@ export async function render(root, { handle }, ctx) {
             ? [h('a', { class: 'button', href: '/settings' }, 'Edit profile and settings'), h('a', { class: 'button', href: '/privacy' }, 'Privacy centre')]
             : [followButton, blockButton]))));
 
-  if (user.private && !isMe && !followedByMe) {
+  if (user.private && !isMe && followState !== 'approved') {
     page.append(h('p', { class: 'notice' }, 'This account is private. Only its approved followers see its videos.'));
     return;
   }

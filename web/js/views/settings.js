@@ -2,7 +2,7 @@
 // reset of what For You has learnt.
 
 import { api, describe } from '../api.js';
-import { h, toast } from '../dom.js';
+import { avatar, h, toast } from '../dom.js';
 import { logOut } from './auth.js';
 
 export async function render(root, _params, ctx) {
@@ -75,6 +75,7 @@ export async function render(root, _params, ctx) {
     h('h2', {}, 'Profile'), profileForm,
     h('h2', {}, 'Privacy'),
     toggle('settings-private', 'private', 'Private account', 'Only people you approve can follow you and see your videos.'),
+    followRequests(),
     h('h2', {}, 'Your feed'),
     toggle('settings-non-profiled', 'non_profiled', 'Feed without profiling', 'For You shows what is popular in your region and fresh uploads, not what it learnt about you.'),
     h('p', {}, reset),
@@ -82,4 +83,33 @@ export async function render(root, _params, ctx) {
     h('p', {}, h('a', { href: '/privacy' }, 'Privacy centre'), ': download your data, see who accessed it, or delete your account.'),
     h('h2', {}, 'Session'),
     h('p', {}, h('button', { type: 'button', class: 'button', onclick: () => logOut(ctx) }, 'Log out'))));
+}
+
+// Requests to follow a private account wait here for the owner's answer.
+function followRequests() {
+  const list = h('ul', { class: 'people', 'aria-label': 'Follow requests' });
+  const status = h('p', { class: 'muted', role: 'status' });
+  const section = h('section', { 'aria-labelledby': 'requests-title' }, h('h3', { id: 'requests-title' }, 'Follow requests'), status, list);
+  api('/v1/me/follow-requests', { fixedPath: true }).then((answer) => {
+    const items = answer?.items || [];
+    status.textContent = items.length ? '' : 'No one is waiting for your approval.';
+    for (const user of items) {
+      const row = h('li', { class: 'person' }, avatar(user, 'sm'), h('a', { href: `/@${encodeURIComponent(user.handle)}` }, `@${user.handle}`));
+      const answerWith = (method, done) => async () => {
+        try {
+          await api(`/v1/me/follow-requests/${encodeURIComponent(user.handle)}`, { method });
+          row.replaceChildren(`@${user.handle}: ${done}`);
+        } catch (err) {
+          toast(describe(err), { tone: 'error' });
+        }
+      };
+      row.append(
+        h('button', { type: 'button', class: 'button primary', 'aria-label': `Approve @${user.handle}`, onclick: answerWith('PUT', 'approved') }, 'Approve'),
+        h('button', { type: 'button', class: 'button', 'aria-label': `Decline @${user.handle}`, onclick: answerWith('DELETE', 'declined') }, 'Decline'));
+      list.append(row);
+    }
+  }).catch((err) => {
+    status.textContent = describe(err);
+  });
+  return section;
 }
