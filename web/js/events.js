@@ -19,7 +19,7 @@ export function setEventsEnabled(on) {
 
 export function track(type, videoId, extra = {}) {
   if (!enabled || !videoId) return;
-  queue.push({ type, video_id: videoId, at: new Date().toISOString(), ...extra });
+  queue.push({ type, video_id: videoId, at: Date.now(), ...extra });
   if (queue.length >= 50) flushEvents();
   else if (!timer) timer = setTimeout(flushEvents, FLUSH_MS);
 }

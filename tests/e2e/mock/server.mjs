@@ -383,6 +383,8 @@ route('GET', '/v1/feed/following', authed((req, res, m, me) => feed(req, res, me
 route('POST', '/v1/events', authed(async (req, res, m, me) => {
   const b = await json(req);
   if (!Array.isArray(b?.events) || b.events.length > 500) return problem(res, 422, 'bad-events', 'Bad events', 'Send 1 to 500 events.');
+  // As the server: `at` is milliseconds since the epoch.
+  if (b.events.some((e) => e.at !== undefined && !Number.isInteger(e.at))) return problem(res, 422, 'invalid-field', 'Invalid field', 'events[].at: milliseconds since the epoch');
   for (const e of b.events) {
     const v = videos.get(e.video_id);
     if (!v) continue;
