@@ -25,3 +25,5 @@ pub use note::{CosignatureSigner, Note, NoteSigner, NoteVerifier};
 pub use proof::InclusionProof;
 pub use storage::LogStorage;
 pub use witness::{HttpWitness, InProcessWitness, Witness, WitnessClient};
+pub mod audit;
+pub mod http;
