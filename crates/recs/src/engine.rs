@@ -530,6 +530,24 @@ impl Engine {
     /// Ranks a For You page. In non-profiled mode nothing the engine learned
     /// about this user is read, so every user gets the same regional ranking.
     pub fn rank(&mut self, q: &Query) -> Result<Page, RankError> {
+        let (page, ctx, selected) = self.rank_inner(q)?;
+        for s in &self.pipeline.side_effects {
+            s.apply(&mut self.core, &ctx, &selected);
+        }
+        Ok(page)
+    }
+
+    /// Ranks without side effects: nothing is marked seen and no impression is
+    /// opened. For previews, evaluation and benchmarks.
+    pub fn rank_preview(&self, q: &Query) -> Result<Page, RankError> {
+        self.rank_inner(q).map(|(page, _, _)| page)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn rank_inner(
+        &self,
+        q: &Query,
+    ) -> Result<(Page, RankContext, Vec<crate::pipeline::Candidate>), RankError> {
         if !valid_id(&q.user) {
             return Err(RankError::InvalidUser);
         }
@@ -592,14 +610,12 @@ impl Engine {
             })
             .collect();
         let release_id = core.release.id.clone();
-        for s in &self.pipeline.side_effects {
-            s.apply(&mut self.core, &ctx, &selected);
-        }
-        Ok(Page {
+        let page = Page {
             items,
             next_cursor: format!("p{}", page + 1),
             release_id,
-        })
+        };
+        Ok((page, ctx, selected))
     }
 
     /// "Why this video": the signals and objective probabilities behind its score for this user.

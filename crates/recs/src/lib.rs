@@ -15,6 +15,7 @@
 pub mod catalog;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod event;
 pub mod ids;
 pub mod model;
