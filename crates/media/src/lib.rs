@@ -21,8 +21,8 @@ mod store;
 
 pub use ingest::{DEFAULT_MAX_UPLOAD_BYTES, IngestError, IngestLimits, Ingested, ingest};
 pub use process::{
-    DEFAULT_MAX_DURATION, Delivery, MediaInfo, MediaProcessor, ProcessConfig, ProcessError,
-    Processed, Toolchain,
+    DEFAULT_MAX_DURATION, Delivery, MediaInfo, MediaProcessor, POSTER_CONTENT_TYPE, ProcessConfig,
+    ProcessError, Processed, Toolchain,
 };
 pub use range::{ByteRange, RangeNotSatisfiable, parse_range, unsatisfied_content_range};
 pub use sniff::{Container, SNIFF_LEN, Sniff, sniff};

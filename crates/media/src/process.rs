@@ -26,6 +26,9 @@ use tokio::sync::Semaphore;
 use crate::native::{self, NativeInfo, ParseError};
 use crate::sniff::{Container, SNIFF_LEN, Sniff, sniff};
 
+/// Media type of the posters made by transcoding.
+pub const POSTER_CONTENT_TYPE: &str = "image/jpeg";
+
 /// Default longest accepted video: three minutes.
 pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(180);
 
@@ -190,10 +193,14 @@ pub struct Toolchain {
     pub ffmpeg: PathBuf,
     /// The `ffprobe` executable.
     pub ffprobe: PathBuf,
+    /// `nice`, if present: the tools then run at a lower CPU priority than
+    /// the API server.
+    pub nice: Option<PathBuf>,
 }
 
 impl Toolchain {
-    /// Finds `ffmpeg` and `ffprobe` on the PATH; `None` unless both are there.
+    /// Finds `ffmpeg` and `ffprobe` (and `nice`) on the PATH; `None` unless
+    /// both tools are there.
     pub fn detect() -> Option<Toolchain> {
         let path = std::env::var_os("PATH")?;
         let find = |name: &str| {
@@ -204,8 +211,18 @@ impl Toolchain {
         Some(Toolchain {
             ffmpeg: find("ffmpeg")?,
             ffprobe: find("ffprobe")?,
+            nice: find("nice"),
         })
     }
+}
+
+/// A path as an ffmpeg input/output argument. The `file:` protocol prefix
+/// keeps a name that starts with `-` or holds a `:` from being read as an
+/// option or another protocol.
+fn file_arg(path: &Path) -> std::ffi::OsString {
+    let mut arg = std::ffi::OsString::from("file:");
+    arg.push(path.as_os_str());
+    arg
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -347,7 +364,7 @@ impl MediaProcessor {
         ] {
             push(a);
         }
-        args.push(input.into());
+        args.push(file_arg(input));
         for a in [
             "-map",
             "0:v:0",
@@ -386,7 +403,7 @@ impl MediaProcessor {
         ] {
             args.push(a.into());
         }
-        args.push(video.into());
+        args.push(file_arg(video));
         self.run(&tools.ffmpeg, "ffmpeg", &args).await?;
 
         // The poster comes from the transcoded file: already scaled and
@@ -408,7 +425,7 @@ impl MediaProcessor {
         ] {
             args.push(a.into());
         }
-        args.push(video.into());
+        args.push(file_arg(video));
         for a in [
             "-frames:v",
             "1",
@@ -421,7 +438,7 @@ impl MediaProcessor {
         ] {
             args.push(a.into());
         }
-        args.push(poster.into());
+        args.push(file_arg(poster));
         self.run(&tools.ffmpeg, "ffmpeg", &args).await?;
         if !tokio::fs::try_exists(poster).await? {
             return Err(ProcessError::ToolFailed {
@@ -451,7 +468,7 @@ impl MediaProcessor {
         ] {
             args.push(a.into());
         }
-        args.push(path.into());
+        args.push(file_arg(path));
         let out = match self.run(&tools.ffprobe, "ffprobe", &args).await {
             Ok(out) => out,
             // ffprobe refusing the file means it is not a readable video.
@@ -476,7 +493,16 @@ impl MediaProcessor {
             .acquire()
             .await
             .map_err(|_| std::io::Error::other("processor closed"))?;
-        let child = tokio::process::Command::new(program)
+        let mut command = match self.tools.as_ref().and_then(|t| t.nice.as_ref()) {
+            Some(nice) => {
+                // nice execs the tool, so killing the child kills the tool.
+                let mut c = tokio::process::Command::new(nice);
+                c.args(["-n", "10"]).arg(program);
+                c
+            }
+            None => tokio::process::Command::new(program),
+        };
+        let child = command
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
