@@ -44,6 +44,10 @@ export function formatCount(n) {
   return `${(value / 1_000_000).toFixed(1).replace(/\.0$/, '')}M`;
 }
 
+export function plural(n, one, many = `${one}s`) {
+  return `${formatCount(n)} ${Number(n) === 1 ? one : many}`;
+}
+
 export function formatDate(value) {
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return '';

@@ -143,7 +143,14 @@ export function createPlayer(root, { label, loadPage, empty, ctx }) {
     setTimeout(() => (wheelLock = false), 600);
   }
 
+  // Leaving the page counts as leaving the video on screen.
+  function onPageHide() {
+    if (active >= 0 && slides[active]) slides[active].leave();
+    flushEvents();
+  }
+
   document.addEventListener('keydown', onKey);
+  window.addEventListener('pagehide', onPageHide);
   feed.addEventListener('wheel', onWheel, { passive: false });
   loadMore();
 
@@ -152,6 +159,7 @@ export function createPlayer(root, { label, loadPage, empty, ctx }) {
     next: () => go(active + 1),
     destroy() {
       document.removeEventListener('keydown', onKey);
+      window.removeEventListener('pagehide', onPageHide);
       observer.disconnect();
       if (active >= 0 && slides[active]) slides[active].leave();
       slides.forEach((s) => s.unload());

@@ -1,7 +1,7 @@
 // A hashtag page: every public video tagged with it.
 
 import { api } from '../api.js';
-import { formatCount, h } from '../dom.js';
+import { h, plural } from '../dom.js';
 import { videoGrid } from '../grid.js';
 
 export async function render(root, { tag }) {
@@ -16,7 +16,7 @@ export async function render(root, { tag }) {
     load: async (cursor) => {
       const answer = await api(`/v1/hashtags/${encodeURIComponent(clean)}${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`);
       const count = answer?.count ?? answer?.videos ?? answer?.hashtag?.count;
-      if (count !== undefined && typeof count === 'number') summary.textContent = `${formatCount(count)} videos`;
+      if (count !== undefined && typeof count === 'number') summary.textContent = plural(count, 'video');
       return answer;
     },
   });

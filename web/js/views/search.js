@@ -1,7 +1,7 @@
 // Search across users, hashtags and captions.
 
 import { api, describe } from '../api.js';
-import { avatar, formatCount, h } from '../dom.js';
+import { avatar, h, plural } from '../dom.js';
 import { videoTile } from '../grid.js';
 
 export async function render(root, _params, ctx) {
@@ -37,12 +37,12 @@ export async function render(root, _params, ctx) {
       results.append(h('h2', {}, 'People'), h('ul', { class: 'people' }, users.map((u) =>
         h('li', {}, h('a', { href: `/@${encodeURIComponent(u.handle)}`, class: 'person' }, avatar(u, 'md'),
           h('span', {}, h('strong', {}, u.display_name || u.handle), h('span', { class: 'muted' }, ` @${u.handle}`)),
-          u.counts ? h('span', { class: 'muted' }, ` · ${formatCount(u.counts.followers)} followers`) : null)))));
+          u.counts ? h('span', { class: 'muted' }, ` · ${plural(u.counts.followers, 'follower')}`) : null)))));
     }
     if (hashtags.length) {
       results.append(h('h2', {}, 'Hashtags'), h('ul', { class: 'tags' }, hashtags.map((t) =>
         h('li', {}, h('a', { href: `/tag/${encodeURIComponent(t.tag)}`, class: 'hashtag' }, `#${t.tag}`),
-          t.count !== undefined ? h('span', { class: 'muted' }, ` ${formatCount(t.count)} videos`) : null))));
+          t.count !== undefined ? h('span', { class: 'muted' }, ` ${plural(t.count, 'video')}`) : null))));
     }
     if (videos.length) {
       results.append(h('h2', {}, 'Videos'), h('ul', { class: 'grid', 'aria-label': 'Matching videos' }, videos.map(videoTile)));
