@@ -67,6 +67,7 @@ export function createPlayer(root, { label, loadPage, empty, ctx }) {
       },
     });
     slides.push(slide);
+    slide.el.inert = slides.length - 1 !== active;
     feed.insertBefore(slide.el, status.isConnected ? status : null);
     observer.observe(slide.el);
   }
@@ -77,6 +78,8 @@ export function createPlayer(root, { label, loadPage, empty, ctx }) {
     active = index;
     slides.forEach((slide, i) => {
       const distance = i - index;
+      // Only the video on screen takes focus and clicks, so Tab stays on it.
+      slide.el.inert = distance !== 0;
       if (distance === 0) slide.enter();
       else if (distance === 1 || distance === -1) slide.preload();
       else if (Math.abs(distance) > 3) slide.unload();

@@ -15,10 +15,10 @@ const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..
 const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml' };
 
 const REGIONS = [
-  { id: 'us', name: 'the United States', custodian: 'Oracle', countries: ['US'], default: false },
-  { id: 'au', name: 'Australia', custodian: 'Telstra Trust', countries: ['AU'], default: false },
-  { id: 'nz', name: 'New Zealand', custodian: 'Kiwi Custody', countries: ['NZ'], default: false },
-  { id: 'global', name: 'the Global region', custodian: 'Sovereel Ltd', countries: [], default: true },
+  { id: 'us', name: 'United States', custodian: 'Lone Star Data Trust', countries: ['US'], default: false },
+  { id: 'au', name: 'Australia', custodian: 'Southern Cross Custody', countries: ['AU'], default: false },
+  { id: 'nz', name: 'New Zealand', custodian: 'Aotearoa Data Trust', countries: ['NZ'], default: false },
+  { id: 'global', name: 'Global', custodian: 'Sovereel Platform (global custodian)', countries: [], default: true },
 ];
 const COUNTRIES = [['US', 'United States'], ['AU', 'Australia'], ['NZ', 'New Zealand'], ['DE', 'Germany'], ['JP', 'Japan'], ['BR', 'Brazil']]
   .map(([code, name]) => ({ code, name, region: REGIONS.find((r) => r.countries.includes(code))?.id || 'global' }));
