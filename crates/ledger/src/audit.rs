@@ -272,20 +272,14 @@ pub struct VerifyReport {
     pub previous: Option<Checkpoint>,
 }
 
-/// Compares tiles the replay produced with those the log serves.
-async fn compare_tiles(
-    src: &dyn TileSource,
-    produced: &TileSet,
-    final_size: Option<u64>,
-) -> Result<(), AuditError> {
+/// Compares hash tiles the replay produced with those the log serves.
+/// Callers pass full tiles as they fill, and the partial tiles of the final
+/// size at the end (intermediate partial tiles need not be served).
+async fn compare_tiles(src: &dyn TileSource, produced: &TileSet) -> Result<(), AuditError> {
     for (t, bytes) in produced {
         let TileKind::Hash(level) = t.kind else {
             continue;
         };
-        // Intermediate partial tiles are not served; only those of the final size.
-        if !t.is_full() && final_size.is_none() {
-            continue;
-        }
         let served = fetch(src, &t.path()).await?;
         if served != bytes {
             let below = if level == 0 {
@@ -369,11 +363,16 @@ pub async fn verify_log(
         }
         edge.append(rest, &mut produced)
             .map_err(|e| mismatch(e.to_string()))?;
-        let last = edge.size() == size;
-        compare_tiles(&*src, &produced, last.then_some(size)).await?;
+        produced.retain(|(t, _)| t.is_full());
+        compare_tiles(&*src, &produced).await?;
         pb.inc(entries.len() as u64);
     }
     pb.finish_and_clear();
+    compare_tiles(
+        &*src,
+        &edge.partials().map_err(|e| mismatch(e.to_string()))?,
+    )
+    .await?;
     if let Some(r) = &remembered
         && r.size == 0
         && r.root != crate::merkle::EMPTY_ROOT

@@ -456,6 +456,33 @@ impl Edge {
         Ok(())
     }
 
+    /// The current partial tiles (hash tiles and the entry bundle), as a
+    /// log of this size serves them.
+    pub fn partials(&self) -> Result<TileSet, TileError> {
+        let mut out = Vec::new();
+        for (level, hashes) in self.levels.iter().enumerate() {
+            if hashes.is_empty() {
+                continue;
+            }
+            let tile = TileRef {
+                kind: TileKind::Hash(level as u8),
+                index: hashes_at(level as u8, self.size) / TILE_WIDTH,
+                width: hashes.len() as u16,
+            };
+            out.push((tile, Bytes::from(hashes.concat())));
+            if level == 0 {
+                out.push((
+                    TileRef {
+                        kind: TileKind::Entries,
+                        ..tile
+                    },
+                    Bytes::from(encode_bundle(&self.entries)?),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     /// The Merkle tree hash of the whole tree.
     pub fn root(&self) -> Hash {
         let mut parts: Vec<Hash> = Vec::new();
