@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use tempfile::TempPath;
 use tokio::io::AsyncWriteExt;
 
-use crate::sniff::{Container, SNIFF_LEN, Sniff, sniff};
+use crate::sniff::{Container, IMAGE_SNIFF_LEN, ImageFormat, SNIFF_LEN, Sniff, sniff, sniff_image};
 
 /// Default upload limit: 200 MiB.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 200 * 1024 * 1024;
@@ -78,6 +78,9 @@ pub enum IngestError {
     /// The content is not an MP4, MOV, WebM or Matroska file. HTTP 415.
     #[error("the uploaded file is not a video (MP4, MOV or WebM expected)")]
     NotAVideo,
+    /// A poster that is not a JPEG, PNG or WebP image. HTTP 415.
+    #[error("the uploaded poster is not an image (JPEG, PNG or WebP expected)")]
+    NotAnImage,
     /// The content starts like a video but ends inside its header. HTTP 422.
     #[error("the uploaded video is truncated")]
     Truncated,
@@ -96,7 +99,7 @@ impl IngestError {
         match self {
             IngestError::Empty | IngestError::Interrupted(_) => 400,
             IngestError::TooLarge { .. } => 413,
-            IngestError::NotAVideo => 415,
+            IngestError::NotAVideo | IngestError::NotAnImage => 415,
             IngestError::Truncated => 422,
             IngestError::Io(_) => 500,
         }
@@ -108,6 +111,7 @@ impl IngestError {
             IngestError::Empty => "video-empty",
             IngestError::TooLarge { .. } => "video-too-large",
             IngestError::NotAVideo => "not-a-video",
+            IngestError::NotAnImage => "not-an-image",
             IngestError::Truncated => "video-truncated",
             IngestError::Interrupted(_) => "upload-interrupted",
             IngestError::Io(_) => "internal",
@@ -128,8 +132,97 @@ where
     S: Stream<Item = Result<Bytes, E>>,
     E: std::fmt::Display,
 {
+    let decide = |head: &[u8], at_end: bool| match sniff(head) {
+        Sniff::Video(c) => Decision::Accept(c),
+        // Refuse early: no point receiving 200 MB of something else.
+        Sniff::NotVideo => Decision::Reject(IngestError::NotAVideo),
+        Sniff::Partial if at_end => Decision::Reject(IngestError::Truncated),
+        _ if at_end || head.len() >= SNIFF_LEN => Decision::Reject(IngestError::NotAVideo),
+        Sniff::NeedMore | Sniff::Partial => Decision::Wait,
+    };
+    let (file, sha256, size, container) =
+        receive(body, limits.max_bytes, tmp_dir, "upload-", decide).await?;
+    Ok(Ingested {
+        file,
+        sha256,
+        size,
+        container,
+    })
+}
+
+/// A poster image that was received completely.
+#[derive(Debug)]
+pub struct IngestedImage {
+    /// The temporary file, deleted when this value is dropped.
+    pub file: TempPath,
+    /// SHA-256 of the content, lowercase hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Format recognised from the content.
+    pub format: ImageFormat,
+}
+
+impl IngestedImage {
+    /// Path of the temporary file holding the image.
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+}
+
+/// Receives a client-supplied poster (used when the server cannot make one
+/// because ffmpeg is missing): JPEG, PNG or WebP, sniffed from the content,
+/// at most `max_bytes`. Errors are those of [`ingest`], with
+/// [`IngestError::NotAnImage`] for content of another kind.
+pub async fn ingest_image<S, E>(
+    body: S,
+    max_bytes: u64,
+    tmp_dir: &Path,
+) -> Result<IngestedImage, IngestError>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: std::fmt::Display,
+{
+    let decide = |head: &[u8], at_end: bool| match sniff_image(head) {
+        Some(format) => Decision::Accept(format),
+        None if at_end || head.len() >= IMAGE_SNIFF_LEN => {
+            Decision::Reject(IngestError::NotAnImage)
+        }
+        None => Decision::Wait,
+    };
+    let (file, sha256, size, format) = receive(body, max_bytes, tmp_dir, "poster-", decide).await?;
+    Ok(IngestedImage {
+        file,
+        sha256,
+        size,
+        format,
+    })
+}
+
+/// What a sniffer makes of the prefix received so far.
+enum Decision<T> {
+    Accept(T),
+    Reject(IngestError),
+    /// Not enough bytes yet.
+    Wait,
+}
+
+/// The streaming loop shared by videos and images. `decide` sees the first
+/// bytes (up to [`SNIFF_LEN`]) after each chunk until it accepts or rejects;
+/// at the end of the body it is called with `at_end` and must not wait.
+async fn receive<S, E, T>(
+    body: S,
+    max_bytes: u64,
+    tmp_dir: &Path,
+    prefix: &str,
+    decide: impl Fn(&[u8], bool) -> Decision<T>,
+) -> Result<(TempPath, String, u64, T), IngestError>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: std::fmt::Display,
+{
     let (std_file, file) = tempfile::Builder::new()
-        .prefix("upload-")
+        .prefix(prefix)
         .tempfile_in(tmp_dir)?
         .into_parts();
     let mut writer =
@@ -137,29 +230,23 @@ where
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
     let mut head: Vec<u8> = Vec::with_capacity(SNIFF_LEN);
-    let mut container = None;
+    let mut verdict = None;
 
     let mut body = std::pin::pin!(body);
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| IngestError::Interrupted(e.to_string()))?;
         size = size.saturating_add(chunk.len() as u64);
         // Checked before writing, so nothing past the limit touches the disk.
-        if size > limits.max_bytes {
-            return Err(IngestError::TooLarge {
-                limit: limits.max_bytes,
-            });
+        if size > max_bytes {
+            return Err(IngestError::TooLarge { limit: max_bytes });
         }
-        if container.is_none() {
+        if verdict.is_none() && !chunk.is_empty() {
             let take = (SNIFF_LEN - head.len()).min(chunk.len());
             head.extend_from_slice(&chunk[..take]);
-            match sniff(&head) {
-                Sniff::Video(c) => container = Some(c),
-                // Refuse early: no point receiving 200 MB of something else.
-                Sniff::NotVideo => return Err(IngestError::NotAVideo),
-                Sniff::NeedMore | Sniff::Partial if head.len() >= SNIFF_LEN => {
-                    return Err(IngestError::NotAVideo);
-                }
-                Sniff::NeedMore | Sniff::Partial => {}
+            match decide(&head, false) {
+                Decision::Accept(v) => verdict = Some(v),
+                Decision::Reject(e) => return Err(e),
+                Decision::Wait => {}
             }
         }
         hasher.update(&chunk);
@@ -169,19 +256,16 @@ where
     if size == 0 {
         return Err(IngestError::Empty);
     }
-    let container = match container {
-        Some(c) => c,
-        None if sniff(&head) == Sniff::Partial => return Err(IngestError::Truncated),
-        None => return Err(IngestError::NotAVideo),
+    let verdict = match verdict {
+        Some(v) => v,
+        None => match decide(&head, true) {
+            Decision::Accept(v) => v,
+            Decision::Reject(e) => return Err(e),
+            Decision::Wait => return Err(IngestError::Truncated),
+        },
     };
     writer.flush().await?;
     // Close the handle before handing the path out.
     drop(writer);
-
-    Ok(Ingested {
-        file,
-        sha256: hex::encode(hasher.finalize()),
-        size,
-        container,
-    })
+    Ok((file, hex::encode(hasher.finalize()), size, verdict))
 }

@@ -19,13 +19,16 @@ mod range;
 mod sniff;
 mod store;
 
-pub use ingest::{DEFAULT_MAX_UPLOAD_BYTES, IngestError, IngestLimits, Ingested, ingest};
+pub use ingest::{
+    DEFAULT_MAX_UPLOAD_BYTES, IngestError, IngestLimits, Ingested, IngestedImage, ingest,
+    ingest_image,
+};
 pub use process::{
     DEFAULT_MAX_DURATION, Delivery, MediaInfo, MediaProcessor, POSTER_CONTENT_TYPE, ProcessConfig,
     ProcessError, Processed, Toolchain,
 };
 pub use range::{ByteRange, RangeNotSatisfiable, parse_range, unsatisfied_content_range};
-pub use sniff::{Container, SNIFF_LEN, Sniff, sniff};
+pub use sniff::{Container, IMAGE_SNIFF_LEN, ImageFormat, SNIFF_LEN, Sniff, sniff, sniff_image};
 pub use store::{
     ByteStream, MediaStore, Playback, PlaybackError, RangedRead, StoreError, open_playback,
 };

@@ -66,6 +66,46 @@ pub enum Sniff {
     NotVideo,
 }
 
+/// How many leading bytes [`sniff_image`] needs.
+pub const IMAGE_SNIFF_LEN: usize = 12;
+
+/// A poster image format recognised from content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageFormat {
+    /// JPEG (`FF D8 FF`).
+    Jpeg,
+    /// PNG (the 8-byte PNG signature).
+    Png,
+    /// WebP (`RIFF` container with the `WEBP` form type).
+    Webp,
+}
+
+impl ImageFormat {
+    /// The media type to serve the image as.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "image/jpeg",
+            ImageFormat::Png => "image/png",
+            ImageFormat::Webp => "image/webp",
+        }
+    }
+}
+
+/// Sniffs a poster image from its first [`IMAGE_SNIFF_LEN`] bytes; `None`
+/// for anything else, including fewer bytes than a signature needs.
+pub fn sniff_image(head: &[u8]) -> Option<ImageFormat> {
+    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(ImageFormat::Jpeg)
+    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(ImageFormat::Png)
+    } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
+        Some(ImageFormat::Webp)
+    } else {
+        None
+    }
+}
+
 const EBML_MAGIC: [u8; 4] = [0x1A, 0x45, 0xDF, 0xA3];
 const EBML_DOCTYPE: u64 = 0x4282;
 
@@ -245,6 +285,26 @@ mod tests {
     }
 
     #[test]
+    fn recognises_poster_images() {
+        assert_eq!(
+            sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]),
+            Some(ImageFormat::Jpeg)
+        );
+        assert_eq!(
+            sniff_image(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
+            Some(ImageFormat::Png)
+        );
+        assert_eq!(
+            sniff_image(b"RIFF\x10\0\0\0WEBPVP8 "),
+            Some(ImageFormat::Webp)
+        );
+        assert_eq!(sniff_image(b"RIFF\x10\0\0\0WAVEfmt "), None);
+        assert_eq!(sniff_image(b"GIF89a......"), None);
+        assert_eq!(sniff_image(b"\xFF\xD8"), None);
+        assert_eq!(ImageFormat::Png.content_type(), "image/png");
+    }
+
+    #[test]
     fn recognises_webm_and_matroska() {
         // EBML header: DocType "webm" preceded by EBMLVersion.
         let webm = [
@@ -304,6 +364,7 @@ mod proptests {
         #[test]
         fn never_panics(data in proptest::collection::vec(any::<u8>(), 0..5000)) {
             let _ = sniff(&data);
+            let _ = sniff_image(&data);
         }
     }
 }

@@ -186,3 +186,56 @@ async fn a_missing_temp_dir_is_an_io_error() {
     assert!(matches!(err, IngestError::Io(_)), "{err:?}");
     assert_eq!(err.http_status(), 500);
 }
+
+#[tokio::test]
+async fn posters_are_sniffed_as_images() {
+    use sovereel_media::{ImageFormat, ingest_image};
+    let tmp = tempfile::tempdir().unwrap();
+    // A real JPEG, made by ffmpeg.
+    let jpeg = common::clip_dir().join("poster-test.jpg");
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x64",
+            "-frames:v",
+            "1",
+        ])
+        .arg(&jpeg)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let data = std::fs::read(&jpeg).unwrap();
+    let got = ingest_image(body_of(&data, 5), 1 << 20, tmp.path())
+        .await
+        .unwrap();
+    assert_eq!(got.format, ImageFormat::Jpeg);
+    assert_eq!(got.sha256, hex::encode(Sha256::digest(&data)));
+    assert_eq!(std::fs::read(got.path()).unwrap(), data);
+    drop(got);
+
+    // A video is not a poster, and a poster has its own size limit.
+    let video = std::fs::read(common::mp4_720p()).unwrap();
+    let err = ingest_image(body_of(&video, 4096), 1 << 30, tmp.path())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IngestError::NotAnImage), "{err:?}");
+    assert_eq!((err.http_status(), err.code()), (415, "not-an-image"));
+    let err = ingest_image(body_of(&data, 64), 100, tmp.path())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, IngestError::TooLarge { limit: 100 }),
+        "{err:?}"
+    );
+    let err = ingest_image(body_of(&data[..2], 1), 1 << 20, tmp.path())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IngestError::NotAnImage), "{err:?}");
+    assert_eq!(entries(tmp.path()), 0);
+}

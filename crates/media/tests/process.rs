@@ -318,3 +318,29 @@ async fn rotated_video_reports_its_displayed_size() {
     let done = with_ffmpeg().process(&rotated, out.path()).await.unwrap();
     assert_eq!((done.info.width, done.info.height), (720, 1280));
 }
+
+#[tokio::test]
+async fn a_failing_encoder_is_reported_and_cleaned_up() {
+    let real = Toolchain::detect().unwrap();
+    // `false` on the PATH: a tool that fails without output.
+    let failing = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join("false"))
+        .find(|p| p.is_file())
+        .expect("false on the PATH");
+    let tools = Toolchain {
+        ffmpeg: failing,
+        ..real
+    };
+    let p = MediaProcessor::with_tools(Some(tools), ProcessConfig::default());
+    let out = tempfile::tempdir().unwrap();
+    let err = p
+        .process(&common::mp4_720p(), out.path())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ProcessError::ToolFailed { tool: "ffmpeg", .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "video-processing-failed");
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}
