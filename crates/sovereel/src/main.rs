@@ -1,1 +1,139 @@
-fn main() {}
+//! `sovereel`: the one binary. `sovereel serve` (the default) runs every
+//! configured region in one process; other subcommands seed, configure and
+//! inspect it.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use sovereel_server::{Config, Server};
+
+mod seed;
+
+#[derive(Parser)]
+#[command(
+    name = "sovereel",
+    version,
+    about = "A short-video platform on the trusted-custodian model"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Args, Clone, Default)]
+struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "SOVEREEL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "SOVEREEL_LISTEN")]
+    listen: Option<String>,
+    /// Data directory (default ./sovereel-data).
+    #[arg(long, env = "SOVEREEL_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    fn load(&self) -> anyhow::Result<Config> {
+        let mut cfg = Config::load(self.config.as_deref())?;
+        if let Some(l) = &self.listen {
+            cfg.listen = l.clone();
+        }
+        if let Some(d) = &self.data_dir {
+            cfg.data_dir = d.clone();
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        what: ConfigCommand,
+    },
+    /// Fill the platform's stores with synthetic users and videos (for benchmarks).
+    Seed(seed::SeedArgs),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print a commented example configuration.
+    Example,
+    /// Print the effective configuration (file plus environment), validated.
+    Show(ServeArgs),
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SOVEREEL_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => {
+            init_logging();
+            let cfg = match args.load() {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("sovereel: {e}");
+                    std::process::exit(2);
+                }
+            };
+            let server = Server::build(cfg).await?;
+            let addr = server.local_addr();
+            let ffmpeg = if server.app.processor.transcodes() {
+                "ffmpeg found: uploads are transcoded"
+            } else {
+                "no ffmpeg: browser-playable uploads are served as uploaded"
+            };
+            println!(
+                "Sovereel is running at http://{addr}/  ({} regions; {ffmpeg})",
+                server.app.regions.len()
+            );
+            server.run(shutdown_signal()).await?;
+        }
+        Command::Config {
+            what: ConfigCommand::Example,
+        } => print!("{}", sovereel_server::config::EXAMPLE),
+        Command::Config {
+            what: ConfigCommand::Show(args),
+        } => {
+            let cfg = args.load()?;
+            println!("{}", toml_like(&cfg)?);
+        }
+        Command::Seed(args) => seed::run(args).await?,
+    }
+    Ok(())
+}
+
+fn toml_like(cfg: &Config) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(cfg)?)
+}

@@ -1,0 +1,427 @@
+//! Sign-up, sessions and the caller's own profile.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sovereel_model::{Birthdate, CountryCode, DisplayName, Email, Handle, Password, UserId};
+use sovereel_store::{Change, FollowState, OutboxItem, ProfilePatch, Target, UserRecord};
+use utoipa::ToSchema;
+
+use crate::auth::{self, AuthUser};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, Kind};
+use crate::state::App;
+use crate::views::{RegionView, UserView};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupBody {
+    pub handle: String,
+    pub password: String,
+    pub email: String,
+    /// ISO 3166-1 alpha-2; decides the home region.
+    pub country: String,
+    /// `YYYY-MM-DD`; the user must be 13 or older.
+    pub birthdate: String,
+    pub display_name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SignupAnswer {
+    pub user: UserView,
+    pub region: RegionView,
+}
+
+fn upsert_profile(u: &UserRecord, region: &str) -> OutboxItem {
+    OutboxItem::new(
+        Target::Catalog,
+        Change::UpsertProfile {
+            user_id: u.id.clone(),
+            handle: u.handle.clone(),
+            display_name: u.display_name.clone(),
+            bio: u.bio.clone(),
+            private: u.private,
+            region: region.to_string(),
+            created_at: u.created_at,
+        },
+    )
+}
+
+/// Sign up. The home region follows from the country and never changes.
+#[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = SignupBody,
+    responses((status = 201, body = SignupAnswer), (status = 409, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
+pub async fn signup(
+    State(app): State<Arc<App>>,
+    ApiJson(body): ApiJson<SignupBody>,
+) -> ApiResult<Response> {
+    let handle = Handle::parse(&body.handle)?;
+    let password = Password::parse(&body.password)?;
+    let email = Email::parse(&body.email)?;
+    let country = CountryCode::parse(&body.country)?;
+    let birthdate = Birthdate::parse(&body.birthdate)?;
+    let display_name = match &body.display_name {
+        Some(d) => DisplayName::parse(d)?.as_str().to_string(),
+        None => handle.as_str().to_string(),
+    };
+    let age = birthdate.age();
+    if age < 13 {
+        return Err(ApiError::new(
+            Kind::AgeRequirement,
+            "you must be at least 13 years old to sign up",
+        ));
+    }
+    let home = app.home_of_country(country.as_str()).clone();
+    let id = UserId::generate(&home.id);
+    let pw = password.expose().to_string();
+    let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let now = sovereel_model::now_millis();
+    let user = UserRecord {
+        id: id.to_string(),
+        handle: handle.as_str().to_string(),
+        display_name,
+        bio: String::new(),
+        // Under-16 accounts start private.
+        private: age < 16,
+        email: email.as_str().to_string(),
+        birthdate: birthdate.to_iso(),
+        country: country.as_str().to_string(),
+        password_hash,
+        non_profiled: false,
+        state: "active".into(),
+        delete_after: None,
+        created_at: now,
+    };
+    // The handle is reserved in the global directory first, so two regions
+    // can never hand out the same handle; the reservation is released if the
+    // home region refuses the account.
+    app.catalog
+        .reserve_handle(&user.handle, &user.id, home.id.as_str(), now)
+        .await?;
+    if let Err(e) = home
+        .store
+        .create_user(&user, &[upsert_profile(&user, home.id.as_str())])
+        .await
+    {
+        let _ = app.catalog.release_handle(&user.handle, &user.id).await;
+        return Err(e.into());
+    }
+    app.relay(&home).await.map_err(ApiError::internal)?;
+    let profile = app
+        .catalog
+        .profile(&user.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("profile missing after sign-up"))?;
+    let answer = SignupAnswer {
+        user: UserView::from_profile(&profile, None),
+        region: RegionView {
+            id: home.id.to_string(),
+            name: home.name.clone(),
+            custodian: home.custodian.clone(),
+        },
+    };
+    Ok((StatusCode::CREATED, ApiJson(answer)).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub handle: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginAnswer {
+    pub token: String,
+    pub user: UserView,
+}
+
+/// Log in: answers a token and sets the session cookie.
+#[utoipa::path(post, path = "/v1/sessions", tag = "accounts", request_body = LoginBody,
+    responses((status = 200, body = LoginAnswer), (status = 401, body = crate::error::ProblemBody)))]
+pub async fn login(
+    State(app): State<Arc<App>>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<Response> {
+    let bad = || ApiError::new(Kind::BadCredentials, "wrong handle or password");
+    let handle = Handle::parse(&body.handle).map_err(|_| bad())?;
+    let found = match app.catalog.resolve_handle(handle.as_str()).await? {
+        Some((_, region)) => match app.region(&region) {
+            Some(home) => home
+                .store
+                .user_by_handle(handle.as_str())
+                .await?
+                .map(|u| (u, home.clone())),
+            None => None,
+        },
+        None => None,
+    };
+    let hash = found
+        .as_ref()
+        .map(|(u, _)| u.password_hash.clone())
+        .unwrap_or_else(|| app.decoy_hash.clone());
+    let pw = body.password.clone();
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    let Some((user, home)) = found.filter(|_| ok) else {
+        return Err(bad());
+    };
+    let token = auth::new_token(home.id.as_str());
+    let now = sovereel_model::now_millis();
+    let ttl = app.config.limits.session_days * 86_400;
+    home.store
+        .create_session(
+            &auth::token_hash(&token),
+            &user.id,
+            now,
+            now + ttl as i64 * 1000,
+        )
+        .await?;
+    let profile = app
+        .catalog
+        .profile(&user.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("profile missing"))?;
+    let cookie = auth::session_cookie(&token, ttl);
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        ApiJson(LoginAnswer {
+            token,
+            user: UserView::from_profile(&profile, None),
+        }),
+    )
+        .into_response())
+}
+
+/// Log out: the session token stops working at once.
+#[utoipa::path(delete, path = "/v1/sessions/current", tag = "accounts", responses((status = 204), (status = 401, body = crate::error::ProblemBody)))]
+pub async fn logout(user: AuthUser) -> ApiResult<Response> {
+    user.home.store.delete_session(&user.token_hash).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, auth::clear_cookie())],
+    )
+        .into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeView {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub email: String,
+    pub birthdate: String,
+    pub country: String,
+    pub non_profiled: bool,
+    pub region: RegionView,
+    pub created_at: String,
+}
+
+async fn me_view(app: &App, user: &AuthUser) -> ApiResult<MeView> {
+    let rec = user
+        .home
+        .store
+        .user(user.id.as_str())
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let profile = app
+        .catalog
+        .profile(&rec.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("profile missing"))?;
+    Ok(MeView {
+        user: UserView::from_profile(&profile, None),
+        email: rec.email,
+        birthdate: rec.birthdate,
+        country: rec.country,
+        non_profiled: rec.non_profiled,
+        region: RegionView {
+            id: user.home.id.to_string(),
+            name: user.home.name.clone(),
+            custodian: user.home.custodian.clone(),
+        },
+        created_at: sovereel_model::rfc3339(rec.created_at),
+    })
+}
+
+/// The caller's own profile, with the protected fields only they may see.
+#[utoipa::path(get, path = "/v1/me", tag = "accounts", responses((status = 200, body = MeView), (status = 401, body = crate::error::ProblemBody)))]
+pub async fn me(State(app): State<Arc<App>>, user: AuthUser) -> ApiResult<ApiJson<MeView>> {
+    Ok(ApiJson(me_view(&app, &user).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MePatch {
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub private: Option<bool>,
+    pub non_profiled: Option<bool>,
+}
+
+/// Edit the profile and settings.
+#[utoipa::path(patch, path = "/v1/me", tag = "accounts", request_body = MePatch, responses((status = 200, body = MeView), (status = 422, body = crate::error::ProblemBody)))]
+pub async fn update_me(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiJson(body): ApiJson<MePatch>,
+) -> ApiResult<ApiJson<MeView>> {
+    let display_name = body
+        .display_name
+        .as_deref()
+        .map(DisplayName::parse)
+        .transpose()?
+        .map(|d| d.as_str().to_string());
+    let bio = match body.bio {
+        Some(b) if b.chars().count() > 160 => {
+            return Err(ApiError::new(
+                Kind::InvalidField,
+                "bio: must be at most 160 characters",
+            ));
+        }
+        Some(b) if b.chars().any(|c| c.is_control() && c != '\n') => {
+            return Err(ApiError::new(
+                Kind::InvalidField,
+                "bio: must not contain control characters",
+            ));
+        }
+        other => other.map(|b| b.trim().to_string()),
+    };
+    let patch = ProfilePatch {
+        display_name,
+        bio,
+        private: body.private,
+        non_profiled: body.non_profiled,
+    };
+    let current = user
+        .home
+        .store
+        .user(user.id.as_str())
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let next = UserRecord {
+        display_name: patch
+            .display_name
+            .clone()
+            .unwrap_or(current.display_name.clone()),
+        bio: patch.bio.clone().unwrap_or(current.bio.clone()),
+        private: patch.private.unwrap_or(current.private),
+        ..current
+    };
+    user.home
+        .store
+        .update_profile(
+            user.id.as_str(),
+            &patch,
+            &[upsert_profile(&next, user.home.id.as_str())],
+        )
+        .await?;
+    app.relay(&user.home).await.map_err(ApiError::internal)?;
+    Ok(ApiJson(me_view(&app, &user).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HandleList {
+    pub items: Vec<UserView>,
+}
+
+/// Pending follow requests to the caller's (private) account.
+#[utoipa::path(get, path = "/v1/me/follow-requests", tag = "social", responses((status = 200, body = HandleList)))]
+pub async fn follow_requests(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+) -> ApiResult<ApiJson<HandleList>> {
+    let ids = user
+        .home
+        .store
+        .pending_requests(user.id.as_str(), 200)
+        .await?;
+    let profiles = app.catalog.profiles(&ids).await?;
+    Ok(ApiJson(HandleList {
+        items: profiles
+            .iter()
+            .map(|p| UserView::from_profile(p, None))
+            .collect(),
+    }))
+}
+
+/// Approve a follow request.
+#[utoipa::path(put, path = "/v1/me/follow-requests/{handle}", tag = "social", responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn approve_request(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let (follower, follower_home) = crate::api::social::resolve_user(&app, &handle).await?;
+    if user
+        .home
+        .store
+        .inbound_follow_state(&follower, user.id.as_str())
+        .await?
+        != Some(FollowState::Pending)
+    {
+        return Err(ApiError::not_found("follow request"));
+    }
+    let now = sovereel_model::now_millis();
+    let out = crate::api::social::follow_changes(
+        &follower,
+        user.id.as_str(),
+        user.home.id.as_str(),
+        Some(FollowState::Approved),
+        1,
+        now,
+    );
+    follower_home
+        .store
+        .follow(
+            &follower,
+            user.id.as_str(),
+            FollowState::Approved,
+            now,
+            &out,
+        )
+        .await?;
+    app.relay(&follower_home)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Decline a follow request.
+#[utoipa::path(delete, path = "/v1/me/follow-requests/{handle}", tag = "social", responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn decline_request(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let (follower, follower_home) = crate::api::social::resolve_user(&app, &handle).await?;
+    if user
+        .home
+        .store
+        .inbound_follow_state(&follower, user.id.as_str())
+        .await?
+        != Some(FollowState::Pending)
+    {
+        return Err(ApiError::not_found("follow request"));
+    }
+    let out = crate::api::social::follow_changes(
+        &follower,
+        user.id.as_str(),
+        user.home.id.as_str(),
+        None,
+        0,
+        sovereel_model::now_millis(),
+    );
+    follower_home
+        .store
+        .unfollow(&follower, user.id.as_str(), &out)
+        .await?;
+    app.relay(&follower_home)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,346 @@
+//! Feeds and client events. For You here ranks regional trending (the
+//! time-decayed `hot` score) with fresh uploads mixed in, skipping what the
+//! viewer has already seen; the recommendation engine replaces this ranking
+//! when it is wired in. Following is reverse-chronological.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use sovereel_model::VideoId;
+use sovereel_store::{Change, Cursor, EventRecord, OutboxItem, Target};
+use utoipa::ToSchema;
+
+use crate::access;
+use crate::api::social::{PageQuery, page_limit, parse_cursor};
+use crate::auth::{AuthUser, Viewer};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, Kind};
+use crate::state::App;
+use crate::views::{FeedItem, FeedPage, VideoView, author_view};
+
+/// The ranking in force until signed recommendation releases replace it.
+pub const BASELINE_RELEASE: &str = "baseline-trending-v1";
+
+/// For You: trending and fresh videos the viewer has not seen.
+#[utoipa::path(get, path = "/v1/feed/for-you", tag = "feeds", params(PageQuery), responses((status = 200, body = FeedPage)))]
+pub async fn for_you(
+    State(app): State<Arc<App>>,
+    Viewer(viewer): Viewer,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<ApiJson<FeedPage>> {
+    let limit = page_limit(q.limit, 10)?;
+    let cursor = parse_cursor(q.cursor.as_deref())?;
+    let seen: HashSet<String> = match &viewer {
+        Some(v) => v
+            .home
+            .store
+            .seen_videos(v.id.as_str(), 2000)
+            .await?
+            .into_iter()
+            .collect(),
+        None => HashSet::new(),
+    };
+    let me = viewer.as_ref().map(|v| v.id.to_string());
+    let mut items: Vec<FeedItem> = vec![];
+    let mut after = cursor.clone();
+    let mut next_cursor = None;
+    // Walk the hot list until a page of unseen videos is found.
+    for _ in 0..10 {
+        let batch = app.catalog.hot_videos(after.as_ref(), limit * 3).await?;
+        let exhausted = (batch.len() as i64) < limit * 3;
+        if let Some(last) = batch.last() {
+            after = Some(Cursor {
+                key: last.hot,
+                id: last.id.clone(),
+            });
+        }
+        let fresh: Vec<_> = batch
+            .into_iter()
+            .filter(|v| !seen.contains(&v.id) && Some(&v.author_id) != me.as_ref())
+            .collect();
+        for v in access::catalog_views(&app, viewer.as_ref(), &fresh).await? {
+            if items.len() as i64 >= limit {
+                break;
+            }
+            let reason = match v.hashtags.first() {
+                Some(tag) => format!("Popular now in #{tag}"),
+                None => "Popular on Sovereel right now".to_string(),
+            };
+            let cur = fresh.iter().find(|c| c.id == v.id).map(|c| Cursor {
+                key: c.hot,
+                id: c.id.clone(),
+            });
+            items.push(FeedItem {
+                video: v,
+                reason,
+                source: "trending".into(),
+            });
+            next_cursor = cur.map(|c| c.encode());
+        }
+        if items.len() as i64 >= limit || exhausted {
+            if (items.len() as i64) < limit {
+                next_cursor = None;
+            }
+            break;
+        }
+    }
+    // One slot in five goes to the newest upload not yet shown, so new
+    // creators get impressions.
+    if cursor.is_none() {
+        let shown: HashSet<String> = items.iter().map(|i| i.video.id.clone()).collect();
+        let newest = app.catalog.fresh_videos(None, 20).await?;
+        let candidates: Vec<_> = newest
+            .into_iter()
+            .filter(|v| {
+                !seen.contains(&v.id) && !shown.contains(&v.id) && Some(&v.author_id) != me.as_ref()
+            })
+            .collect();
+        let views = access::catalog_views(&app, viewer.as_ref(), &candidates).await?;
+        for (slot, v) in (4..)
+            .step_by(5)
+            .zip(views.into_iter().take((limit as usize).div_ceil(5)))
+        {
+            let item = FeedItem {
+                video: v,
+                reason: "New on Sovereel".into(),
+                source: "fresh".into(),
+            };
+            if slot < items.len() {
+                items.insert(slot, item);
+            } else {
+                items.push(item);
+            }
+        }
+        items.truncate(limit as usize);
+    }
+    Ok(ApiJson(FeedPage {
+        items,
+        next_cursor,
+        release: BASELINE_RELEASE.into(),
+    }))
+}
+
+/// Following: newest videos of the accounts the viewer follows, including
+/// followers-only ones.
+#[utoipa::path(get, path = "/v1/feed/following", tag = "feeds", params(PageQuery), responses((status = 200, body = FeedPage), (status = 401, body = crate::error::ProblemBody)))]
+pub async fn following(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<ApiJson<FeedPage>> {
+    let limit = page_limit(q.limit, 10)?;
+    let cursor = parse_cursor(q.cursor.as_deref())?;
+    let followees = user.home.store.following(user.id.as_str(), 5000).await?;
+    let mut merged: Vec<(i64, String, VideoView)> = vec![];
+    for chunk in followees.chunks(500) {
+        let public = app
+            .catalog
+            .videos_by_authors(chunk, cursor.as_ref(), limit)
+            .await?;
+        for v in access::catalog_views(&app, Some(&user), &public).await? {
+            let at = public
+                .iter()
+                .find(|p| p.id == v.id)
+                .map(|p| p.created_at)
+                .unwrap_or(0);
+            merged.push((at, v.id.clone(), v));
+        }
+        // Followers-only videos stay at each author's home.
+        let mut by_region: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for a in chunk {
+            by_region
+                .entry(a.split('_').next().unwrap_or_default().to_string())
+                .or_default()
+                .push(a.clone());
+        }
+        for (region, authors) in by_region {
+            let Some(plane) = app.region(&region) else {
+                continue;
+            };
+            let recs = plane
+                .store
+                .author_videos(&authors, &["followers"], cursor.as_ref(), limit)
+                .await?;
+            if recs.is_empty() {
+                continue;
+            }
+            let liked: HashSet<String> = user
+                .home
+                .store
+                .liked_among(
+                    user.id.as_str(),
+                    &recs.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+                )
+                .await?
+                .into_iter()
+                .collect();
+            let profiles = app.catalog.profiles(&authors).await?;
+            for r in recs {
+                let p = profiles.iter().find(|p| p.user_id == r.author_id);
+                let view = VideoView::from_record(
+                    &r,
+                    author_view(p, &r.author_id),
+                    r.counts,
+                    vec![],
+                    liked.contains(&r.id),
+                );
+                merged.push((r.created_at, r.id.clone(), view));
+            }
+        }
+    }
+    merged.sort_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
+    merged.truncate(limit as usize);
+    let next_cursor = (merged.len() as i64 == limit)
+        .then(|| {
+            merged.last().map(|(at, id, _)| {
+                Cursor {
+                    key: *at as f64,
+                    id: id.clone(),
+                }
+                .encode()
+            })
+        })
+        .flatten();
+    let items = merged
+        .into_iter()
+        .map(|(_, _, v)| FeedItem {
+            video: v,
+            reason: "From an account you follow".into(),
+            source: "following".into(),
+        })
+        .collect();
+    Ok(ApiJson(FeedPage {
+        items,
+        next_cursor,
+        release: BASELINE_RELEASE.into(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientEvent {
+    /// `impression`, `view`, `skip` or `not_interested`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub video_id: String,
+    pub watch_ms: Option<i64>,
+    pub duration_ms: Option<i64>,
+    /// Milliseconds since the epoch; defaults to the time of receipt.
+    pub at: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventBatch {
+    pub events: Vec<ClientEvent>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventsAccepted {
+    pub accepted: usize,
+}
+
+pub const MAX_EVENTS: usize = 500;
+/// No view is longer than this (a 3-minute video watched on loop for an hour).
+const MAX_WATCH_MS: i64 = 3_600_000;
+
+/// Record a batch of client events. The batch is all-or-nothing: one bad
+/// event rejects it, naming its index, and nothing is stored.
+#[utoipa::path(post, path = "/v1/events", tag = "feeds", request_body = EventBatch,
+    responses((status = 202, body = EventsAccepted), (status = 422, body = crate::error::ProblemBody)))]
+pub async fn events(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiJson(batch): ApiJson<EventBatch>,
+) -> ApiResult<(StatusCode, ApiJson<EventsAccepted>)> {
+    if batch.events.is_empty() {
+        return Err(ApiError::new(
+            Kind::InvalidField,
+            "events: must hold at least one event",
+        ));
+    }
+    if batch.events.len() > MAX_EVENTS {
+        return Err(ApiError::new(
+            Kind::InvalidField,
+            format!("events: at most {MAX_EVENTS} per batch"),
+        ));
+    }
+    let now = sovereel_model::now_millis();
+    let mut records = Vec::with_capacity(batch.events.len());
+    let mut views: std::collections::BTreeMap<String, i64> = Default::default();
+    let ids: Vec<String> = batch.events.iter().map(|e| e.video_id.clone()).collect();
+    let known: HashSet<String> = app
+        .catalog
+        .videos(&ids)
+        .await?
+        .into_iter()
+        .map(|v| v.id)
+        .collect();
+    for (i, e) in batch.events.iter().enumerate() {
+        let bad = |m: &str| ApiError::new(Kind::InvalidField, format!("events[{i}]: {m}"));
+        if !matches!(
+            e.kind.as_str(),
+            "impression" | "view" | "skip" | "not_interested"
+        ) {
+            return Err(bad("type must be impression, view, skip or not_interested"));
+        }
+        VideoId::parse(&e.video_id).map_err(|_| bad("video_id is not a video id"))?;
+        if !known.contains(&e.video_id) {
+            // Events about non-public videos are checked one by one.
+            access::load_video(&app, Some(&user), &e.video_id)
+                .await
+                .map_err(|_| bad("no such video"))?;
+        }
+        for (name, v) in [("watch_ms", e.watch_ms), ("duration_ms", e.duration_ms)] {
+            if let Some(v) = v
+                && !(0..=MAX_WATCH_MS).contains(&v)
+            {
+                return Err(bad(&format!("{name} must be between 0 and {MAX_WATCH_MS}")));
+            }
+        }
+        if e.kind == "view" && e.watch_ms.is_none() {
+            return Err(bad("a view needs watch_ms"));
+        }
+        let at = e.at.unwrap_or(now);
+        if at > now + 60_000 || at < now - 7 * 86_400_000 {
+            return Err(bad("at must be within the last 7 days"));
+        }
+        if e.kind == "view" {
+            *views.entry(e.video_id.clone()).or_default() += 1;
+        }
+        records.push(EventRecord {
+            user_id: user.id.to_string(),
+            video_id: e.video_id.clone(),
+            kind: e.kind.clone(),
+            watch_ms: e.watch_ms,
+            duration_ms: e.duration_ms,
+            at,
+        });
+    }
+    let out: Vec<OutboxItem> = views
+        .into_iter()
+        .filter(|(id, _)| known.contains(id))
+        .map(|(id, n)| {
+            OutboxItem::new(
+                Target::Catalog,
+                Change::VideoCounts {
+                    video_id: id,
+                    likes: 0,
+                    comments: 0,
+                    shares: 0,
+                    views: n,
+                },
+            )
+        })
+        .collect();
+    user.home.store.append_events(&records, &out).await?;
+    app.relay(&user.home).await.map_err(ApiError::internal)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        ApiJson(EventsAccepted {
+            accepted: records.len(),
+        }),
+    ))
+}

@@ -1,0 +1,142 @@
+//! Service endpoints: health, metrics, regions and countries, server
+//! capabilities, and the pages behind problem `type` URIs.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, Kind};
+use crate::state::App;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub regions: Vec<String>,
+}
+
+/// Liveness and readiness: answers once every region's store answers.
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, body = Health), (status = 503, body = crate::error::ProblemBody)))]
+pub async fn healthz(State(app): State<Arc<App>>) -> ApiResult<ApiJson<Health>> {
+    for plane in app.regions.values() {
+        plane.store.pending_changes(1).await.map_err(|_| {
+            ApiError::new(
+                Kind::Unavailable,
+                format!("region {} store is not answering", plane.id),
+            )
+        })?;
+    }
+    app.catalog
+        .hashtag_count("healthz")
+        .await
+        .map_err(|_| ApiError::new(Kind::Unavailable, "the catalog is not answering"))?;
+    Ok(ApiJson(Health {
+        status: "ok".into(),
+        regions: app.regions.keys().cloned().collect(),
+    }))
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, content_type = "text/plain")))]
+pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RegionInfo {
+    pub id: String,
+    pub name: String,
+    pub custodian: String,
+    pub countries: Vec<String>,
+    pub default: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RegionList {
+    pub items: Vec<RegionInfo>,
+}
+
+fn region_infos(app: &App) -> Vec<RegionInfo> {
+    app.regions
+        .values()
+        .map(|r| RegionInfo {
+            id: r.id.to_string(),
+            name: r.name.clone(),
+            custodian: r.custodian.clone(),
+            countries: r.countries.clone(),
+            default: r.default,
+        })
+        .collect()
+}
+
+/// The configured regions and their custodians.
+#[utoipa::path(get, path = "/v1/regions", tag = "service", responses((status = 200, body = RegionList)))]
+pub async fn regions(State(app): State<Arc<App>>) -> ApiJson<RegionList> {
+    ApiJson(RegionList {
+        items: region_infos(&app),
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CountryInfo {
+    pub code: String,
+    pub name: String,
+    pub region: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CountryList {
+    pub items: Vec<CountryInfo>,
+}
+
+/// Every country and the region that would hold its users' data.
+#[utoipa::path(get, path = "/v1/countries", tag = "service", responses((status = 200, body = CountryList)))]
+pub async fn countries(State(app): State<Arc<App>>) -> ApiJson<CountryList> {
+    let items = sovereel_model::country::COUNTRIES
+        .iter()
+        .map(|(code, name)| CountryInfo {
+            code: code.to_string(),
+            name: name.to_string(),
+            region: app.home_of_country(code).id.to_string(),
+        })
+        .collect();
+    ApiJson(CountryList { items })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServerInfo {
+    pub ffmpeg: bool,
+    pub max_upload_bytes: u64,
+    pub max_duration_ms: u64,
+    pub regions: Vec<RegionInfo>,
+}
+
+/// What this server can do.
+#[utoipa::path(get, path = "/v1/server", tag = "service", responses((status = 200, body = ServerInfo)))]
+pub async fn server(State(app): State<Arc<App>>) -> ApiJson<ServerInfo> {
+    ApiJson(ServerInfo {
+        ffmpeg: app.processor.transcodes(),
+        max_upload_bytes: app.config.limits.max_upload_bytes,
+        max_duration_ms: app.config.limits.max_duration_secs * 1000,
+        regions: region_infos(&app),
+    })
+}
+
+/// The human-readable page behind a problem `type`.
+pub async fn problem_page(ApiPath(slug): ApiPath<String>) -> ApiResult<Html<String>> {
+    let kind = Kind::from_slug(&slug).ok_or_else(|| ApiError::not_found("problem type"))?;
+    Ok(Html(format!(
+        "<!doctype html><meta charset=utf-8><title>{title}</title><h1>{title}</h1><p>HTTP status {status}.</p><p>{expl}</p><p><code>type: /problems/{slug}</code></p>",
+        title = kind.title(),
+        status = kind.status().as_u16(),
+        expl = kind.explanation(),
+        slug = kind.slug()
+    )))
+}

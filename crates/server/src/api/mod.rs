@@ -1,0 +1,70 @@
+//! The HTTP API: every route, and the OpenAPI document generated from them.
+
+pub mod accounts;
+pub mod feeds;
+pub mod meta;
+pub mod search;
+pub mod social;
+pub mod videos;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::App;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sovereel API",
+        description = "A short-video platform on the trusted-custodian model. Errors are RFC 9457 problem+json; see /problems/{slug}."
+    ),
+    components(schemas(crate::error::ProblemBody))
+)]
+struct ApiDoc;
+
+/// Every API route, with the OpenAPI document they describe.
+pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenApi) {
+    let upload_limit = app.config.limits.max_upload_bytes as usize + 1024 * 1024;
+    let json_limit = app.config.limits.max_json_bytes;
+    let upload = OpenApiRouter::new()
+        .routes(routes!(videos::upload))
+        .layer(DefaultBodyLimit::max(upload_limit));
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(meta::healthz))
+        .routes(routes!(meta::metrics))
+        .routes(routes!(meta::regions))
+        .routes(routes!(meta::countries))
+        .routes(routes!(meta::server))
+        .routes(routes!(accounts::signup))
+        .routes(routes!(accounts::login))
+        .routes(routes!(accounts::logout))
+        .routes(routes!(accounts::me, accounts::update_me))
+        .routes(routes!(accounts::follow_requests))
+        .routes(routes!(
+            accounts::approve_request,
+            accounts::decline_request
+        ))
+        .routes(routes!(videos::get, videos::delete))
+        .routes(routes!(videos::stream))
+        .routes(routes!(videos::poster))
+        .routes(routes!(videos::like, videos::unlike))
+        .routes(routes!(videos::comments, videos::post_comment))
+        .routes(routes!(videos::share))
+        .routes(routes!(social::profile))
+        .routes(routes!(social::user_videos))
+        .routes(routes!(social::follow, social::unfollow))
+        .routes(routes!(social::block, social::unblock))
+        .routes(routes!(feeds::for_you))
+        .routes(routes!(feeds::following))
+        .routes(routes!(feeds::events))
+        .routes(routes!(search::search))
+        .routes(routes!(search::hashtag))
+        .layer(DefaultBodyLimit::max(json_limit))
+        .merge(upload)
+        .split_for_parts();
+    (router, doc)
+}

@@ -1,0 +1,407 @@
+//! Profiles, follows and blocks. A follow is stored at the follower's
+//! home, with an interop mirror at the followee's home so that region can
+//! decide who sees followers-only videos; counters go to the catalog.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use sovereel_model::Handle;
+use sovereel_store::{Change, Cursor, FollowState, OutboxItem, Target};
+use utoipa::ToSchema;
+
+use crate::access;
+use crate::auth::{AuthUser, Viewer};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Kind};
+use crate::state::{App, RegionPlane};
+use crate::views::{UserView, VideoView, author_view};
+
+/// `(user id, home plane)` of a handle, or not found.
+pub async fn resolve_user(app: &App, handle: &str) -> ApiResult<(String, Arc<RegionPlane>)> {
+    let h = Handle::parse(handle).map_err(|_| ApiError::not_found("user"))?;
+    let (id, region) = app
+        .catalog
+        .resolve_handle(h.as_str())
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let home = app
+        .region(&region)
+        .ok_or_else(|| ApiError::not_found("user"))?
+        .clone();
+    Ok((id, home))
+}
+
+/// The outbox items of a follow edge changing: the mirror at the
+/// followee's home, and (when approval changes by `delta`) the counters.
+pub fn follow_changes(
+    follower: &str,
+    followee: &str,
+    followee_region: &str,
+    state: Option<FollowState>,
+    delta: i64,
+    now: i64,
+) -> Vec<OutboxItem> {
+    let mut out = vec![OutboxItem::new(
+        Target::Region(followee_region.to_string()),
+        Change::MirrorFollow {
+            follower_id: follower.to_string(),
+            followee_id: followee.to_string(),
+            state: state.map(|s| s.as_str().to_string()),
+            created_at: now,
+        },
+    )];
+    if delta != 0 {
+        out.push(OutboxItem::new(
+            Target::Catalog,
+            Change::ProfileCounts {
+                user_id: followee.into(),
+                followers: delta,
+                following: 0,
+                likes: 0,
+            },
+        ));
+        out.push(OutboxItem::new(
+            Target::Catalog,
+            Change::ProfileCounts {
+                user_id: follower.into(),
+                followers: 0,
+                following: delta,
+                likes: 0,
+            },
+        ));
+    }
+    out
+}
+
+/// A profile.
+#[utoipa::path(get, path = "/v1/users/{handle}", tag = "social", responses((status = 200, body = UserView), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn profile(
+    State(app): State<Arc<App>>,
+    Viewer(viewer): Viewer,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<ApiJson<UserView>> {
+    let (id, _) = resolve_user(&app, &handle).await?;
+    let p = app
+        .catalog
+        .profile(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let is_self = viewer.as_ref().is_some_and(|v| v.id.as_str() == id);
+    if (p.hidden && !is_self) || access::blocked(&app, viewer.as_ref(), &id).await? {
+        return Err(ApiError::not_found("user"));
+    }
+    let state = match &viewer {
+        Some(v) if !is_self => v.home.store.follow_state(v.id.as_str(), &id).await?,
+        _ => None,
+    };
+    Ok(ApiJson(UserView::from_profile(&p, state)))
+}
+
+#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+pub struct PageQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VideoList {
+    pub items: Vec<VideoView>,
+    pub next_cursor: Option<String>,
+}
+
+pub fn page_limit(q: Option<i64>, default: i64) -> ApiResult<i64> {
+    match q {
+        None => Ok(default),
+        Some(n) if (1..=100).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::new(
+            Kind::InvalidField,
+            "limit: must be between 1 and 100",
+        )),
+    }
+}
+
+pub fn parse_cursor(c: Option<&str>) -> ApiResult<Option<Cursor>> {
+    c.map(|s| {
+        Cursor::decode(s).ok_or_else(|| {
+            ApiError::new(
+                Kind::InvalidField,
+                "cursor: not a cursor this server issued",
+            )
+        })
+    })
+    .transpose()
+}
+
+/// A user's videos the viewer may see, newest first.
+#[utoipa::path(get, path = "/v1/users/{handle}/videos", tag = "social", params(PageQuery), responses((status = 200, body = VideoList), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn user_videos(
+    State(app): State<Arc<App>>,
+    Viewer(viewer): Viewer,
+    ApiPath(handle): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<ApiJson<VideoList>> {
+    let limit = page_limit(q.limit, 24)?;
+    let cursor = parse_cursor(q.cursor.as_deref())?;
+    let (id, home) = resolve_user(&app, &handle).await?;
+    let p = app
+        .catalog
+        .profile(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let is_self = viewer.as_ref().is_some_and(|v| v.id.as_str() == id);
+    if (p.hidden && !is_self) || access::blocked(&app, viewer.as_ref(), &id).await? {
+        return Err(ApiError::not_found("user"));
+    }
+    let follower = match &viewer {
+        Some(v) if !is_self => access::approved_follower(&app, v.id.as_str(), &id).await?,
+        _ => false,
+    };
+    let visibilities: &[&str] = if is_self {
+        &["public", "followers", "private"]
+    } else if follower {
+        &["public", "followers"]
+    } else if p.private {
+        // A private account shows its videos to approved followers only.
+        &[]
+    } else {
+        &["public"]
+    };
+    let records = home
+        .store
+        .author_videos(
+            std::slice::from_ref(&id),
+            visibilities,
+            cursor.as_ref(),
+            limit,
+        )
+        .await?;
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let public: std::collections::HashMap<String, sovereel_store::CatalogVideo> = app
+        .catalog
+        .videos(&ids)
+        .await?
+        .into_iter()
+        .map(|v| (v.id.clone(), v))
+        .collect();
+    let liked: std::collections::HashSet<String> = match &viewer {
+        Some(v) => v
+            .home
+            .store
+            .liked_among(v.id.as_str(), &ids)
+            .await?
+            .into_iter()
+            .collect(),
+        None => Default::default(),
+    };
+    let next_cursor = (records.len() as i64 == limit)
+        .then(|| {
+            records.last().map(|r| {
+                Cursor {
+                    key: r.created_at as f64,
+                    id: r.id.clone(),
+                }
+                .encode()
+            })
+        })
+        .flatten();
+    let items = records
+        .iter()
+        .map(|r| {
+            let pc = public.get(&r.id);
+            VideoView::from_record(
+                r,
+                author_view(Some(&p), &id),
+                pc.map(|c| c.counts).unwrap_or(r.counts),
+                pc.map(|c| c.labels.clone()).unwrap_or_default(),
+                liked.contains(&r.id),
+            )
+        })
+        .collect();
+    Ok(ApiJson(VideoList { items, next_cursor }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FollowAnswer {
+    /// `approved`, or `pending` for a request to a private account.
+    pub state: String,
+}
+
+/// Follow. A private account gets a request it must approve.
+#[utoipa::path(put, path = "/v1/users/{handle}/follow", tag = "social", responses((status = 200, body = FollowAnswer), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn follow(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<ApiJson<FollowAnswer>> {
+    let (target, target_home) = resolve_user(&app, &handle).await?;
+    if target == user.id.as_str() {
+        return Err(ApiError::new(
+            Kind::InvalidField,
+            "you cannot follow yourself",
+        ));
+    }
+    let p = app
+        .catalog
+        .profile(&target)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    if p.hidden {
+        return Err(ApiError::not_found("user"));
+    }
+    if access::blocked(&app, Some(&user), &target).await? {
+        return Err(ApiError::new(
+            Kind::Blocked,
+            "you cannot follow this account",
+        ));
+    }
+    let current = user
+        .home
+        .store
+        .follow_state(user.id.as_str(), &target)
+        .await?;
+    let state = match current {
+        Some(FollowState::Approved) => FollowState::Approved,
+        _ if p.private => FollowState::Pending,
+        _ => FollowState::Approved,
+    };
+    let delta = i64::from(state == FollowState::Approved && current != Some(FollowState::Approved));
+    let now = sovereel_model::now_millis();
+    let out = follow_changes(
+        user.id.as_str(),
+        &target,
+        target_home.id.as_str(),
+        Some(state),
+        delta,
+        now,
+    );
+    user.home
+        .store
+        .follow(user.id.as_str(), &target, state, now, &out)
+        .await?;
+    app.relay(&user.home).await.map_err(ApiError::internal)?;
+    Ok(ApiJson(FollowAnswer {
+        state: state.as_str().into(),
+    }))
+}
+
+/// Unfollow (or withdraw a request). Idempotent.
+#[utoipa::path(delete, path = "/v1/users/{handle}/follow", tag = "social", responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn unfollow(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let (target, target_home) = resolve_user(&app, &handle).await?;
+    unfollow_edge(
+        &app,
+        &user.home,
+        user.id.as_str(),
+        &target,
+        target_home.id.as_str(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unfollow_edge(
+    app: &App,
+    follower_home: &Arc<RegionPlane>,
+    follower: &str,
+    target: &str,
+    target_region: &str,
+) -> ApiResult<()> {
+    let current = follower_home.store.follow_state(follower, target).await?;
+    if current.is_none() {
+        return Ok(());
+    }
+    let delta = if current == Some(FollowState::Approved) {
+        -1
+    } else {
+        0
+    };
+    let out = follow_changes(
+        follower,
+        target,
+        target_region,
+        None,
+        delta,
+        sovereel_model::now_millis(),
+    );
+    follower_home.store.unfollow(follower, target, &out).await?;
+    app.relay(follower_home).await.map_err(ApiError::internal)?;
+    Ok(())
+}
+
+/// Block: hides each from the other and removes follows both ways.
+#[utoipa::path(put, path = "/v1/users/{handle}/block", tag = "social", responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn block(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let (target, target_home) = resolve_user(&app, &handle).await?;
+    if target == user.id.as_str() {
+        return Err(ApiError::new(
+            Kind::InvalidField,
+            "you cannot block yourself",
+        ));
+    }
+    let now = sovereel_model::now_millis();
+    let mirror = OutboxItem::new(
+        Target::Region(target_home.id.to_string()),
+        Change::MirrorBlock {
+            blocker_id: user.id.to_string(),
+            blocked_id: target.clone(),
+            blocked: true,
+            created_at: now,
+        },
+    );
+    user.home
+        .store
+        .block(user.id.as_str(), &target, now, &[mirror])
+        .await?;
+    app.relay(&user.home).await.map_err(ApiError::internal)?;
+    unfollow_edge(
+        &app,
+        &user.home,
+        user.id.as_str(),
+        &target,
+        target_home.id.as_str(),
+    )
+    .await?;
+    unfollow_edge(
+        &app,
+        &target_home,
+        &target,
+        user.id.as_str(),
+        user.home.id.as_str(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unblock. Idempotent.
+#[utoipa::path(delete, path = "/v1/users/{handle}/block", tag = "social", responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn unblock(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let (target, target_home) = resolve_user(&app, &handle).await?;
+    let mirror = OutboxItem::new(
+        Target::Region(target_home.id.to_string()),
+        Change::MirrorBlock {
+            blocker_id: user.id.to_string(),
+            blocked_id: target.clone(),
+            blocked: false,
+            created_at: sovereel_model::now_millis(),
+        },
+    );
+    user.home
+        .store
+        .unblock(user.id.as_str(), &target, &[mirror])
+        .await?;
+    app.relay(&user.home).await.map_err(ApiError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}

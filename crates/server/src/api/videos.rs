@@ -1,0 +1,636 @@
+//! Videos: upload, metadata, playback, likes, comments and shares.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use sovereel_model::{CommentId, CommentPolicy, VideoId, Visibility, text};
+use sovereel_store::{Change, CommentRecord, Counts, Cursor, OutboxItem, Target, VideoRecord};
+use utoipa::ToSchema;
+
+use crate::access::{self, LoadedVideo};
+use crate::auth::{AuthUser, Viewer};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Kind};
+use crate::state::App;
+use crate::views::{CommentView, CountsView, VideoView, author_view};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadMeta {
+    #[serde(default)]
+    pub caption: String,
+    #[serde(default = "default_visibility")]
+    pub visibility: String,
+    #[serde(default = "default_comments")]
+    pub comments: String,
+}
+
+fn default_visibility() -> String {
+    "public".into()
+}
+fn default_comments() -> String {
+    "everyone".into()
+}
+
+/// The multipart form of an upload, for the OpenAPI document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The video file (MP4, MOV or WebM).
+    #[schema(format = Binary)]
+    file: String,
+    /// JSON: `{caption, visibility, comments}`.
+    meta: String,
+    /// Optional JPEG poster made by the client when the server has no ffmpeg.
+    #[schema(format = Binary)]
+    poster: Option<String>,
+}
+
+const MAX_META_BYTES: usize = 16 * 1024;
+const MAX_POSTER_BYTES: usize = 2 * 1024 * 1024;
+
+/// Upload a video: multipart `file` and `meta`. The file is streamed to disk
+/// with a bounded buffer and hashed on the way; its structure and duration
+/// are checked before the answer, and transcoding runs in the background.
+#[utoipa::path(post, path = "/v1/videos", tag = "videos", request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = VideoView), (status = 413, body = crate::error::ProblemBody), (status = 415, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
+pub async fn upload(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    mut form: Multipart,
+) -> ApiResult<Response> {
+    let mut meta: Option<UploadMeta> = None;
+    let mut file: Option<sovereel_media::Ingested> = None;
+    let mut poster: Option<bytes::Bytes> = None;
+    let limits = sovereel_media::IngestLimits {
+        max_bytes: app.config.limits.max_upload_bytes,
+    };
+    while let Some(field) = form.next_field().await? {
+        match field.name() {
+            Some("meta") => {
+                let raw = field.bytes().await?;
+                if raw.len() > MAX_META_BYTES {
+                    return Err(ApiError::new(Kind::InvalidField, "meta: too large"));
+                }
+                meta = Some(serde_json::from_slice(&raw).map_err(|e| {
+                    let m = e.to_string();
+                    ApiError::new(
+                        Kind::InvalidField,
+                        format!("meta: {}", m.split(" at line ").next().unwrap_or(&m)),
+                    )
+                })?);
+            }
+            Some("file") if file.is_none() => {
+                let stream = field.map_err(|e| e.body_text());
+                let ingested = sovereel_media::ingest(stream, &limits, &app.tmp_dir)
+                    .await
+                    .map_err(ingest_error)?;
+                file = Some(ingested);
+            }
+            Some("poster") => {
+                let raw = field.bytes().await?;
+                if raw.len() > MAX_POSTER_BYTES || !raw.starts_with(&[0xFF, 0xD8, 0xFF]) {
+                    return Err(ApiError::new(
+                        Kind::InvalidField,
+                        "poster: must be a JPEG of at most 2 MB",
+                    ));
+                }
+                poster = Some(raw);
+            }
+            Some(other) => {
+                let name = other.chars().take(32).collect::<String>();
+                return Err(ApiError::new(
+                    Kind::InvalidField,
+                    format!("unexpected form field `{name}`"),
+                ));
+            }
+            None => {
+                return Err(ApiError::new(
+                    Kind::InvalidField,
+                    "a form field has no name",
+                ));
+            }
+        }
+    }
+    let file = file.ok_or_else(|| ApiError::new(Kind::InvalidField, "file: missing"))?;
+    let meta = meta.ok_or_else(|| ApiError::new(Kind::InvalidField, "meta: missing"))?;
+    let caption = text::parse_caption(&meta.caption)?;
+    let visibility = Visibility::parse(&meta.visibility)?;
+    let comments = CommentPolicy::parse(&meta.comments)?;
+    // Structure and duration are checked now, so a truncated or overlong
+    // file is refused with a 4xx and leaves nothing behind.
+    let info = app
+        .processor
+        .probe(file.path())
+        .await
+        .map_err(process_error)?;
+    let id = VideoId::generate(&user.home.id);
+    let incoming = app.incoming_dir.join(id.as_str());
+    let Ingested {
+        file: temp,
+        sha256,
+        size,
+        ..
+    } = file;
+    temp.persist(&incoming)
+        .map_err(|e| ApiError::internal(format!("keeping upload: {e}")))?;
+    if let Some(p) = &poster {
+        tokio::fs::write(incoming.with_extension("poster.jpg"), p)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    let record = VideoRecord {
+        id: id.to_string(),
+        author_id: user.id.to_string(),
+        caption: caption.text,
+        hashtags: caption.hashtags,
+        mentions: caption.mentions,
+        visibility: visibility.as_str().into(),
+        comments_policy: comments.as_str().into(),
+        state: "processing".into(),
+        state_reason: None,
+        duration_ms: Some(info.duration_ms as i64),
+        width: Some(info.width as i32),
+        height: Some(info.height as i32),
+        media_key: None,
+        poster_key: None,
+        content_type: None,
+        sha256,
+        size_bytes: size as i64,
+        transcoded: false,
+        created_at: sovereel_model::now_millis(),
+        counts: Counts::default(),
+    };
+    if let Err(e) = user.home.store.insert_video(&record).await {
+        let _ = std::fs::remove_file(&incoming);
+        return Err(e.into());
+    }
+    app.metrics
+        .uploads
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    crate::processing::spawn(app.clone(), user.home.clone(), record.id.clone());
+    let author = app.catalog.profile(user.id.as_str()).await?;
+    let view = VideoView::from_record(
+        &record,
+        author_view(author.as_ref(), user.id.as_str()),
+        Counts::default(),
+        vec![],
+        false,
+    );
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/v1/videos/{}", record.id))],
+        ApiJson(view),
+    )
+        .into_response())
+}
+
+use sovereel_media::Ingested;
+
+fn ingest_error(e: sovereel_media::IngestError) -> ApiError {
+    let kind = match e.http_status() {
+        413 => Kind::PayloadTooLarge,
+        415 => Kind::UnsupportedMedia,
+        422 => Kind::InvalidVideo,
+        400 if matches!(e, sovereel_media::IngestError::Empty) => Kind::InvalidVideo,
+        400 => Kind::InvalidField,
+        _ => return ApiError::internal(e),
+    };
+    ApiError::new(kind, e.to_string())
+}
+
+fn process_error(e: sovereel_media::ProcessError) -> ApiError {
+    match e.http_status() {
+        415 => ApiError::new(Kind::UnsupportedMedia, e.to_string()),
+        s if (400..500).contains(&s) => ApiError::new(Kind::InvalidVideo, e.to_string()),
+        _ => ApiError::internal(e),
+    }
+}
+
+/// A video's metadata.
+#[utoipa::path(get, path = "/v1/videos/{id}", tag = "videos", responses((status = 200, body = VideoView), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn get(
+    State(app): State<Arc<App>>,
+    Viewer(viewer): Viewer,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<VideoView>> {
+    let v = access::load_video(&app, viewer.as_ref(), &id).await?;
+    Ok(ApiJson(
+        access::video_view(&app, viewer.as_ref(), &v).await?,
+    ))
+}
+
+/// Delete one's own video.
+#[utoipa::path(delete, path = "/v1/videos/{id}", tag = "videos", responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let v = access::load_video(&app, Some(&user), &id).await?;
+    if v.record.author_id != user.id.as_str() {
+        // Someone else's video: not theirs to delete, and no hint whether it exists.
+        return Err(ApiError::not_found("video"));
+    }
+    let mut out = vec![];
+    if v.is_public() {
+        out.push(OutboxItem::new(
+            Target::Catalog,
+            Change::UnpublishVideo {
+                id: id.clone(),
+                author_id: v.record.author_id.clone(),
+            },
+        ));
+    }
+    v.home.store.delete_video(&id, &out).await?;
+    app.relay(&v.home).await.map_err(ApiError::internal)?;
+    for key in [&v.record.media_key, &v.record.poster_key]
+        .into_iter()
+        .flatten()
+    {
+        if let Err(e) = v.home.media.delete(key).await {
+            tracing::warn!(error = %e, "deleting media of a deleted video");
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn media_response(
+    v: &LoadedVideo,
+    key: Option<&String>,
+    content_type: &str,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let key = key.ok_or_else(|| ApiError::not_found("media"))?;
+    let range = headers.get(header::RANGE).and_then(|h| h.to_str().ok());
+    let pb = sovereel_media::open_playback(&v.home.media, key, range)
+        .await
+        .map_err(|e| match e {
+            sovereel_media::PlaybackError::RangeNotSatisfiable(r) => ApiError::new(
+                Kind::RangeNotSatisfiable,
+                "the range starts past the end of the file",
+            )
+            .with_header(header::CONTENT_RANGE, r.content_range()),
+            sovereel_media::PlaybackError::Store(s) if s.http_status() == 404 => {
+                ApiError::not_found("media")
+            }
+            other => ApiError::internal(other),
+        })?;
+    let status = StatusCode::from_u16(pb.http_status()).unwrap_or(StatusCode::OK);
+    let mut resp = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_LENGTH, pb.content_length)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(
+            header::CACHE_CONTROL,
+            if v.is_public() {
+                "public, max-age=3600"
+            } else {
+                "private, max-age=3600"
+            },
+        );
+    if let Some(cr) = pb.content_range() {
+        resp = resp.header(header::CONTENT_RANGE, cr);
+    }
+    resp.body(Body::from_stream(pb.body))
+        .map_err(ApiError::internal)
+}
+
+/// Play a video; supports `Range` (206) and answers 416 past the end.
+#[utoipa::path(get, path = "/v1/videos/{id}/stream", tag = "videos", responses((status = 200), (status = 206), (status = 404, body = crate::error::ProblemBody), (status = 416, body = crate::error::ProblemBody)))]
+pub async fn stream(
+    State(app): State<Arc<App>>,
+    Viewer(viewer): Viewer,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let v = access::load_video(&app, viewer.as_ref(), &id).await?;
+    if v.record.state != "ready" {
+        return Err(ApiError::new(
+            Kind::Conflict,
+            "the video is still processing",
+        ));
+    }
+    let ct = v
+        .record
+        .content_type
+        .clone()
+        .unwrap_or_else(|| "video/mp4".into());
+    media_response(&v, v.record.media_key.as_ref(), &ct, &headers).await
+}
+
+/// The poster frame (JPEG).
+#[utoipa::path(get, path = "/v1/videos/{id}/poster", tag = "videos", responses((status = 200), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn poster(
+    State(app): State<Arc<App>>,
+    Viewer(viewer): Viewer,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let v = access::load_video(&app, viewer.as_ref(), &id).await?;
+    media_response(&v, v.record.poster_key.as_ref(), "image/jpeg", &headers).await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LikeAnswer {
+    pub liked: bool,
+    pub counts: CountsView,
+}
+
+fn counter_target(v: &LoadedVideo) -> Target {
+    if v.is_public() {
+        Target::Catalog
+    } else {
+        Target::Region(v.home.id.to_string())
+    }
+}
+
+fn video_counts(v: &LoadedVideo, likes: i64, comments: i64, shares: i64, views: i64) -> OutboxItem {
+    OutboxItem::new(
+        counter_target(v),
+        Change::VideoCounts {
+            video_id: v.record.id.clone(),
+            likes,
+            comments,
+            shares,
+            views,
+        },
+    )
+}
+
+async fn like_answer(
+    app: &App,
+    viewer: &AuthUser,
+    id: &str,
+    liked: bool,
+) -> ApiResult<ApiJson<LikeAnswer>> {
+    let v = access::load_video(app, Some(viewer), id).await?;
+    Ok(ApiJson(LikeAnswer {
+        liked,
+        counts: v.counts().into(),
+    }))
+}
+
+/// Like (idempotent). The like is stored at the viewer's home; only the
+/// counter reaches the catalog.
+#[utoipa::path(put, path = "/v1/videos/{id}/like", tag = "videos", responses((status = 200, body = LikeAnswer), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn like(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<LikeAnswer>> {
+    let v = access::load_video(&app, Some(&user), &id).await?;
+    let mut out = vec![video_counts(&v, 1, 0, 0, 0)];
+    if v.is_public() {
+        out.push(OutboxItem::new(
+            Target::Catalog,
+            Change::ProfileCounts {
+                user_id: v.record.author_id.clone(),
+                followers: 0,
+                following: 0,
+                likes: 1,
+            },
+        ));
+    }
+    user.home
+        .store
+        .like(user.id.as_str(), &id, sovereel_model::now_millis(), &out)
+        .await?;
+    app.relay(&user.home).await.map_err(ApiError::internal)?;
+    like_answer(&app, &user, &id, true).await
+}
+
+/// Unlike (idempotent).
+#[utoipa::path(delete, path = "/v1/videos/{id}/like", tag = "videos", responses((status = 200, body = LikeAnswer), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn unlike(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<LikeAnswer>> {
+    let v = access::load_video(&app, Some(&user), &id).await?;
+    let mut out = vec![video_counts(&v, -1, 0, 0, 0)];
+    if v.is_public() {
+        out.push(OutboxItem::new(
+            Target::Catalog,
+            Change::ProfileCounts {
+                user_id: v.record.author_id.clone(),
+                followers: 0,
+                following: 0,
+                likes: -1,
+            },
+        ));
+    }
+    user.home.store.unlike(user.id.as_str(), &id, &out).await?;
+    app.relay(&user.home).await.map_err(ApiError::internal)?;
+    like_answer(&app, &user, &id, false).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentBody {
+    pub text: String,
+    pub parent_id: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct CommentQuery {
+    pub parent_id: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CommentList {
+    pub items: Vec<CommentView>,
+    pub next_cursor: Option<String>,
+}
+
+async fn comment_views(app: &App, list: &[CommentRecord]) -> ApiResult<Vec<CommentView>> {
+    let ids: Vec<String> = list.iter().map(|c| c.author_id.clone()).collect();
+    let profiles: std::collections::HashMap<String, sovereel_store::ProfileRecord> = app
+        .catalog
+        .profiles(&ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.user_id.clone(), p))
+        .collect();
+    Ok(list
+        .iter()
+        .filter(|c| profiles.get(&c.author_id).is_none_or(|p| !p.hidden))
+        .map(|c| CommentView {
+            id: c.id.clone(),
+            author: author_view(profiles.get(&c.author_id), &c.author_id),
+            text: c.text.clone(),
+            parent_id: c.parent_id.clone(),
+            created_at: sovereel_model::rfc3339(c.created_at),
+            replies_count: c.replies_count,
+        })
+        .collect())
+}
+
+/// Comments on a video, oldest first; `parent_id` lists the replies to one.
+#[utoipa::path(get, path = "/v1/videos/{id}/comments", tag = "videos", params(CommentQuery), responses((status = 200, body = CommentList), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn comments(
+    State(app): State<Arc<App>>,
+    Viewer(viewer): Viewer,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<CommentQuery>,
+) -> ApiResult<ApiJson<CommentList>> {
+    let limit = crate::api::social::page_limit(q.limit, 50)?;
+    let cursor = crate::api::social::parse_cursor(q.cursor.as_deref())?;
+    let v = access::load_video(&app, viewer.as_ref(), &id).await?;
+    let list = if v.is_public() {
+        app.catalog
+            .comments(&id, q.parent_id.as_deref(), cursor.as_ref(), limit)
+            .await?
+    } else {
+        v.home
+            .store
+            .comments(&id, q.parent_id.as_deref(), cursor.as_ref(), limit)
+            .await?
+    };
+    let next_cursor = (list.len() as i64 == limit)
+        .then(|| {
+            list.last().map(|c| {
+                Cursor {
+                    key: c.created_at as f64,
+                    id: c.id.clone(),
+                }
+                .encode()
+            })
+        })
+        .flatten();
+    Ok(ApiJson(CommentList {
+        items: comment_views(&app, &list).await?,
+        next_cursor,
+    }))
+}
+
+/// Comment (or reply to a top-level comment), within the video's comment policy.
+#[utoipa::path(post, path = "/v1/videos/{id}/comments", tag = "videos", request_body = CommentBody,
+    responses((status = 201, body = CommentView), (status = 403, body = crate::error::ProblemBody), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn post_comment(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<CommentBody>,
+) -> ApiResult<Response> {
+    let text = text::parse_comment(&body.text)?;
+    let v = access::load_video(&app, Some(&user), &id).await?;
+    let is_owner = v.record.author_id == user.id.as_str();
+    let allowed = is_owner
+        || match v.record.comments_policy.as_str() {
+            "everyone" => true,
+            "followers" => {
+                access::approved_follower(&app, user.id.as_str(), &v.record.author_id).await?
+            }
+            _ => false,
+        };
+    if !allowed {
+        return Err(ApiError::new(
+            Kind::CommentsClosed,
+            "the creator limited who can comment on this video",
+        ));
+    }
+    let comments_store: &dyn sovereel_store::Comments = if v.is_public() {
+        app.catalog.as_ref()
+    } else {
+        v.home.store.as_ref()
+    };
+    if let Some(parent) = &body.parent_id {
+        let p = comments_store.comment(parent).await?;
+        match p {
+            Some(p) if p.video_id == id && p.parent_id.is_none() => {}
+            Some(_) => {
+                return Err(ApiError::new(
+                    Kind::InvalidField,
+                    "parent_id: replies go one level deep, to a top-level comment of this video",
+                ));
+            }
+            None => {
+                return Err(ApiError::new(
+                    Kind::InvalidField,
+                    "parent_id: no such comment on this video",
+                ));
+            }
+        }
+    }
+    let me = app
+        .catalog
+        .profile(user.id.as_str())
+        .await?
+        .ok_or_else(|| ApiError::internal("profile missing"))?;
+    let now = sovereel_model::now_millis();
+    let record = CommentRecord {
+        id: CommentId::generate(&user.home.id).to_string(),
+        video_id: id.clone(),
+        author_id: user.id.to_string(),
+        author_handle: me.handle.clone(),
+        text,
+        parent_id: body.parent_id.clone(),
+        created_at: now,
+        replies_count: 0,
+    };
+    let out = vec![
+        OutboxItem::new(
+            counter_target(&v),
+            Change::InsertComment {
+                comment: record.clone(),
+            },
+        ),
+        video_counts(&v, 0, 1, 0, 0),
+    ];
+    user.home
+        .store
+        .record_comment(&record.id, user.id.as_str(), &id, now, &out)
+        .await?;
+    app.relay(&user.home).await.map_err(ApiError::internal)?;
+    let view = comment_views(&app, std::slice::from_ref(&record))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("comment view"))?;
+    Ok((StatusCode::CREATED, ApiJson(view)).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ShareAnswer {
+    /// A link to the video in the web app.
+    pub link: String,
+    pub counts: CountsView,
+}
+
+/// Share: answers a link and counts the share.
+#[utoipa::path(post, path = "/v1/videos/{id}/shares", tag = "videos", responses((status = 201, body = ShareAnswer), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn share(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let v = access::load_video(&app, Some(&user), &id).await?;
+    let share_id = CommentId::generate(&user.home.id).to_string();
+    user.home
+        .store
+        .record_share(
+            &share_id,
+            user.id.as_str(),
+            &id,
+            sovereel_model::now_millis(),
+            &[video_counts(&v, 0, 0, 1, 0)],
+        )
+        .await?;
+    app.relay(&user.home).await.map_err(ApiError::internal)?;
+    let v = access::load_video(&app, Some(&user), &id).await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(ShareAnswer {
+            link: format!("/v/{id}"),
+            counts: v.counts().into(),
+        }),
+    )
+        .into_response())
+}

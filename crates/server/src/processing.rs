@@ -1,0 +1,135 @@
+//! Background processing of uploads: transcode (or accept as uploaded when
+//! ffmpeg is absent), store the media in the region's object store, then
+//! mark the video ready and publish it to the catalog if it is public.
+//!
+//! The upload waits in `<data_dir>/incoming/<video id>` until processing
+//! finishes, so a restart resumes every video still `processing`.
+
+use std::sync::Arc;
+
+use sovereel_media::Delivery;
+use sovereel_store::{Change, OutboxItem, ProcessingOutcome, Target, VideoRecord};
+
+use crate::state::{App, RegionPlane};
+
+pub fn spawn(app: Arc<App>, plane: Arc<RegionPlane>, video_id: String) {
+    tokio::spawn(async move {
+        if let Err(e) = run(&app, &plane, &video_id).await {
+            tracing::error!(video = %video_id, error = %e, "processing failed");
+        }
+    });
+}
+
+/// Resumes every video left `processing` by a previous run.
+pub async fn resume(app: &Arc<App>) {
+    for plane in app.regions.values() {
+        match plane.store.processing_videos().await {
+            Ok(list) => {
+                for v in list {
+                    spawn(app.clone(), plane.clone(), v.id);
+                }
+            }
+            Err(e) => tracing::warn!(region = %plane.id, error = %e, "listing videos to resume"),
+        }
+    }
+}
+
+fn publish(v: &VideoRecord, o: &ProcessingOutcome) -> OutboxItem {
+    OutboxItem::new(
+        Target::Catalog,
+        Change::PublishVideo {
+            id: v.id.clone(),
+            author_id: v.author_id.clone(),
+            caption: v.caption.clone(),
+            hashtags: v.hashtags.clone(),
+            mentions: v.mentions.clone(),
+            comments_policy: v.comments_policy.clone(),
+            duration_ms: o.duration_ms,
+            width: o.width,
+            height: o.height,
+            created_at: v.created_at,
+        },
+    )
+}
+
+async fn run(app: &App, plane: &RegionPlane, id: &str) -> anyhow::Result<()> {
+    let Some(video) = plane.store.video(id).await? else {
+        return Ok(());
+    };
+    let incoming = app.incoming_dir.join(id);
+    let client_poster = incoming.with_extension("poster.jpg");
+    let outcome = if incoming.exists() {
+        let work = tempfile::Builder::new()
+            .prefix("process-")
+            .tempdir_in(&app.tmp_dir)?;
+        match app.processor.process(&incoming, work.path()).await {
+            Ok(p) => {
+                let ext = if p.content_type == "video/webm" {
+                    "webm"
+                } else {
+                    "mp4"
+                };
+                let media_key = format!("videos/{id}/video.{ext}");
+                plane.media.put_file(&media_key, &p.video).await?;
+                let poster_key = format!("videos/{id}/poster.jpg");
+                let poster = match (&p.poster, client_poster.exists()) {
+                    (Some(path), _) => Some(path.clone()),
+                    (None, true) => Some(client_poster.clone()),
+                    _ => None,
+                };
+                let poster_key = match poster {
+                    Some(path) => {
+                        plane.media.put_file(&poster_key, &path).await?;
+                        Some(poster_key)
+                    }
+                    None => None,
+                };
+                ProcessingOutcome {
+                    state: "ready".into(),
+                    state_reason: (p.delivery == Delivery::AsUploaded)
+                        .then(|| "served as uploaded: this server has no ffmpeg, so the video was not transcoded".to_string()),
+                    duration_ms: Some(p.info.duration_ms as i64),
+                    width: Some(p.info.width as i32),
+                    height: Some(p.info.height as i32),
+                    media_key: Some(media_key),
+                    poster_key,
+                    content_type: Some(p.content_type.to_string()),
+                    transcoded: p.delivery == Delivery::Transcoded,
+                }
+            }
+            Err(e) => failed(app, e.to_string()),
+        }
+    } else {
+        failed(
+            app,
+            "the upload was lost before processing finished; upload it again".into(),
+        )
+    };
+    let out = if outcome.state == "ready" && video.visibility == "public" {
+        vec![publish(&video, &outcome)]
+    } else {
+        vec![]
+    };
+    plane.store.finish_processing(id, &outcome, &out).await?;
+    app.relay(plane).await?;
+    let _ = tokio::fs::remove_file(&incoming).await;
+    let _ = tokio::fs::remove_file(&client_poster).await;
+    Ok(())
+}
+
+fn failed(app: &App, reason: String) -> ProcessingOutcome {
+    app.metrics
+        .processing_failed
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ProcessingOutcome {
+        state: "failed".into(),
+        state_reason: Some(reason),
+        duration_ms: None,
+        width: None,
+        height: None,
+        media_key: None,
+        poster_key: None,
+        content_type: None,
+        transcoded: false,
+    }
+}

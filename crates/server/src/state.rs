@@ -1,0 +1,160 @@
+//! The running platform: one [`RegionPlane`] per configured region, the
+//! public catalog, and the relay that carries outbox changes between them.
+//!
+//! A region is reached only through its plane. In the embedded deployment
+//! every plane lives in this process; the plane is the seam where a remote
+//! plane (a region run by its custodian on its own machines) slots in.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sovereel_media::{MediaProcessor, MediaStore, ProcessConfig};
+use sovereel_model::RegionId;
+use sovereel_store::{CatalogStore, RegionStore, Target};
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// One jurisdiction's data plane.
+pub struct RegionPlane {
+    pub id: RegionId,
+    pub name: String,
+    pub custodian: String,
+    pub countries: Vec<String>,
+    pub default: bool,
+    pub store: Arc<dyn RegionStore>,
+    pub media: MediaStore,
+    /// Serialises outbox draining, so changes apply in order.
+    relay_lock: tokio::sync::Mutex<()>,
+}
+
+pub struct App {
+    pub config: Config,
+    pub regions: BTreeMap<String, Arc<RegionPlane>>,
+    pub catalog: Arc<dyn CatalogStore>,
+    country_region: HashMap<String, String>,
+    default_region: String,
+    pub processor: MediaProcessor,
+    pub metrics: Metrics,
+    /// Where uploads wait for processing; kept across restarts.
+    pub incoming_dir: PathBuf,
+    pub tmp_dir: PathBuf,
+    /// An argon2 hash of nothing in particular, verified against when a
+    /// login names an unknown handle, so both paths cost the same.
+    pub decoy_hash: String,
+}
+
+impl App {
+    pub async fn open(config: Config) -> anyhow::Result<Arc<App>> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.data_dir)?;
+        let catalog = sovereel_store::open_catalog(&config.catalog_storage())
+            .await
+            .map_err(|e| anyhow::anyhow!("opening the catalog: {e}"))?;
+        let mut regions = BTreeMap::new();
+        let mut country_region = HashMap::new();
+        let mut default_region = String::new();
+        for r in &config.regions {
+            let store = sovereel_store::open_region(&config.region_storage(r))
+                .await
+                .map_err(|e| anyhow::anyhow!("opening region `{}`: {e}", r.id))?;
+            let media = MediaStore::from_url(&config.region_media(r))
+                .map_err(|e| anyhow::anyhow!("region `{}` media: {e}", r.id))?;
+            for c in &r.countries {
+                country_region.insert(c.to_ascii_uppercase(), r.id.clone());
+            }
+            if r.default {
+                default_region = r.id.clone();
+            }
+            let plane = RegionPlane {
+                id: RegionId::parse(&r.id)?,
+                name: r.name.clone(),
+                custodian: r.custodian.clone(),
+                countries: r.countries.clone(),
+                default: r.default,
+                store,
+                media,
+                relay_lock: tokio::sync::Mutex::new(()),
+            };
+            regions.insert(r.id.clone(), Arc::new(plane));
+        }
+        let incoming_dir = config.data_dir.join("incoming");
+        let tmp_dir = config.data_dir.join("tmp");
+        std::fs::create_dir_all(&incoming_dir)?;
+        std::fs::create_dir_all(&tmp_dir)?;
+        let processor = MediaProcessor::detect(ProcessConfig {
+            max_duration: std::time::Duration::from_secs(config.limits.max_duration_secs),
+            ..ProcessConfig::default()
+        });
+        let decoy_hash =
+            tokio::task::spawn_blocking(|| crate::auth::hash_password("decoy-password-not-used"))
+                .await??;
+        Ok(Arc::new(App {
+            config,
+            regions,
+            catalog,
+            country_region,
+            default_region,
+            processor,
+            metrics: Metrics::default(),
+            incoming_dir,
+            tmp_dir,
+            decoy_hash,
+        }))
+    }
+
+    pub fn region(&self, id: &str) -> Option<&Arc<RegionPlane>> {
+        self.regions.get(id)
+    }
+
+    /// The home region of a country: the one listing it, else the default.
+    pub fn home_of_country(&self, code: &str) -> &Arc<RegionPlane> {
+        let id = self
+            .country_region
+            .get(code)
+            .unwrap_or(&self.default_region);
+        &self.regions[id]
+    }
+
+    /// Applies every pending outbox change of `plane` to its target, in
+    /// order. Safe to call concurrently and repeatedly: targets apply each
+    /// `(origin, seq)` once.
+    pub async fn relay(&self, plane: &RegionPlane) -> anyhow::Result<()> {
+        let _guard = plane.relay_lock.lock().await;
+        loop {
+            let pending = plane.store.pending_changes(256).await?;
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let mut done = Vec::with_capacity(pending.len());
+            for p in pending {
+                let origin = plane.id.as_str();
+                match &p.target {
+                    Target::Catalog => self.catalog.apply_change(origin, p.seq, &p.change).await?,
+                    Target::Region(r) => match self.regions.get(r) {
+                        Some(target) => target.store.apply_change(origin, p.seq, &p.change).await?,
+                        None => {
+                            tracing::error!(target_region = %r, seq = p.seq, "outbox change for an unknown region; dropped");
+                            false
+                        }
+                    },
+                };
+                self.metrics
+                    .outbox_applied
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                done.push(p.seq);
+            }
+            plane.store.mark_applied(&done).await?;
+        }
+    }
+
+    /// Relays every region's outbox; used at start-up and periodically.
+    pub async fn relay_all(&self) {
+        for plane in self.regions.values() {
+            if let Err(e) = self.relay(plane).await {
+                tracing::warn!(region = %plane.id, error = %e, "outbox relay failed; will retry");
+            }
+        }
+    }
+}
