@@ -471,6 +471,7 @@ impl Engine {
                 .learn_positive(&mut core.catalog, u, &state, v, strength, t, &hp);
             state.engage(v, t, strength, hp.history_len);
             state.bump_tags(&tags, strength);
+            state.forgive(&tags, author);
             state.bump_author(
                 author,
                 strength

@@ -88,7 +88,13 @@ pub fn decode(bytes: &[u8]) -> Result<EngineCore, SnapshotError> {
                 .any(|a| a.0 as usize >= catalog.authors.capacity())
             || s.not_interested_authors
                 .iter()
-                .any(|&a| a as usize >= catalog.authors.capacity());
+                .any(|&a| a as usize >= catalog.authors.capacity())
+            || s.tag_aversion
+                .iter()
+                .any(|t| t.0 as usize >= catalog.tags.capacity())
+            || s.author_aversion
+                .iter()
+                .any(|a| a.0 as usize >= catalog.authors.capacity());
         if bad_video || bad_ref {
             return Err(SnapshotError::Corrupt(format!(
                 "user state {slot} references unknown ids"

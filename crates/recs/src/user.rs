@@ -35,6 +35,10 @@ pub struct UserState {
     /// Most recent first.
     pub history: VecDeque<Engagement>,
     pub tag_affinity: Vec<(u32, f32)>,
+    /// Hashtags and creators the user keeps skipping (kept apart from affinity
+    /// so a negative signal is a feature of its own, not just a missing positive).
+    pub tag_aversion: Vec<(u32, f32)>,
+    pub author_aversion: Vec<(u32, f32)>,
     pub author_affinity: Vec<(u32, f32)>,
     pub not_interested_authors: VecDeque<u32>,
     pub not_interested_videos: VecDeque<u32>,
@@ -90,18 +94,42 @@ impl UserState {
 
     /// Negative feedback lowers affinity without ever turning it into a recommendation.
     pub fn dampen(&mut self, tags: &[u32], author: u32, factor: f32) {
-        for e in self
-            .tag_affinity
-            .iter_mut()
-            .chain(self.author_affinity.iter_mut())
-        {
-            if tags.contains(&e.0) {
-                e.1 *= factor;
-            }
+        for e in self.tag_affinity.iter_mut().filter(|e| tags.contains(&e.0)) {
+            e.1 *= factor;
         }
         if let Some(e) = self.author_affinity.iter_mut().find(|e| e.0 == author) {
             e.1 *= factor;
         }
+        let w = 1.0 - factor;
+        for &t in tags {
+            bump(&mut self.tag_aversion, t, w / (tags.len() as f32).sqrt());
+        }
+        bump(&mut self.author_aversion, author, w);
+    }
+
+    /// A positive engagement halves the aversion to what it was about.
+    pub fn forgive(&mut self, tags: &[u32], author: u32) {
+        for e in self.tag_aversion.iter_mut().filter(|e| tags.contains(&e.0)) {
+            e.1 *= 0.5;
+        }
+        if let Some(e) = self.author_aversion.iter_mut().find(|e| e.0 == author) {
+            e.1 *= 0.5;
+        }
+    }
+
+    pub fn aversion(&self, tags: &[u32], author: u32) -> f32 {
+        let t: f32 = self
+            .tag_aversion
+            .iter()
+            .filter(|e| tags.contains(&e.0))
+            .map(|e| e.1)
+            .sum();
+        let a = self
+            .author_aversion
+            .iter()
+            .find(|e| e.0 == author)
+            .map_or(0.0, |e| e.1);
+        t + a
     }
 
     pub fn tag_affinity(&self, tags: &[u32]) -> f32 {

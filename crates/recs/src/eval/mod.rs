@@ -2,12 +2,18 @@
 //! baselines from the same run, and a short-video simulator of a new user's
 //! first swipes. Embedded by the binary as a clap subcommand.
 
+pub mod baselines;
 pub mod engine_run;
 pub mod movielens;
+pub mod plot;
+pub mod python;
+pub mod simulator;
 
+use crate::release::manifest::Manifest;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::PathBuf;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
@@ -28,15 +34,30 @@ pub struct EvalArgs {
     /// Where the downloaded dataset (and the baselines' virtualenv) are kept.
     #[arg(long, default_value = ".cache/sovereel-eval")]
     pub cache_dir: PathBuf,
-    /// Where the report and plots are written.
+    /// Where the report, the split and the plots are written.
     #[arg(long, default_value = "eval-out")]
     pub out_dir: PathBuf,
     /// Python interpreter used for pip and the Python baselines.
     #[arg(long, default_value = "python3")]
     pub python: String,
+    /// The directory holding `baselines.py` and `setup-python.sh`.
+    #[arg(long, default_value = "bench")]
+    pub bench_dir: PathBuf,
+    /// Skip the Python baselines (ALS, BPR, EASE).
+    #[arg(long)]
+    pub skip_python: bool,
+    /// Skip the short-video simulator.
+    #[arg(long)]
+    pub skip_simulator: bool,
     /// Number of learning-curve points.
     #[arg(long, default_value_t = 10)]
     pub checkpoints: usize,
+    /// Neighbours per item for the item-kNN baseline.
+    #[arg(long, default_value_t = 200)]
+    pub knn_neighbours: usize,
+    /// New users in the simulator.
+    #[arg(long, default_value_t = 60)]
+    pub sim_users: usize,
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -48,24 +69,239 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     b
 }
 
-pub fn run(args: &EvalArgs) -> Result<(), EvalError> {
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub name: String,
+    pub recall: f64,
+    pub ndcg: f64,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SimRow {
+    pub policy: String,
+    pub mean_swipes: f64,
+    pub median_swipes: f64,
+    pub reached: usize,
+    pub users: usize,
+    pub mean_watch: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub movielens: Vec<Row>,
+    pub engine_curve: Vec<(f64, f64, f64)>,
+    pub engine_events_per_sec: f64,
+    pub engine_beats_all_baselines: bool,
+    pub simulator: Vec<SimRow>,
+    pub plots: Vec<String>,
+}
+
+fn write(path: &Path, text: &str) -> Result<(), EvalError> {
+    std::fs::write(path, text).map_err(|e| EvalError::Io(format!("{}: {e}", path.display())))
+}
+
+/// Runs the whole evaluation, prints a table and writes `report.json`,
+/// `report.md` and the SVG plots into `out_dir`.
+pub fn run(args: &EvalArgs) -> Result<EvalReport, EvalError> {
+    std::fs::create_dir_all(&args.out_dir).map_err(|e| EvalError::Io(e.to_string()))?;
     let inter = movielens::fetch(&args.cache_dir, &args.python)?;
     let text = std::fs::read_to_string(&inter).map_err(|e| EvalError::Io(e.to_string()))?;
     let split = movielens::split(&movielens::parse(&text)?);
+    let (train_tsv, test_tsv) = movielens::write_split(&split, &args.out_dir)?;
+
     let b = bar(split.train.len() as u64, "engine");
-    let r = engine_run::run(
+    let er = engine_run::run(
         &split,
         &engine_run::movielens_manifest(),
         args.checkpoints,
         &b,
     )?;
     b.finish();
-    for p in &r.curve {
-        println!(
-            "{:.2} {:.4} {:.4}",
-            p.fraction, p.metrics.recall, p.metrics.ndcg
+    let mut rows = vec![Row {
+        name: "sovereel engine (online)".into(),
+        recall: er.final_metrics.recall,
+        ndcg: er.final_metrics.ndcg,
+        note: format!(
+            "one pass, events in time order, release {}",
+            engine_run::movielens_manifest().id
+        ),
+    }];
+    let pop = baselines::popularity(&split);
+    rows.push(Row {
+        name: "popularity".into(),
+        recall: pop.recall,
+        ndcg: pop.ndcg,
+        note: "Rust".into(),
+    });
+    let knn = baselines::item_knn(&split, args.knn_neighbours);
+    rows.push(Row {
+        name: "item-kNN".into(),
+        recall: knn.recall,
+        ndcg: knn.ndcg,
+        note: format!("Rust, cosine, {} neighbours", args.knn_neighbours),
+    });
+    if !args.skip_python {
+        let venv = args.cache_dir.join("venv");
+        let out = args.out_dir.join("python-baselines.json");
+        eprintln!("running Python baselines (ALS, BPR, EASE grids)...");
+        for p in python::run(
+            &args.bench_dir,
+            &venv,
+            &args.python,
+            &train_tsv,
+            &test_tsv,
+            &out,
+        )? {
+            rows.push(Row {
+                name: p.name,
+                recall: p.recall,
+                ndcg: p.ndcg,
+                note: format!("best of grid: {}", p.params),
+            });
+        }
+    }
+    let beats = rows[1..]
+        .iter()
+        .all(|r| rows[0].recall > r.recall && rows[0].ndcg > r.ndcg);
+
+    let mut sim_rows = Vec::new();
+    let mut plots = Vec::new();
+    if !args.skip_simulator {
+        let cfg = simulator::SimConfig {
+            new_users: args.sim_users,
+            ..Default::default()
+        };
+        let b = bar(0, "simulator");
+        let res = simulator::run(&cfg, &Manifest::default_with_id("sim-default"), &b);
+        b.finish();
+        let mut series = Vec::new();
+        for r in &res {
+            sim_rows.push(SimRow {
+                policy: r.policy.name().into(),
+                mean_swipes: r.mean_swipes,
+                median_swipes: r.median_swipes,
+                reached: r.reached,
+                users: r.users,
+                mean_watch: r.mean_watch,
+            });
+            // A 10-swipe moving average keeps the curve readable.
+            let pts = r
+                .match_curve
+                .iter()
+                .enumerate()
+                .map(|(i, _)| {
+                    let lo = i.saturating_sub(9);
+                    let w = &r.match_curve[lo..=i];
+                    ((i + 1) as f64, w.iter().sum::<f64>() / w.len() as f64)
+                })
+                .collect();
+            series.push(plot::Series {
+                name: r.policy.name().into(),
+                points: pts,
+                flat: false,
+            });
+        }
+        let svg = plot::line_chart(
+            "New user: on-taste share of the feed",
+            "swipe",
+            "on-taste share (10-swipe mean)",
+            &series,
+        );
+        let p = args.out_dir.join("simulator.svg");
+        write(&p, &svg)?;
+        plots.push(p.display().to_string());
+    }
+
+    for (metric, pick) in [("Recall@20", 0usize), ("NDCG@20", 1)] {
+        let get = |m: &movielens::Metrics| if pick == 0 { m.recall } else { m.ndcg };
+        let mut series = vec![plot::Series {
+            name: "engine (online)".into(),
+            points: er
+                .curve
+                .iter()
+                .map(|p| (p.fraction, get(&p.metrics)))
+                .collect(),
+            flat: false,
+        }];
+        for r in &rows[1..] {
+            let v = if pick == 0 { r.recall } else { r.ndcg };
+            series.push(plot::Series {
+                name: r.name.clone(),
+                points: vec![(0.0, v)],
+                flat: true,
+            });
+        }
+        let svg = plot::line_chart(
+            &format!("MovieLens-100K {metric}: online engine vs batch baselines"),
+            "fraction of the train stream learned",
+            metric,
+            &series,
+        );
+        let p = args.out_dir.join(format!(
+            "learning-curve-{}.svg",
+            if pick == 0 { "recall" } else { "ndcg" }
+        ));
+        write(&p, &svg)?;
+        plots.push(p.display().to_string());
+    }
+
+    let report = EvalReport {
+        movielens: rows,
+        engine_curve: er
+            .curve
+            .iter()
+            .map(|p| (p.fraction, p.metrics.recall, p.metrics.ndcg))
+            .collect(),
+        engine_events_per_sec: er.events_per_sec,
+        engine_beats_all_baselines: beats,
+        simulator: sim_rows,
+        plots,
+    };
+    let md = render(&report);
+    print!("{md}");
+    write(&args.out_dir.join("report.md"), &md)?;
+    let json = serde_json::to_string_pretty(&report).map_err(|e| EvalError::Io(e.to_string()))?;
+    write(&args.out_dir.join("report.json"), &json)?;
+    Ok(report)
+}
+
+pub fn render(r: &EvalReport) -> String {
+    use std::fmt::Write as _;
+    let mut s =
+        String::from("## MovieLens-100K (temporal 80/20 per user, all unseen items ranked)\n\n");
+    s.push_str("| model | Recall@20 | NDCG@20 | notes |\n|---|---|---|---|\n");
+    for row in &r.movielens {
+        let _ = writeln!(
+            s,
+            "| {} | {:.4} | {:.4} | {} |",
+            row.name, row.recall, row.ndcg, row.note
         );
     }
-    println!("events/s {:.0}", r.events_per_sec);
-    Ok(())
+    let _ = writeln!(
+        s,
+        "\nengine beats every baseline on both metrics: {}",
+        r.engine_beats_all_baselines
+    );
+    let _ = writeln!(
+        s,
+        "engine learning throughput on this stream: {:.0} events/s\n",
+        r.engine_events_per_sec
+    );
+    s.push_str("learning curve (fraction of train stream, Recall@20, NDCG@20):\n\n");
+    for (f, rc, n) in &r.engine_curve {
+        let _ = writeln!(s, "- {f:.2}: {rc:.4} / {n:.4}");
+    }
+    if !r.simulator.is_empty() {
+        s.push_str("\n## Short-video simulator: swipes until the feed mostly matches a new user's taste\n\n");
+        s.push_str("| feed | mean swipes | median | users reaching target | mean watch fraction |\n|---|---|---|---|---|\n");
+        for x in &r.simulator {
+            let _ = writeln!(
+                s,
+                "| {} | {:.1} | {:.0} | {}/{} | {:.3} |",
+                x.policy, x.mean_swipes, x.median_swipes, x.reached, x.users, x.mean_watch
+            );
+        }
+    }
+    s
 }

@@ -100,6 +100,7 @@ impl Model {
         if let Some(s) = viewer.state {
             f[F_TAG] = (1.0 + s.tag_affinity(&row.tags)).ln();
             f[F_AUTHOR] = (1.0 + s.author_affinity(row.author)).ln();
+            f[F_AVERSION] = (1.0 + s.aversion(&row.tags, row.author)).ln();
         }
         f[F_FOLLOWS] = if viewer.follows.contains(&row.author) {
             1.0

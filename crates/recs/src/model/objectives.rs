@@ -15,7 +15,7 @@ pub const SKIP: usize = 4;
 pub const OBJECTIVE_NAMES: [&str; OBJECTIVES] = ["completion", "like", "share", "follow", "skip"];
 
 /// Feature layout, shared by scorer and learner.
-pub const NF: usize = 11;
+pub const NF: usize = 12;
 pub const F_BIAS: usize = 0;
 pub const F_CO: usize = 1;
 pub const F_EMB: usize = 2;
@@ -27,6 +27,8 @@ pub const F_FRESH: usize = 7;
 pub const F_COMPLETION_RATE: usize = 8;
 pub const F_LIKE_RATE: usize = 9;
 pub const F_SKIP_RATE: usize = 10;
+/// How much the viewer has been skipping this video's hashtags and creator.
+pub const F_AVERSION: usize = 11;
 pub const FEATURE_NAMES: [&str; NF] = [
     "bias",
     "co-engagement",
@@ -39,6 +41,7 @@ pub const FEATURE_NAMES: [&str; NF] = [
     "completion rate",
     "like rate",
     "skip rate",
+    "skipped similar videos",
 ];
 
 pub type Features = [f32; NF];
@@ -66,6 +69,7 @@ impl Default for ObjectiveHeads {
             w[F_AUTHOR] = 0.5 * sign;
             w[F_FOLLOWS] = 0.5 * sign;
             w[F_TREND] = 0.3 * sign;
+            w[F_AVERSION] = -sign;
         }
         ObjectiveHeads {
             weights,
