@@ -41,7 +41,8 @@ pub struct ProcessConfig {
     pub tool_timeout: Duration,
     /// Threads given to each ffmpeg run (encoder and filters).
     pub threads: u32,
-    /// How many ffmpeg/ffprobe runs may happen at once.
+    /// How many ffmpeg runs (transcodes, posters) may happen at once.
+    /// ffprobe runs are limited separately, to `max(4, max_concurrent)`.
     pub max_concurrent: usize,
     /// Upper bound of the shorter picture edge after transcoding, in pixels.
     pub max_short_edge: u32,
@@ -236,7 +237,11 @@ fn is_executable(path: &Path) -> bool {
 pub struct MediaProcessor {
     tools: Option<Toolchain>,
     config: ProcessConfig,
-    permits: Arc<Semaphore>,
+    /// Transcodes are long; probes are short and run during the upload
+    /// request, so they get their own permits and never queue behind a
+    /// transcode.
+    transcode_permits: Arc<Semaphore>,
+    probe_permits: Arc<Semaphore>,
 }
 
 impl MediaProcessor {
@@ -247,11 +252,13 @@ impl MediaProcessor {
 
     /// Uses the given tools, or the built-in parsers only with `None`.
     pub fn with_tools(tools: Option<Toolchain>, config: ProcessConfig) -> MediaProcessor {
-        let permits = Arc::new(Semaphore::new(config.max_concurrent.max(1)));
+        let transcode_permits = Arc::new(Semaphore::new(config.max_concurrent.max(1)));
+        let probe_permits = Arc::new(Semaphore::new(config.max_concurrent.max(4)));
         MediaProcessor {
             tools,
             config,
-            permits,
+            transcode_permits,
+            probe_permits,
         }
     }
 
@@ -404,7 +411,8 @@ impl MediaProcessor {
             args.push(a.into());
         }
         args.push(file_arg(video));
-        self.run(&tools.ffmpeg, "ffmpeg", &args).await?;
+        self.run(&tools.ffmpeg, "ffmpeg", &args, &self.transcode_permits)
+            .await?;
 
         // The poster comes from the transcoded file: already scaled and
         // rotated. One second in, or the middle of shorter clips.
@@ -439,7 +447,8 @@ impl MediaProcessor {
             args.push(a.into());
         }
         args.push(file_arg(poster));
-        self.run(&tools.ffmpeg, "ffmpeg", &args).await?;
+        self.run(&tools.ffmpeg, "ffmpeg", &args, &self.transcode_permits)
+            .await?;
         if !tokio::fs::try_exists(poster).await? {
             return Err(ProcessError::ToolFailed {
                 tool: "ffmpeg",
@@ -469,7 +478,10 @@ impl MediaProcessor {
             args.push(a.into());
         }
         args.push(file_arg(path));
-        let out = match self.run(&tools.ffprobe, "ffprobe", &args).await {
+        let out = match self
+            .run(&tools.ffprobe, "ffprobe", &args, &self.probe_permits)
+            .await
+        {
             Ok(out) => out,
             // ffprobe refusing the file means it is not a readable video.
             Err(ProcessError::ToolFailed { detail, .. }) => {
@@ -487,9 +499,9 @@ impl MediaProcessor {
         program: &Path,
         tool: &'static str,
         args: &[std::ffi::OsString],
+        permits: &Semaphore,
     ) -> Result<Vec<u8>, ProcessError> {
-        let _permit = self
-            .permits
+        let _permit = permits
             .acquire()
             .await
             .map_err(|_| std::io::Error::other("processor closed"))?;
@@ -700,4 +712,92 @@ fn rotation(s: &FfprobeStream) -> Option<i64> {
         r.as_i64().or_else(|| r.as_f64().map(|f| f.round() as i64))
     });
     from_side_data.or_else(|| s.tags.get("rotate")?.as_str()?.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A probe runs during the upload request; it must not wait for a
+    /// transcode slot. All transcode slots are taken here and never given
+    /// back, so a probe queued behind them would hang: the timeout turns
+    /// that hang into a failure (it bounds a deadlock, it measures nothing).
+    #[tokio::test]
+    async fn probes_do_not_queue_behind_transcodes() {
+        let Some(tools) = Toolchain::detect() else {
+            panic!("ffmpeg and ffprobe must be on the PATH (scripts/ensure-test-deps)");
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let clip = dir.path().join("clip.mp4");
+        let status = std::process::Command::new(&tools.ffmpeg)
+            .args([
+                "-nostdin",
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=64x64:rate=5",
+                "-t",
+                "1",
+            ])
+            .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+            .arg(&clip)
+            .status()
+            .unwrap();
+        assert!(status.success());
+
+        let p = MediaProcessor::with_tools(Some(tools), ProcessConfig::default());
+        let _held = p
+            .transcode_permits
+            .clone()
+            .acquire_many_owned(1)
+            .await
+            .unwrap();
+        assert_eq!(p.transcode_permits.available_permits(), 0);
+        let probed = tokio::time::timeout(Duration::from_secs(120), p.probe(&clip)).await;
+        let info = probed
+            .expect("the probe waited for a transcode slot")
+            .unwrap();
+        assert_eq!((info.width, info.height), (64, 64));
+    }
+
+    #[test]
+    fn ffprobe_json_edge_cases() {
+        let no_video = br#"{"streams":[{"codec_type":"audio","codec_name":"aac"}],"format":{"duration":"1.0"}}"#;
+        assert!(matches!(
+            parse_ffprobe(no_video, Container::Mp4, None),
+            Err(ProcessError::NoVideoTrack)
+        ));
+        let cover_only = br#"{"streams":[{"codec_type":"video","codec_name":"mjpeg","width":10,"height":10,"disposition":{"attached_pic":1}}],"format":{"duration":"1.0"}}"#;
+        assert!(matches!(
+            parse_ffprobe(cover_only, Container::Mp4, None),
+            Err(ProcessError::NoVideoTrack)
+        ));
+        let rotated = br#"{"streams":[{"codec_type":"video","codec_name":"h264","width":1920,"height":1080,"side_data_list":[{"rotation":-90}]}],"format":{"duration":"2.5"}}"#;
+        let info = parse_ffprobe(rotated, Container::Mp4, None).unwrap();
+        assert_eq!(
+            (info.width, info.height, info.duration_ms),
+            (1080, 1920, 2500)
+        );
+        let no_duration = br#"{"streams":[{"codec_type":"video","codec_name":"vp8","width":4,"height":4}],"format":{}}"#;
+        assert!(matches!(
+            parse_ffprobe(no_duration, Container::WebM, None),
+            Err(ProcessError::Corrupt(_))
+        ));
+        assert_eq!(
+            parse_ffprobe(no_duration, Container::WebM, Some(1234))
+                .unwrap()
+                .duration_ms,
+            1234
+        );
+        let bad_duration = br#"{"streams":[{"codec_type":"video","codec_name":"vp8","width":4,"height":4}],"format":{"duration":"NaN"}}"#;
+        assert!(parse_ffprobe(bad_duration, Container::WebM, None).is_err());
+        assert!(parse_ffprobe(b"not json", Container::Mp4, None).is_err());
+        let zero_size = br#"{"streams":[{"codec_type":"video","codec_name":"h264","width":0,"height":0}],"format":{"duration":"1"}}"#;
+        assert!(matches!(
+            parse_ffprobe(zero_size, Container::Mp4, None),
+            Err(ProcessError::Corrupt(_))
+        ));
+    }
 }
