@@ -62,9 +62,7 @@ pub const COLUMNS: &[Column] = columns! {
     }
     Region.likes { user_id: Protected, video_id: Protected, created_at: Protected }
     Region.follows { follower_id: Protected, followee_id: Protected, state: Protected, created_at: Protected }
-    Region.inbound_follows { follower_id: Interop, followee_id: Interop, state: Interop, created_at: Interop }
     Region.blocks { blocker_id: Protected, blocked_id: Protected, created_at: Protected }
-    Region.inbound_blocks { blocker_id: Interop, blocked_id: Interop, created_at: Interop }
     Region.comments {
         id: Protected, video_id: Protected, author_id: Protected, author_handle: Protected,
         text: Protected, parent_id: Protected, created_at: Protected, replies_count: Aggregate,

@@ -42,22 +42,41 @@ impl LoadedVideo {
     }
 }
 
-/// Whether `viewer` is an approved follower of `author_id`, as recorded at
-/// the author's home (the follow mirror).
+/// Whether `viewer` is an approved follower of `author_id`. The follow is
+/// stored at the viewer's home, and only the author can approve it.
 pub async fn approved_follower(app: &App, viewer: &str, author_id: &str) -> ApiResult<bool> {
-    let Some(home) = app.region(author_id.split('_').next().unwrap_or_default()) else {
+    let Some(home) = app.region(viewer.split('_').next().unwrap_or_default()) else {
         return Ok(false);
     };
-    Ok(home.store.inbound_follow_state(viewer, author_id).await? == Some(FollowState::Approved))
+    Ok(home.store.follow_state(viewer, author_id).await? == Some(FollowState::Approved))
 }
 
-/// Whether either of the two has blocked the other.
+/// Whether either of the two has blocked the other: each block is stored at
+/// its author's home, so both homes are asked.
 pub async fn blocked(app: &App, viewer: Option<&AuthUser>, other: &str) -> ApiResult<bool> {
-    let _ = app;
-    match viewer {
-        Some(v) => Ok(v.home.store.blocked_either(v.id.as_str(), other).await?),
+    let Some(v) = viewer else { return Ok(false) };
+    if v.home.store.has_blocked(v.id.as_str(), other).await? {
+        return Ok(true);
+    }
+    match app.region(other.split('_').next().unwrap_or_default()) {
+        Some(home) => Ok(home.store.has_blocked(other, v.id.as_str()).await?),
         None => Ok(false),
     }
+}
+
+/// Everyone the viewer blocked or who blocked the viewer, in any region.
+pub async fn block_set(app: &App, v: &AuthUser) -> ApiResult<HashSet<String>> {
+    let mut set: HashSet<String> = v
+        .home
+        .store
+        .blocked_by(v.id.as_str())
+        .await?
+        .into_iter()
+        .collect();
+    for plane in app.regions.values() {
+        set.extend(plane.store.blockers_of(v.id.as_str()).await?);
+    }
+    Ok(set)
 }
 
 /// Loads a video the viewer may see, or answers not found.
@@ -160,12 +179,7 @@ pub async fn catalog_views(
                 .await?
                 .into_iter()
                 .collect(),
-            u.home
-                .store
-                .block_set(u.id.as_str())
-                .await?
-                .into_iter()
-                .collect(),
+            block_set(app, u).await?,
         ),
         None => Default::default(),
     };

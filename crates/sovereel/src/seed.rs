@@ -189,38 +189,12 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     let pb = bar(users.len(), "follows");
     for (follower, plane) in &users {
         let picks: Vec<_> = users.choose_multiple(&mut rng, args.follows).collect();
-        for (followee, fplane) in picks {
+        for (followee, _) in picks {
             if followee == follower {
                 continue;
             }
             let now = sovereel_model::now_millis();
-            let mut out = vec![OutboxItem::new(
-                Target::Region(fplane.id.to_string()),
-                Change::MirrorFollow {
-                    follower_id: follower.clone(),
-                    followee_id: followee.clone(),
-                    state: Some("approved".into()),
-                    created_at: now,
-                },
-            )];
-            out.push(OutboxItem::new(
-                Target::Catalog,
-                Change::ProfileCounts {
-                    user_id: followee.clone(),
-                    followers: 1,
-                    following: 0,
-                    likes: 0,
-                },
-            ));
-            out.push(OutboxItem::new(
-                Target::Catalog,
-                Change::ProfileCounts {
-                    user_id: follower.clone(),
-                    followers: 0,
-                    following: 1,
-                    likes: 0,
-                },
-            ));
+            let out = sovereel_server::api::social::follow_changes(follower, followee, 1);
             plane
                 .store
                 .follow(follower, followee, FollowState::Approved, now, &out)

@@ -87,20 +87,6 @@ pub enum Change {
     InsertComment {
         comment: CommentRecord,
     },
-    /// The interop mirror of a follow, kept at the followee's home.
-    MirrorFollow {
-        follower_id: String,
-        followee_id: String,
-        state: Option<String>,
-        created_at: i64,
-    },
-    /// The interop mirror of a block, kept at the blocked user's home.
-    MirrorBlock {
-        blocker_id: String,
-        blocked_id: String,
-        blocked: bool,
-        created_at: i64,
-    },
 }
 
 /// A change to enqueue with its target.

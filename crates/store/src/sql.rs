@@ -519,13 +519,6 @@ macro_rules! impl_stores {
                 Ok(s.as_deref().and_then(FollowState::parse))
             }
 
-            async fn inbound_follow_state(&self, follower: &str, followee: &str) -> Result<Option<FollowState>> {
-                let s: Option<String> = sqlx::query("SELECT state FROM inbound_follows WHERE follower_id = $1 AND followee_id = $2")
-                    .bind(follower).bind(followee).fetch_optional(&self.reader).await?
-                    .map(|r| r.try_get("state")).transpose()?;
-                Ok(s.as_deref().and_then(FollowState::parse))
-            }
-
             async fn following(&self, follower: &str, limit: i64) -> Result<Vec<String>> {
                 let rows = sqlx::query("SELECT followee_id FROM follows WHERE follower_id = $1 AND state = 'approved' ORDER BY created_at DESC LIMIT $2")
                     .bind(follower).bind(limit).fetch_all(&self.reader).await?;
@@ -533,7 +526,7 @@ macro_rules! impl_stores {
             }
 
             async fn pending_requests(&self, followee: &str, limit: i64) -> Result<Vec<String>> {
-                let rows = sqlx::query("SELECT follower_id FROM inbound_follows WHERE followee_id = $1 AND state = 'pending' ORDER BY created_at DESC LIMIT $2")
+                let rows = sqlx::query("SELECT follower_id FROM follows WHERE followee_id = $1 AND state = 'pending' ORDER BY created_at DESC LIMIT $2")
                     .bind(followee).bind(limit).fetch_all(&self.reader).await?;
                 Ok(rows.iter().map(|r| r.try_get("follower_id")).collect::<Result<_, _>>()?)
             }
@@ -562,18 +555,20 @@ macro_rules! impl_stores {
                 Ok(removed)
             }
 
-            async fn blocked_either(&self, a: &str, b: &str) -> Result<bool> {
-                let row = sqlx::query("SELECT 1 AS x FROM blocks WHERE blocker_id = $1 AND blocked_id = $2 \
-                                       UNION ALL SELECT 1 AS x FROM inbound_blocks WHERE blocked_id = $1 AND blocker_id = $2")
-                    .bind(a).bind(b).fetch_optional(&self.reader).await?;
+            async fn has_blocked(&self, blocker: &str, blocked: &str) -> Result<bool> {
+                let row = sqlx::query("SELECT 1 AS x FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
+                    .bind(blocker).bind(blocked).fetch_optional(&self.reader).await?;
                 Ok(row.is_some())
             }
 
-            async fn block_set(&self, a: &str) -> Result<Vec<String>> {
-                let rows = sqlx::query("SELECT blocked_id AS other FROM blocks WHERE blocker_id = $1 \
-                                        UNION SELECT blocker_id AS other FROM inbound_blocks WHERE blocked_id = $1")
-                    .bind(a).fetch_all(&self.reader).await?;
-                Ok(rows.iter().map(|r| r.try_get("other")).collect::<Result<_, _>>()?)
+            async fn blocked_by(&self, a: &str) -> Result<Vec<String>> {
+                let rows = sqlx::query("SELECT blocked_id FROM blocks WHERE blocker_id = $1").bind(a).fetch_all(&self.reader).await?;
+                Ok(rows.iter().map(|r| r.try_get("blocked_id")).collect::<Result<_, _>>()?)
+            }
+
+            async fn blockers_of(&self, b: &str) -> Result<Vec<String>> {
+                let rows = sqlx::query("SELECT blocker_id FROM blocks WHERE blocked_id = $1").bind(b).fetch_all(&self.reader).await?;
+                Ok(rows.iter().map(|r| r.try_get("blocker_id")).collect::<Result<_, _>>()?)
             }
 
             async fn record_share(&self, id: &str, user_id: &str, video_id: &str, now: i64, outbox: &[OutboxItem]) -> Result<()> {
@@ -671,26 +666,6 @@ macro_rules! impl_stores {
                             .bind(video_id).bind(likes).bind(comments).bind(shares).bind(views).execute(&mut *tx).await?;
                     }
                     Change::InsertComment { comment } => insert_comment(&mut tx, comment).await?,
-                    Change::MirrorFollow { follower_id, followee_id, state, created_at } => match state {
-                        Some(s) => {
-                            sqlx::query("INSERT INTO inbound_follows (follower_id, followee_id, state, created_at) VALUES ($1, $2, $3, $4) \
-                                         ON CONFLICT (followee_id, follower_id) DO UPDATE SET state = excluded.state")
-                                .bind(follower_id).bind(followee_id).bind(s).bind(created_at).execute(&mut *tx).await?;
-                        }
-                        None => {
-                            sqlx::query("DELETE FROM inbound_follows WHERE follower_id = $1 AND followee_id = $2")
-                                .bind(follower_id).bind(followee_id).execute(&mut *tx).await?;
-                        }
-                    },
-                    Change::MirrorBlock { blocker_id, blocked_id, blocked, created_at } => {
-                        if *blocked {
-                            sqlx::query("INSERT INTO inbound_blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                                .bind(blocker_id).bind(blocked_id).bind(created_at).execute(&mut *tx).await?;
-                        } else {
-                            sqlx::query("DELETE FROM inbound_blocks WHERE blocker_id = $1 AND blocked_id = $2")
-                                .bind(blocker_id).bind(blocked_id).execute(&mut *tx).await?;
-                        }
-                    }
                     other => return Err(StoreError::Corrupt(format!("a region cannot apply {other:?}"))),
                 }
                 tx.commit().await?;
@@ -954,7 +929,6 @@ macro_rules! impl_stores {
                             .bind(user_id).bind(followers).bind(following).bind(likes).execute(&mut *tx).await?;
                     }
                     Change::InsertComment { comment } => insert_comment(&mut tx, comment).await?,
-                    other => return Err(StoreError::Corrupt(format!("the catalog cannot apply {other:?}"))),
                 }
                 tx.commit().await?;
                 Ok(true)

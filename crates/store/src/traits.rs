@@ -90,13 +90,8 @@ pub trait Social: Send + Sync {
         outbox: &[OutboxItem],
     ) -> Result<Option<FollowState>>;
     async fn follow_state(&self, follower: &str, followee: &str) -> Result<Option<FollowState>>;
-    /// The follow mirror at the followee's home.
-    async fn inbound_follow_state(
-        &self,
-        follower: &str,
-        followee: &str,
-    ) -> Result<Option<FollowState>>;
     async fn following(&self, follower: &str, limit: i64) -> Result<Vec<String>>;
+    /// Followers (homed here) with a pending request to `followee`.
     async fn pending_requests(&self, followee: &str, limit: i64) -> Result<Vec<String>>;
     async fn block(
         &self,
@@ -106,10 +101,12 @@ pub trait Social: Send + Sync {
         outbox: &[OutboxItem],
     ) -> Result<bool>;
     async fn unblock(&self, blocker: &str, blocked: &str, outbox: &[OutboxItem]) -> Result<bool>;
-    /// Whether either has blocked the other, as known at `a`'s home.
-    async fn blocked_either(&self, a: &str, b: &str) -> Result<bool>;
-    /// Everyone `a` blocked or who blocked `a`, as known at `a`'s home.
-    async fn block_set(&self, a: &str) -> Result<Vec<String>>;
+    /// Whether `blocker` (homed here) has blocked `blocked`.
+    async fn has_blocked(&self, blocker: &str, blocked: &str) -> Result<bool>;
+    /// Everyone `a` (homed here) blocked.
+    async fn blocked_by(&self, a: &str) -> Result<Vec<String>>;
+    /// Users homed here who blocked `b`.
+    async fn blockers_of(&self, b: &str) -> Result<Vec<String>>;
     async fn record_share(
         &self,
         id: &str,

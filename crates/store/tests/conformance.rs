@@ -507,32 +507,14 @@ async fn concurrent_likes_keep_counters_exact(f: Fixture) {
     assert_eq!(f.catalog.profile("us_a").await.unwrap().unwrap().likes, 40);
 }
 
-async fn follows_blocks_and_mirrors(f: Fixture) {
-    let mirror = |state: Option<&str>| {
-        OutboxItem::new(
-            Target::Region("us".into()),
-            Change::MirrorFollow {
-                follower_id: "us_b".into(),
-                followee_id: "us_a".into(),
-                state: state.map(str::to_string),
-                created_at: 3,
-            },
-        )
-    };
+async fn follows_and_blocks(f: Fixture) {
     assert_eq!(
         f.region
-            .follow(
-                "us_b",
-                "us_a",
-                FollowState::Pending,
-                3,
-                &[mirror(Some("pending"))]
-            )
+            .follow("us_b", "us_a", FollowState::Pending, 3, &[])
             .await
             .unwrap(),
         None
     );
-    relay(&f).await;
     assert_eq!(
         f.region.pending_requests("us_a", 10).await.unwrap(),
         vec!["us_b".to_string()]
@@ -543,87 +525,47 @@ async fn follows_blocks_and_mirrors(f: Fixture) {
     );
     assert_eq!(
         f.region
-            .follow(
-                "us_b",
-                "us_a",
-                FollowState::Approved,
-                4,
-                &[mirror(Some("approved"))]
-            )
+            .follow("us_b", "us_a", FollowState::Approved, 4, &[])
             .await
             .unwrap(),
         Some(FollowState::Pending)
     );
-    relay(&f).await;
+    assert!(
+        f.region
+            .pending_requests("us_a", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         f.region.following("us_b", 10).await.unwrap(),
         vec!["us_a".to_string()]
     );
     assert_eq!(
-        f.region.inbound_follow_state("us_b", "us_a").await.unwrap(),
+        f.region.follow_state("us_b", "us_a").await.unwrap(),
         Some(FollowState::Approved)
     );
     assert_eq!(
-        f.region
-            .unfollow("us_b", "us_a", &[mirror(None)])
-            .await
-            .unwrap(),
+        f.region.unfollow("us_b", "us_a", &[]).await.unwrap(),
         Some(FollowState::Approved)
     );
-    assert_eq!(
-        f.region
-            .unfollow("us_b", "us_a", &[mirror(None)])
-            .await
-            .unwrap(),
-        None
-    );
-    relay(&f).await;
-    assert_eq!(
-        f.region.inbound_follow_state("us_b", "us_a").await.unwrap(),
-        None
-    );
+    assert_eq!(f.region.unfollow("us_b", "us_a", &[]).await.unwrap(), None);
+    assert_eq!(f.region.follow_state("us_b", "us_a").await.unwrap(), None);
 
-    let mb = |b: bool| {
-        OutboxItem::new(
-            Target::Region("us".into()),
-            Change::MirrorBlock {
-                blocker_id: "us_a".into(),
-                blocked_id: "us_b".into(),
-                blocked: b,
-                created_at: 5,
-            },
-        )
-    };
-    assert!(
-        f.region
-            .block("us_a", "us_b", 5, &[mb(true)])
-            .await
-            .unwrap()
-    );
-    assert!(
-        !f.region
-            .block("us_a", "us_b", 5, &[mb(true)])
-            .await
-            .unwrap()
-    );
-    relay(&f).await;
-    assert!(f.region.blocked_either("us_a", "us_b").await.unwrap());
-    assert!(
-        f.region.blocked_either("us_b", "us_a").await.unwrap(),
-        "a block hides both ways"
+    assert!(f.region.block("us_a", "us_b", 5, &[]).await.unwrap());
+    assert!(!f.region.block("us_a", "us_b", 5, &[]).await.unwrap());
+    assert!(f.region.has_blocked("us_a", "us_b").await.unwrap());
+    assert!(!f.region.has_blocked("us_b", "us_a").await.unwrap());
+    assert_eq!(
+        f.region.blocked_by("us_a").await.unwrap(),
+        vec!["us_b".to_string()]
     );
     assert_eq!(
-        f.region.block_set("us_b").await.unwrap(),
+        f.region.blockers_of("us_b").await.unwrap(),
         vec!["us_a".to_string()]
     );
-    assert!(
-        f.region
-            .unblock("us_a", "us_b", &[mb(false)])
-            .await
-            .unwrap()
-    );
-    relay(&f).await;
-    assert!(!f.region.blocked_either("us_b", "us_a").await.unwrap());
+    assert!(f.region.unblock("us_a", "us_b", &[]).await.unwrap());
+    assert!(!f.region.has_blocked("us_a", "us_b").await.unwrap());
 }
 
 async fn comments_with_replies(f: Fixture) {
@@ -736,7 +678,7 @@ conformance!(
     videos_publish_and_list,
     likes_are_idempotent_and_counted_once,
     concurrent_likes_keep_counters_exact,
-    follows_blocks_and_mirrors,
+    follows_and_blocks,
     comments_with_replies,
     events_and_seen,
 );

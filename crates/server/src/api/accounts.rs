@@ -335,11 +335,11 @@ pub async fn follow_requests(
     State(app): State<Arc<App>>,
     user: AuthUser,
 ) -> ApiResult<ApiJson<HandleList>> {
-    let ids = user
-        .home
-        .store
-        .pending_requests(user.id.as_str(), 200)
-        .await?;
+    // Requests are stored at each follower's home; every plane is asked.
+    let mut ids = vec![];
+    for plane in app.regions.values() {
+        ids.extend(plane.store.pending_requests(user.id.as_str(), 200).await?);
+    }
     let profiles = app.catalog.profiles(&ids).await?;
     Ok(ApiJson(HandleList {
         items: profiles
@@ -357,24 +357,16 @@ pub async fn approve_request(
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let (follower, follower_home) = crate::api::social::resolve_user(&app, &handle).await?;
-    if user
-        .home
+    if follower_home
         .store
-        .inbound_follow_state(&follower, user.id.as_str())
+        .follow_state(&follower, user.id.as_str())
         .await?
         != Some(FollowState::Pending)
     {
         return Err(ApiError::not_found("follow request"));
     }
     let now = sovereel_model::now_millis();
-    let out = crate::api::social::follow_changes(
-        &follower,
-        user.id.as_str(),
-        user.home.id.as_str(),
-        Some(FollowState::Approved),
-        1,
-        now,
-    );
+    let out = crate::api::social::follow_changes(&follower, user.id.as_str(), 1);
     follower_home
         .store
         .follow(
@@ -399,23 +391,15 @@ pub async fn decline_request(
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let (follower, follower_home) = crate::api::social::resolve_user(&app, &handle).await?;
-    if user
-        .home
+    if follower_home
         .store
-        .inbound_follow_state(&follower, user.id.as_str())
+        .follow_state(&follower, user.id.as_str())
         .await?
         != Some(FollowState::Pending)
     {
         return Err(ApiError::not_found("follow request"));
     }
-    let out = crate::api::social::follow_changes(
-        &follower,
-        user.id.as_str(),
-        user.home.id.as_str(),
-        None,
-        0,
-        sovereel_model::now_millis(),
-    );
+    let out: Vec<sovereel_store::OutboxItem> = vec![];
     follower_home
         .store
         .unfollow(&follower, user.id.as_str(), &out)

@@ -56,13 +56,7 @@ pub async fn search(
     let lower = query.to_lowercase();
     let word = lower.trim_start_matches(['@', '#']);
     let blocks: std::collections::HashSet<String> = match &viewer {
-        Some(v) => v
-            .home
-            .store
-            .block_set(v.id.as_str())
-            .await?
-            .into_iter()
-            .collect(),
+        Some(v) => access::block_set(&app, v).await?,
         None => Default::default(),
     };
     if !lower.starts_with('#') && !word.is_empty() {

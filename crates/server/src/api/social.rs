@@ -1,6 +1,6 @@
 //! Profiles, follows and blocks. A follow is stored at the follower's
-//! home, with an interop mirror at the followee's home so that region can
-//! decide who sees followers-only videos; counters go to the catalog.
+//! home only; other regions ask that home when they need to know (who may
+//! see followers-only videos, who blocked whom). Counters go to the catalog.
 
 use std::sync::Arc;
 
@@ -32,27 +32,14 @@ pub async fn resolve_user(app: &App, handle: &str) -> ApiResult<(String, Arc<Reg
     Ok((id, home))
 }
 
-/// The outbox items of a follow edge changing: the mirror at the
-/// followee's home, and (when approval changes by `delta`) the counters.
-pub fn follow_changes(
-    follower: &str,
-    followee: &str,
-    followee_region: &str,
-    state: Option<FollowState>,
-    delta: i64,
-    now: i64,
-) -> Vec<OutboxItem> {
-    let mut out = vec![OutboxItem::new(
-        Target::Region(followee_region.to_string()),
-        Change::MirrorFollow {
-            follower_id: follower.to_string(),
-            followee_id: followee.to_string(),
-            state: state.map(|s| s.as_str().to_string()),
-            created_at: now,
-        },
-    )];
-    if delta != 0 {
-        out.push(OutboxItem::new(
+/// The counter changes of a follow edge whose approval changes by `delta`.
+/// The edge itself stays at the follower's home only.
+pub fn follow_changes(follower: &str, followee: &str, delta: i64) -> Vec<OutboxItem> {
+    if delta == 0 {
+        return vec![];
+    }
+    vec![
+        OutboxItem::new(
             Target::Catalog,
             Change::ProfileCounts {
                 user_id: followee.into(),
@@ -60,8 +47,8 @@ pub fn follow_changes(
                 following: 0,
                 likes: 0,
             },
-        ));
-        out.push(OutboxItem::new(
+        ),
+        OutboxItem::new(
             Target::Catalog,
             Change::ProfileCounts {
                 user_id: follower.into(),
@@ -69,9 +56,8 @@ pub fn follow_changes(
                 following: delta,
                 likes: 0,
             },
-        ));
-    }
-    out
+        ),
+    ]
 }
 
 /// A profile.
@@ -234,7 +220,7 @@ pub async fn follow(
     user: AuthUser,
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<ApiJson<FollowAnswer>> {
-    let (target, target_home) = resolve_user(&app, &handle).await?;
+    let (target, _) = resolve_user(&app, &handle).await?;
     if target == user.id.as_str() {
         return Err(ApiError::new(
             Kind::InvalidField,
@@ -267,14 +253,7 @@ pub async fn follow(
     };
     let delta = i64::from(state == FollowState::Approved && current != Some(FollowState::Approved));
     let now = sovereel_model::now_millis();
-    let out = follow_changes(
-        user.id.as_str(),
-        &target,
-        target_home.id.as_str(),
-        Some(state),
-        delta,
-        now,
-    );
+    let out = follow_changes(user.id.as_str(), &target, delta);
     user.home
         .store
         .follow(user.id.as_str(), &target, state, now, &out)
@@ -292,24 +271,16 @@ pub async fn unfollow(
     user: AuthUser,
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let (target, target_home) = resolve_user(&app, &handle).await?;
-    unfollow_edge(
-        &app,
-        &user.home,
-        user.id.as_str(),
-        &target,
-        target_home.id.as_str(),
-    )
-    .await?;
+    let (target, _) = resolve_user(&app, &handle).await?;
+    unfollow_edge(&app, &user.home, user.id.as_str(), &target).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn unfollow_edge(
+pub async fn unfollow_edge(
     app: &App,
     follower_home: &Arc<RegionPlane>,
     follower: &str,
     target: &str,
-    target_region: &str,
 ) -> ApiResult<()> {
     let current = follower_home.store.follow_state(follower, target).await?;
     if current.is_none() {
@@ -320,14 +291,7 @@ async fn unfollow_edge(
     } else {
         0
     };
-    let out = follow_changes(
-        follower,
-        target,
-        target_region,
-        None,
-        delta,
-        sovereel_model::now_millis(),
-    );
+    let out = follow_changes(follower, target, delta);
     follower_home.store.unfollow(follower, target, &out).await?;
     app.relay(follower_home).await.map_err(ApiError::internal)?;
     Ok(())
@@ -347,37 +311,12 @@ pub async fn block(
             "you cannot block yourself",
         ));
     }
-    let now = sovereel_model::now_millis();
-    let mirror = OutboxItem::new(
-        Target::Region(target_home.id.to_string()),
-        Change::MirrorBlock {
-            blocker_id: user.id.to_string(),
-            blocked_id: target.clone(),
-            blocked: true,
-            created_at: now,
-        },
-    );
     user.home
         .store
-        .block(user.id.as_str(), &target, now, &[mirror])
+        .block(user.id.as_str(), &target, sovereel_model::now_millis(), &[])
         .await?;
-    app.relay(&user.home).await.map_err(ApiError::internal)?;
-    unfollow_edge(
-        &app,
-        &user.home,
-        user.id.as_str(),
-        &target,
-        target_home.id.as_str(),
-    )
-    .await?;
-    unfollow_edge(
-        &app,
-        &target_home,
-        &target,
-        user.id.as_str(),
-        user.home.id.as_str(),
-    )
-    .await?;
+    unfollow_edge(&app, &user.home, user.id.as_str(), &target).await?;
+    unfollow_edge(&app, &target_home, &target, user.id.as_str()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -388,20 +327,10 @@ pub async fn unblock(
     user: AuthUser,
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let (target, target_home) = resolve_user(&app, &handle).await?;
-    let mirror = OutboxItem::new(
-        Target::Region(target_home.id.to_string()),
-        Change::MirrorBlock {
-            blocker_id: user.id.to_string(),
-            blocked_id: target.clone(),
-            blocked: false,
-            created_at: sovereel_model::now_millis(),
-        },
-    );
+    let (target, _) = resolve_user(&app, &handle).await?;
     user.home
         .store
-        .unblock(user.id.as_str(), &target, &[mirror])
+        .unblock(user.id.as_str(), &target, &[])
         .await?;
-    app.relay(&user.home).await.map_err(ApiError::internal)?;
     Ok(StatusCode::NO_CONTENT)
 }
