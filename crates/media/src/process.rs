@@ -92,7 +92,10 @@ pub enum Delivery {
 pub struct Processed {
     /// Whether the video was transcoded or is served as uploaded.
     pub delivery: Delivery,
-    /// The file to store: the transcoded MP4 in `out_dir`, or the input itself.
+    /// The file to store: the transcoded MP4 in `out_dir`, or the input
+    /// itself. An MP4/MOV served as uploaded has its user metadata (`udta`,
+    /// `meta`: location, device, titles) blanked in place first; transcoding
+    /// drops it too (`-map_metadata -1`).
     pub video: PathBuf,
     /// Media type of `video`.
     pub content_type: &'static str,
@@ -312,6 +315,9 @@ impl MediaProcessor {
     pub async fn process(&self, input: &Path, out_dir: &Path) -> Result<Processed, ProcessError> {
         let source = self.probe(input).await?;
         let Some(tools) = &self.tools else {
+            if source.container.is_iso_bmff() {
+                blank_mp4_metadata(input).await?;
+            }
             return Ok(Processed {
                 delivery: Delivery::AsUploaded,
                 video: input.to_path_buf(),
@@ -557,6 +563,25 @@ async fn sniff_file(path: &Path) -> Result<Container, ProcessError> {
         )),
         Sniff::NeedMore | Sniff::NotVideo => Err(ProcessError::NotAVideo),
     }
+}
+
+async fn blank_mp4_metadata(path: &Path) -> Result<(), ProcessError> {
+    let path = path.to_path_buf();
+    let blanked = tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)?;
+        let len = file.metadata()?.len();
+        native::mp4::blank_metadata(&mut file, len)
+    })
+    .await
+    .map_err(|e| ProcessError::Io(std::io::Error::other(e)))??;
+    tracing::debug!(
+        blanked,
+        "blanked metadata boxes of a video served as uploaded"
+    );
+    Ok(())
 }
 
 async fn native_parse(path: &Path, container: Container) -> Result<NativeInfo, ParseError> {

@@ -182,7 +182,9 @@ async fn without_ffmpeg_playable_files_are_served_as_uploaded() {
     assert!(!p.transcodes());
     let out = tempfile::tempdir().unwrap();
 
-    let mp4 = common::mp4_720p();
+    // A copy: serving as uploaded blanks metadata in place.
+    let mp4 = out.path().join("upload.mp4");
+    std::fs::copy(common::mp4_720p(), &mp4).unwrap();
     let done = p.process(&mp4, out.path()).await.unwrap();
     assert_eq!(done.delivery, Delivery::AsUploaded);
     assert_eq!(done.video, mp4);
@@ -343,4 +345,46 @@ async fn a_failing_encoder_is_reported_and_cleaned_up() {
     );
     assert_eq!(err.code(), "video-processing-failed");
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn served_as_uploaded_mp4_loses_its_location_metadata() {
+    let original = std::fs::read(common::mp4_with_location()).unwrap();
+    let canary = b"secret-title-canary";
+    assert!(
+        original.windows(canary.len()).any(|w| w == canary),
+        "the canary is in the upload"
+    );
+    assert!(common::top_level_boxes(&common::mp4_with_location()).contains(&"moov".to_string()));
+
+    let dir = tempfile::tempdir().unwrap();
+    let upload = dir.path().join("upload");
+    std::fs::write(&upload, &original).unwrap();
+    let done = native_only().process(&upload, dir.path()).await.unwrap();
+    assert_eq!(done.delivery, Delivery::AsUploaded);
+    let served = std::fs::read(&done.video).unwrap();
+    assert_eq!(
+        served.len(),
+        original.len(),
+        "same size: offsets stay valid"
+    );
+    assert!(
+        !served.windows(canary.len()).any(|w| w == canary),
+        "title is gone"
+    );
+    assert!(
+        !served.windows(4).any(|w| w == b"loci" || w == b"udta"),
+        "location box is gone"
+    );
+    // Still a complete, decodable video (moov is before mdat here, so a
+    // shifted offset would break decoding).
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-xerror", "-i"])
+        .arg(&done.video)
+        .args(["-f", "null", "-"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "ffmpeg decodes the blanked file");
+    let info = with_ffmpeg().probe(&done.video).await.unwrap();
+    assert_eq!((info.width, info.height), (160, 120));
 }

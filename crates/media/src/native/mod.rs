@@ -99,8 +99,19 @@ mod proptests {
 
     fn parse_both(data: &[u8]) {
         let len = data.len() as u64;
-        let _ = mp4::parse(&mut Cursor::new(data), len);
+        let before = mp4::parse(&mut Cursor::new(data), len);
         let _ = webm::parse(&mut Cursor::new(data), len);
+        // Blanking metadata never panics, never changes the length, and
+        // never changes what the parser reads from a valid file.
+        let mut blanked = Cursor::new(data.to_vec());
+        if mp4::blank_metadata(&mut blanked, len).is_ok() {
+            let blanked = blanked.into_inner();
+            assert_eq!(blanked.len(), data.len());
+            if let Ok(info) = before {
+                let after = mp4::parse(&mut Cursor::new(&blanked[..]), len);
+                assert_eq!(after.ok(), Some(info));
+            }
+        }
     }
 
     /// Plausible starts, so the random tail reaches the deeper parsing code.
@@ -125,7 +136,9 @@ mod proptests {
                     Just(*b"stsd"),
                     Just(*b"mdat"),
                     Just(*b"mvex"),
-                    Just(*b"mehd")
+                    Just(*b"mehd"),
+                    Just(*b"udta"),
+                    Just(*b"meta")
                 ],
                 proptest::collection::vec(any::<u8>(), 0..40),
             ),

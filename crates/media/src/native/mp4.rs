@@ -286,3 +286,98 @@ fn normalise_codec(fourcc: &[u8]) -> String {
         other => clean_codec(other),
     }
 }
+
+/// Blanks user metadata in place: every `udta` and `meta` box at file level,
+/// in `moov` and in each `trak` becomes a `free` box of the same size with
+/// zeroed content. Phones store the recording location there (`loci`,
+/// `©xyz`, Apple's `mdta` keys), and a video served as uploaded must not
+/// publish where its author was. Same-size replacement keeps every chunk
+/// offset valid, and players skip `free` boxes. Returns how many boxes were
+/// blanked.
+pub(crate) fn blank_metadata<F: Read + std::io::Write + Seek>(
+    file: &mut F,
+    file_len: u64,
+) -> Result<usize, ParseError> {
+    // (box offset, box size, header length) of each box to blank.
+    let mut targets: Vec<(u64, u64, u64)> = Vec::new();
+    let mut pos = 0u64;
+    let mut boxes = 0usize;
+    while pos + 8 <= file_len {
+        boxes += 1;
+        if boxes > MAX_TOP_LEVEL_BOXES {
+            return corrupt("too many top-level boxes");
+        }
+        file.seek(SeekFrom::Start(pos))?;
+        let mut header = [0u8; 16];
+        read_exact_or_truncated(file, &mut header[..8], "a box header")?;
+        let kind = [header[4], header[5], header[6], header[7]];
+        let (size, header_len) =
+            match u32::from_be_bytes([header[0], header[1], header[2], header[3]]) {
+                0 => (file_len - pos, 8),
+                1 => {
+                    read_exact_or_truncated(file, &mut header[8..16], "a box header")?;
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&header[8..16]);
+                    (u64::from_be_bytes(b), 16)
+                }
+                n => (u64::from(n), 8),
+            };
+        if size < header_len || size > file_len - pos {
+            return corrupt("box sizes are inconsistent");
+        }
+        match &kind {
+            b"udta" | b"meta" => targets.push((pos, size, header_len)),
+            b"moov" => {
+                let moov = read_body(file, size - header_len, MAX_MOOV, "moov")?;
+                collect_metadata(&moov, pos + header_len, &mut targets, 0)?;
+            }
+            _ => {}
+        }
+        pos += size;
+    }
+    let zeros = [0u8; 8192];
+    for &(offset, size, header_len) in &targets {
+        // The size field stays, the type becomes `free`, the body is zeroed.
+        file.seek(SeekFrom::Start(offset + 4))?;
+        file.write_all(b"free")?;
+        file.seek(SeekFrom::Start(offset + header_len))?;
+        let mut left = size - header_len;
+        while left > 0 {
+            let n = left.min(zeros.len() as u64) as usize;
+            file.write_all(&zeros[..n])?;
+            left -= n as u64;
+        }
+    }
+    file.flush()?;
+    Ok(targets.len())
+}
+
+/// Finds `udta`/`meta` boxes among `buf`'s children (and inside `trak`s),
+/// recording their absolute offsets given that `buf` starts at `base`.
+fn collect_metadata(
+    buf: &[u8],
+    base: u64,
+    out: &mut Vec<(u64, u64, u64)>,
+    depth: usize,
+) -> Result<(), ParseError> {
+    let mut pos = 0usize;
+    for child in children(buf) {
+        let (kind, body) = child?;
+        // Recover this child's extent from its body: the body ends where the
+        // child ends, and iteration is in order.
+        let body_start = body.as_ptr() as usize - buf.as_ptr() as usize;
+        let end = body_start + body.len();
+        let offset = base + pos as u64;
+        match &kind {
+            b"udta" | b"meta" => {
+                out.push((offset, (end - pos) as u64, (body_start - pos) as u64));
+            }
+            b"trak" if depth == 0 => {
+                collect_metadata(body, base + body_start as u64, out, depth + 1)?
+            }
+            _ => {}
+        }
+        pos = end;
+    }
+    Ok(())
+}

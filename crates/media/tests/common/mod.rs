@@ -232,6 +232,31 @@ pub fn mp4_rotated() -> PathBuf {
     )
 }
 
+/// 1 s of H.264 MP4 carrying a recording location and a title.
+pub fn mp4_with_location() -> PathBuf {
+    generate(
+        "located.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10",
+            "-t",
+            "1",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-metadata",
+            "location=+48.8584+002.2945/",
+            "-metadata",
+            "title=secret-title-canary",
+            "-movflags",
+            "+faststart",
+        ],
+    )
+}
+
 /// 2 s of H.264 in Matroska (not WebM).
 pub fn mkv_h264() -> PathBuf {
     generate(
