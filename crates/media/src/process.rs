@@ -299,6 +299,7 @@ impl MediaProcessor {
                 info
             }
         };
+        check_picture_size(&info)?;
         let limit_ms = u64::try_from(self.config.max_duration.as_millis()).unwrap_or(u64::MAX);
         if info.duration_ms > limit_ms {
             return Err(ProcessError::TooLong {
@@ -620,6 +621,21 @@ fn native_info(container: Container, native: NativeInfo) -> Result<MediaInfo, Pr
     })
 }
 
+/// Largest picture accepted, per side and in total (8K UHD). Bigger frames
+/// are not phone video; they are a way to make the transcoder use gigabytes.
+const MAX_SIDE: u32 = 8192;
+const MAX_PIXELS: u64 = 7680 * 4320;
+
+fn check_picture_size(info: &MediaInfo) -> Result<(), ProcessError> {
+    let (w, h) = (info.width, info.height);
+    if w < 2 || h < 2 || w > MAX_SIDE || h > MAX_SIDE || u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(ProcessError::Unsupported(format!(
+            "a picture size of {w}x{h} (at most {MAX_SIDE} per side and 8K UHD in total)"
+        )));
+    }
+    Ok(())
+}
+
 /// What browsers play without transcoding (see the design's Media section).
 fn check_playable(info: &MediaInfo) -> Result<(), ProcessError> {
     let audio = info.audio_codec.as_deref();
@@ -785,6 +801,36 @@ mod tests {
             .expect("the probe waited for a transcode slot")
             .unwrap();
         assert_eq!((info.width, info.height), (64, 64));
+    }
+
+    #[test]
+    fn picture_sizes_out_of_range_are_refused() {
+        let info = |width, height| MediaInfo {
+            container: Container::Mp4,
+            duration_ms: 1000,
+            width,
+            height,
+            video_codec: "h264".into(),
+            audio_codec: None,
+        };
+        for (w, h) in [(1, 100), (100, 1), (8193, 100), (8192, 8192), (100, 9000)] {
+            assert!(
+                matches!(
+                    check_picture_size(&info(w, h)),
+                    Err(ProcessError::Unsupported(_))
+                ),
+                "{w}x{h}"
+            );
+        }
+        for (w, h) in [
+            (2, 2),
+            (1080, 1920),
+            (7680, 4320),
+            (4320, 7680),
+            (8192, 100),
+        ] {
+            assert!(check_picture_size(&info(w, h)).is_ok(), "{w}x{h}");
+        }
     }
 
     #[test]
