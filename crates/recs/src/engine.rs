@@ -531,7 +531,12 @@ impl Engine {
     /// Ranks a For You page. In non-profiled mode nothing the engine learned
     /// about this user is read, so every user gets the same regional ranking.
     pub fn rank(&mut self, q: &Query) -> Result<Page, RankError> {
-        let (page, ctx, selected) = self.rank_inner(q)?;
+        let (page, mut ctx, selected) = self.rank_inner(q)?;
+        // A first-time viewer gets state now, so even their first page counts
+        // as seen and the second page does not repeat it.
+        if ctx.profiled && ctx.user_slot.is_none() {
+            ctx.user_slot = Some(self.core.user_slot_or_create(&q.user, q.now_ms));
+        }
         for s in &self.pipeline.side_effects {
             s.apply(&mut self.core, &ctx, &selected);
         }

@@ -12,6 +12,7 @@
 //! [`Engine::forget_user`], [`Engine::install_release`] /
 //! [`Engine::activate_release`], [`Engine::snapshot`] / [`Engine::restore`].
 
+pub mod bench;
 pub mod catalog;
 pub mod engine;
 pub mod error;

@@ -269,6 +269,15 @@ impl Pipeline {
     }
 }
 
+/// Non-profiled pages are slices of one ranking over a candidate pool that must
+/// not depend on the page, or items would shift between pages and repeat; so
+/// that pool is fetched deeper, the same for every page.
+pub const NON_PROFILED_DEPTH: usize = 400;
+
+pub fn non_profiled_depth(ctx: &RankContext) -> usize {
+    if ctx.profiled { 0 } else { NON_PROFILED_DEPTH }
+}
+
 /// Keeps the `budget` best candidates by retrieval score (partial sort, no full sort).
 pub fn cut_to_budget(mut c: Vec<Candidate>, budget: usize) -> Vec<Candidate> {
     if c.len() > budget {

@@ -1,5 +1,8 @@
 //! Fresh uploads, newest first: exploration, so new creators get impressions.
-use crate::pipeline::{Candidate, CandidateSource, EngineView, RankContext, Reason, SourceKind};
+use crate::pipeline::filters::seen::already_seen;
+use crate::pipeline::{
+    Candidate, CandidateSource, EngineView, RankContext, Reason, SourceKind, non_profiled_depth,
+};
 
 pub struct FreshSource;
 
@@ -13,10 +16,11 @@ impl CandidateSource for FreshSource {
     }
 
     fn fetch(&self, view: &EngineView, ctx: &RankContext) -> Vec<Candidate> {
-        let budget = view.release.source_mix.fresh + ctx.page as usize * ctx.limit;
+        let budget = view.release.source_mix.fresh + non_profiled_depth(ctx);
         view.catalog
             .fresh
             .iter()
+            .filter(|v| !already_seen(view, ctx, **v))
             .take(budget)
             .map(|&v| {
                 let created = view.catalog.row(v).created_at_ms;

@@ -1,4 +1,5 @@
 //! Trending and new videos under the viewer's strongest hashtags.
+use crate::pipeline::filters::seen::already_seen;
 use crate::pipeline::{
     Candidate, CandidateSource, EngineView, RankContext, Reason, SourceKind, cut_to_budget,
 };
@@ -24,7 +25,12 @@ impl CandidateSource for HashtagAffinitySource {
             let Some(top) = view.catalog.tag_trending.get(tag as usize) else {
                 continue;
             };
-            for (rank, (v, _)) in top.iter_desc().take(share).enumerate() {
+            for (rank, (v, _)) in top
+                .iter_desc()
+                .filter(|(v, _)| !already_seen(view, ctx, *v))
+                .take(share)
+                .enumerate()
+            {
                 let retrieval = aff / (1.0 + rank as f32);
                 out.push(Candidate::new(
                     v,

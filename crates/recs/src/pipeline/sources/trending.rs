@@ -1,6 +1,9 @@
 //! Regional trending: time-decayed engagement in this region. Non-profiled
 //! feeds are built from this source and fresh uploads only.
-use crate::pipeline::{Candidate, CandidateSource, EngineView, RankContext, Reason, SourceKind};
+use crate::pipeline::filters::seen::already_seen;
+use crate::pipeline::{
+    Candidate, CandidateSource, EngineView, RankContext, Reason, SourceKind, non_profiled_depth,
+};
 
 pub struct TrendingSource;
 
@@ -14,11 +17,11 @@ impl CandidateSource for TrendingSource {
     }
 
     fn fetch(&self, view: &EngineView, ctx: &RankContext) -> Vec<Candidate> {
-        // Fetch past the page offset so non-profiled paging still has a full budget.
-        let budget = view.release.source_mix.trending + ctx.page as usize * ctx.limit;
+        let budget = view.release.source_mix.trending + non_profiled_depth(ctx);
         view.catalog
             .trending
             .iter_desc()
+            .filter(|(v, _)| !already_seen(view, ctx, *v))
             .take(budget)
             .map(|(v, key)| {
                 Candidate::new(v, SourceKind::Trending, Reason::PopularInRegion, key as f32)

@@ -1,0 +1,366 @@
+//! `sovereel bench recs`: the engine at region scale, in process. Builds a
+//! synthetic catalog and population (1M videos and 100k users by default),
+//! streams events through `observe`, then measures For You latency, the time
+//! from an event to its effect on the next page, and peak memory.
+//!
+//! Figures are reported, never asserted: timing depends on the machine.
+
+use crate::catalog::VideoMeta;
+use crate::engine::{Engine, EngineConfig, Query};
+use crate::event::{Event, EventKind};
+use crate::ids::mix64;
+use crate::release::dev_keys::DevKeys;
+use crate::release::manifest::Manifest;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    #[arg(long, default_value_t = 1_000_000)]
+    pub videos: usize,
+    #[arg(long, default_value_t = 100_000)]
+    pub users: usize,
+    /// Events streamed through the online learner before ranking is measured.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub events: usize,
+    /// For You requests timed.
+    #[arg(long, default_value_t = 20_000)]
+    pub queries: usize,
+    #[arg(long, default_value_t = 2_000)]
+    pub hashtags: usize,
+    #[arg(long, default_value_t = 100_000)]
+    pub creators: usize,
+    /// Event → next page round trips timed.
+    #[arg(long, default_value_t = 500)]
+    pub effect_trials: usize,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+impl Default for BenchArgs {
+    fn default() -> Self {
+        BenchArgs {
+            videos: 1_000_000,
+            users: 100_000,
+            events: 2_000_000,
+            queries: 20_000,
+            hashtags: 2_000,
+            creators: 100_000,
+            effect_trials: 500,
+            seed: 7,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Percentiles {
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    pub p999_us: f64,
+    pub max_us: f64,
+}
+
+fn percentiles(mut d: Vec<Duration>) -> Percentiles {
+    d.sort();
+    let at = |q: f64| {
+        if d.is_empty() {
+            return 0.0;
+        }
+        let i = ((d.len() as f64 * q).ceil() as usize).clamp(1, d.len()) - 1;
+        d[i].as_secs_f64() * 1e6
+    };
+    Percentiles {
+        p50_us: at(0.5),
+        p90_us: at(0.9),
+        p99_us: at(0.99),
+        p999_us: at(0.999),
+        max_us: at(1.0),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub videos: usize,
+    pub users_with_state: usize,
+    pub events: usize,
+    pub catalog_load_secs: f64,
+    pub learn_events_per_sec: f64,
+    pub rank: Percentiles,
+    pub rank_items_mean: f64,
+    /// observe(like) followed by rank of the next page.
+    pub event_to_next_page: Percentiles,
+    /// Share of trials where the liked video's hashtag gained items on the next page.
+    pub effect_visible_share: f64,
+    pub snapshot_bytes: usize,
+    pub snapshot_secs: f64,
+    pub peak_rss_bytes: Option<u64>,
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        mix64(self.0)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    /// Roughly Zipfian: small indices far more likely, as with real hashtag use.
+    fn skewed(&mut self, n: usize) -> usize {
+        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        ((n as f64).powf(u) as usize)
+            .saturating_sub(1)
+            .min(n.saturating_sub(1))
+    }
+}
+
+const T0: i64 = 1_780_000_000_000;
+
+/// Peak resident set size of this process, from /proc on Linux.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let b = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}") {
+        b.set_style(style.progress_chars("=> "));
+    }
+    b.set_message(what.to_string());
+    b
+}
+
+pub fn video_tag(v: usize, args: &BenchArgs) -> usize {
+    (mix64(v as u64 ^ args.seed) % args.hashtags.max(1) as u64) as usize
+}
+
+/// Builds the engine and its synthetic region; shared with the criterion benches.
+pub fn build(args: &BenchArgs, show: bool) -> Result<(Engine, f64, f64), String> {
+    let keys = DevKeys::from_seed("bench", 3).map_err(|e| e.to_string())?;
+    let note = keys
+        .release(&Manifest::default_with_id("bench-1"))
+        .map_err(|e| e.to_string())?;
+    let mut e =
+        Engine::new(EngineConfig::new("bench"), keys.trust(), &note).map_err(|e| e.to_string())?;
+    let mut rng = Rng(args.seed);
+    let start = Instant::now();
+    let b = if show {
+        bar(args.videos as u64, "catalog")
+    } else {
+        ProgressBar::hidden()
+    };
+    for v in 0..args.videos {
+        let tag = format!("t{}", video_tag(v, args));
+        let second = format!("t{}", rng.skewed(args.hashtags));
+        let creator = format!("c{}", rng.below(args.creators));
+        let created = T0 - (args.videos - v) as i64 * 1000;
+        e.upsert_video(&VideoMeta::public(
+            &format!("v{v}"),
+            &creator,
+            &[&tag, &second],
+            created,
+        ))
+        .map_err(|e| e.to_string())?;
+        if v % 10_000 == 0 {
+            b.set_position(v as u64);
+        }
+    }
+    b.finish_and_clear();
+    let load = start.elapsed().as_secs_f64();
+
+    // Each user likes one "home" hashtag; 70% of their events are on it.
+    let mut by_tag: Vec<Vec<u32>> = vec![Vec::new(); args.hashtags.max(1)];
+    for v in 0..args.videos {
+        by_tag[video_tag(v, args)].push(v as u32);
+    }
+    let b = if show {
+        bar(args.events as u64, "learn")
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut learn = Duration::ZERO;
+    let chunk = 50_000;
+    let mut done = 0;
+    while done < args.events {
+        let n = chunk.min(args.events - done);
+        let mut evs = Vec::with_capacity(n);
+        for i in 0..n {
+            let u = rng.skewed(args.users);
+            let home = (mix64(u as u64) % args.hashtags.max(1) as u64) as usize;
+            let v = if rng.below(10) < 7 && !by_tag[home].is_empty() {
+                by_tag[home][rng.skewed(by_tag[home].len())] as usize
+            } else {
+                rng.below(args.videos)
+            };
+            let kind = match rng.below(10) {
+                0..=5 => EventKind::View {
+                    watch_ms: 30_000,
+                    duration_ms: 30_000,
+                },
+                6..=8 => EventKind::Skip,
+                _ => EventKind::Like,
+            };
+            evs.push(Event::new(
+                &format!("u{u}"),
+                &format!("v{v}"),
+                T0 + (done + i) as i64 * 10,
+                kind,
+            ));
+        }
+        let start = Instant::now();
+        for ev in &evs {
+            let _ = e.observe(ev);
+        }
+        learn += start.elapsed();
+        done += n;
+        b.set_position(done as u64);
+    }
+    b.finish_and_clear();
+    let eps = args.events as f64 / learn.as_secs_f64().max(1e-9);
+    Ok((e, load, eps))
+}
+
+pub fn run(args: &BenchArgs) -> Result<BenchReport, String> {
+    let (mut e, load, eps) = build(args, true)?;
+    let now = T0 + args.events as i64 * 10 + 1000;
+    let mut rng = Rng(args.seed ^ 0xbe7c);
+
+    let b = bar(args.queries as u64, "rank");
+    let mut times = Vec::with_capacity(args.queries);
+    let mut items = 0usize;
+    for i in 0..args.queries {
+        let u = rng.skewed(args.users);
+        let q = Query::new(&format!("u{u}"), 10, now + i as i64);
+        let start = Instant::now();
+        let page = e.rank(&q).map_err(|e| e.to_string())?;
+        times.push(start.elapsed());
+        items += page.items.len();
+        if i % 1000 == 0 {
+            b.set_position(i as u64);
+        }
+    }
+    b.finish_and_clear();
+    let rank = percentiles(times);
+
+    // Event → next page: like a video under a hashtag the user has not
+    // engaged with, then rank; the effect is visible if that hashtag gains items.
+    let mut round_trips = Vec::new();
+    let mut visible = 0;
+    for i in 0..args.effect_trials {
+        let u = format!("fresh_user_{i}");
+        let t = now + args.queries as i64 + 10 * i as i64;
+        let before = e
+            .rank_preview(&Query::new(&u, 10, t))
+            .map_err(|e| e.to_string())?;
+        let v = rng.below(args.videos);
+        let tag = video_tag(v, args);
+        let count = |p: &crate::engine::Page| {
+            p.items
+                .iter()
+                .filter(|it| {
+                    it.video_id[1..]
+                        .parse::<usize>()
+                        .is_ok_and(|x| video_tag(x, args) == tag)
+                })
+                .count()
+        };
+        let start = Instant::now();
+        e.observe(&Event::new(&u, &format!("v{v}"), t + 1, EventKind::Like))
+            .map_err(|e| e.to_string())?;
+        let after = e
+            .rank(&Query::new(&u, 10, t + 2))
+            .map_err(|e| e.to_string())?;
+        round_trips.push(start.elapsed());
+        if count(&after) > count(&before) {
+            visible += 1;
+        }
+    }
+
+    let start = Instant::now();
+    let snap = e.snapshot().map_err(|e| e.to_string())?;
+    let snapshot_secs = start.elapsed().as_secs_f64();
+    Ok(BenchReport {
+        videos: e.video_count(),
+        users_with_state: e.user_count(),
+        events: args.events,
+        catalog_load_secs: load,
+        learn_events_per_sec: eps,
+        rank,
+        rank_items_mean: items as f64 / args.queries.max(1) as f64,
+        event_to_next_page: percentiles(round_trips),
+        effect_visible_share: visible as f64 / args.effect_trials.max(1) as f64,
+        snapshot_bytes: snap.len(),
+        snapshot_secs,
+        peak_rss_bytes: peak_rss_bytes(),
+    })
+}
+
+pub fn render(r: &BenchReport) -> String {
+    let rss = r.peak_rss_bytes.map_or("n/a".to_string(), |b| {
+        format!("{:.0} MiB", b as f64 / 1048576.0)
+    });
+    format!(
+        "videos {} · users with state {} · events {}\n\
+         catalog load {:.1} s · online learning {:.0} events/s (one thread)\n\
+         For You rank (10 items, mean {:.1} returned): p50 {:.0} µs · p90 {:.0} µs · p99 {:.0} µs · p99.9 {:.0} µs · max {:.0} µs\n\
+         event → next page (observe like + rank): p50 {:.0} µs · p99 {:.0} µs · effect visible in {:.0}% of trials\n\
+         snapshot {:.0} MiB in {:.2} s · peak RSS {}\n",
+        r.videos,
+        r.users_with_state,
+        r.events,
+        r.catalog_load_secs,
+        r.learn_events_per_sec,
+        r.rank_items_mean,
+        r.rank.p50_us,
+        r.rank.p90_us,
+        r.rank.p99_us,
+        r.rank.p999_us,
+        r.rank.max_us,
+        r.event_to_next_page.p50_us,
+        r.event_to_next_page.p99_us,
+        100.0 * r.effect_visible_share,
+        r.snapshot_bytes as f64 / 1048576.0,
+        r.snapshot_secs,
+        rss
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_ranks() {
+        let d: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
+        let p = percentiles(d);
+        assert_eq!(p.p50_us, 50.0);
+        assert_eq!(p.p99_us, 99.0);
+        assert_eq!(p.max_us, 100.0);
+    }
+
+    #[test]
+    fn small_run_reports_sane_figures() {
+        let args = BenchArgs {
+            videos: 2000,
+            users: 200,
+            events: 5000,
+            queries: 50,
+            hashtags: 20,
+            creators: 100,
+            effect_trials: 20,
+            seed: 1,
+        };
+        let r = run(&args).unwrap();
+        assert_eq!(r.videos, 2000);
+        assert!(r.users_with_state > 50 && r.users_with_state <= 200 + 20);
+        assert!(r.rank_items_mean > 9.0);
+        assert!(r.effect_visible_share > 0.5, "{r:?}");
+        assert!(r.snapshot_bytes > 0);
+    }
+}
