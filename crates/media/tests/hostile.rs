@@ -60,3 +60,16 @@ fn complete_clips_are_accepted() {
         probe_native(&clip).unwrap();
     }
 }
+
+#[test]
+fn zero_padding_after_the_last_box_is_tolerated_but_junk_is_not() {
+    let mut padded = std::fs::read(common::mp4_720p()).unwrap();
+    padded.extend_from_slice(&[0, 0, 0, 0]);
+    probe_native(&padded).unwrap();
+    let mut junk = std::fs::read(common::mp4_720p()).unwrap();
+    junk.extend_from_slice(b"abc");
+    assert!(matches!(
+        probe_native(&junk),
+        Err(ProcessError::Truncated(_))
+    ));
+}

@@ -30,6 +30,13 @@ pub(crate) fn parse<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<NativeIn
         r.seek(SeekFrom::Start(pos))?;
         let remaining = file_len - pos;
         if remaining < 8 {
+            // A few zero bytes after the last box are padding some writers
+            // leave; anything else is a box header cut short.
+            let mut tail = [0u8; 8];
+            read_exact_or_truncated(r, &mut tail[..remaining as usize], "the file")?;
+            if pos > 0 && tail.iter().all(|b| *b == 0) {
+                break;
+            }
             return Err(ParseError::Truncated(
                 "file ends inside a box header".into(),
             ));
