@@ -392,3 +392,122 @@ fn normalise_codec(raw: &[u8]) -> String {
         other => clean_codec(other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// An element with a 1-byte size (bodies under 127 bytes).
+    fn el(id: &[u8], body: &[u8]) -> Vec<u8> {
+        assert!(body.len() < 127);
+        let mut v = id.to_vec();
+        v.push(0x80 | body.len() as u8);
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// An element header of unknown size, as live writers emit.
+    fn unknown(id: &[u8]) -> Vec<u8> {
+        let mut v = id.to_vec();
+        v.extend_from_slice(&[0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+        v
+    }
+
+    fn simple_block(rel_ts: i16) -> Vec<u8> {
+        let mut body = vec![0x81]; // track 1
+        body.extend_from_slice(&rel_ts.to_be_bytes());
+        body.push(0x80); // keyframe flag
+        body.extend_from_slice(&[0xAA; 8]); // frame data
+        el(&[0xA3], &body)
+    }
+
+    /// What MediaRecorder writes: unknown-size Segment and Clusters, no Duration.
+    fn live_recording() -> Vec<u8> {
+        let mut f = el(&[0x1A, 0x45, 0xDF, 0xA3], &el(&[0x42, 0x82], b"webm"));
+        f.extend(unknown(&[0x18, 0x53, 0x80, 0x67]));
+        f.extend(el(
+            &[0x15, 0x49, 0xA9, 0x66],
+            &el(&[0x2A, 0xD7, 0xB1], &[0x0F, 0x42, 0x40]),
+        ));
+        let video = [el(&[0xB0], &[0x01, 0x40]), el(&[0xBA], &[0xF0])].concat();
+        let entry = [
+            el(&[0x83], &[1]),
+            el(&[0x86], b"V_VP8"),
+            el(&[0xE0], &video),
+        ]
+        .concat();
+        let audio = [el(&[0x83], &[2]), el(&[0x86], b"A_OPUS")].concat();
+        f.extend(el(
+            &[0x16, 0x54, 0xAE, 0x6B],
+            &[el(&[0xAE], &entry), el(&[0xAE], &audio)].concat(),
+        ));
+        for (cluster_ts, blocks) in [(0u16, [0i16, 33, 66]), (1000, [0, 500, 960])] {
+            f.extend(unknown(&[0x1F, 0x43, 0xB6, 0x75]));
+            f.extend(el(&[0xE7], &cluster_ts.to_be_bytes()));
+            for b in blocks {
+                f.extend(simple_block(b));
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn live_recordings_get_a_duration_from_their_blocks() {
+        let f = live_recording();
+        let info = parse(&mut Cursor::new(&f), f.len() as u64).unwrap();
+        assert_eq!(info.duration_ms, 1960);
+        assert_eq!(
+            info.video,
+            Some(VideoTrack {
+                codec: "vp8".into(),
+                width: 320,
+                height: 240
+            })
+        );
+        assert_eq!(info.audio_codec.as_deref(), Some("opus"));
+    }
+
+    #[test]
+    fn a_cut_live_recording_is_truncated() {
+        let f = live_recording();
+        // Cut inside the last block: its size runs past the end.
+        let cut = &f[..f.len() - 3];
+        assert!(matches!(
+            parse(&mut Cursor::new(cut), cut.len() as u64),
+            Err(ParseError::Truncated(_))
+        ));
+    }
+
+    #[test]
+    fn a_known_duration_wins_over_blocks() {
+        let mut f = el(&[0x1A, 0x45, 0xDF, 0xA3], &el(&[0x42, 0x82], b"webm"));
+        let info = [
+            el(&[0x2A, 0xD7, 0xB1], &[0x0F, 0x42, 0x40]),
+            el(&[0x44, 0x89], &2500f32.to_be_bytes()),
+        ]
+        .concat();
+        let video = [el(&[0xB0], &[0x10]), el(&[0xBA], &[0x10])].concat();
+        let entry = [
+            el(&[0x83], &[1]),
+            el(&[0x86], b"V_VP9"),
+            el(&[0xE0], &video),
+        ]
+        .concat();
+        let segment = [
+            el(&[0x15, 0x49, 0xA9, 0x66], &info),
+            el(&[0x16, 0x54, 0xAE, 0x6B], &el(&[0xAE], &entry)),
+        ]
+        .concat();
+        f.extend(el(&[0x18, 0x53, 0x80, 0x67], &segment));
+        let got = parse(&mut Cursor::new(&f), f.len() as u64).unwrap();
+        assert_eq!(got.duration_ms, 2500);
+        assert_eq!(got.video.unwrap().codec, "vp9");
+        // The Segment claims more than the file holds.
+        let cut = &f[..f.len() - 1];
+        assert!(matches!(
+            parse(&mut Cursor::new(cut), cut.len() as u64),
+            Err(ParseError::Truncated(_))
+        ));
+    }
+}
