@@ -222,7 +222,7 @@ fn read_header<R: Read + Seek>(r: &mut R, pos: u64) -> Result<Header, ParseError
     let mut size_bytes = [0u8; 8];
     size_bytes[0] = first[0];
     read_exact_or_truncated(r, &mut size_bytes[1..size_len], "an element header")?;
-    let (size, _) = vint(&size_bytes[..size_len]);
+    let size = vint(&size_bytes[..size_len]);
     Ok(Header {
         id,
         size,
@@ -231,7 +231,7 @@ fn read_header<R: Read + Seek>(r: &mut R, pos: u64) -> Result<Header, ParseError
 }
 
 /// Decodes a VINT data size from exactly its bytes; `None` = unknown size.
-fn vint(bytes: &[u8]) -> (Option<u64>, usize) {
+fn vint(bytes: &[u8]) -> Option<u64> {
     let len = bytes.len();
     let mask = if len >= 8 { 0 } else { 0xFFu8 >> len };
     let mut value = u64::from(bytes[0] & mask);
@@ -239,7 +239,7 @@ fn vint(bytes: &[u8]) -> (Option<u64>, usize) {
         value = (value << 8) | u64::from(*b);
     }
     let all_ones = (1u64 << (7 * len)) - 1;
-    (if value == all_ones { None } else { Some(value) }, len)
+    (value != all_ones).then_some(value)
 }
 
 /// Iterates over (id, body) children of an in-memory master element.
