@@ -39,10 +39,10 @@ fn start(data: &std::path::Path, port: u16) -> Child {
 
 async fn wait_up(client: &reqwest::Client, base: &str) {
     for _ in 0..300 {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            if r.status() == StatusCode::OK {
-                return;
-            }
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+            && r.status() == StatusCode::OK
+        {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -30,9 +30,11 @@ pub async fn spawn(backend: Backend) -> TestApp {
 
 pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut dbs = TestDatabases::new(backend);
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".into();
-    config.data_dir = dbs.dir().join("data");
+    let mut config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dbs.dir().join("data"),
+        ..Config::default()
+    };
     let mut region_urls = vec![];
     for r in &mut config.regions {
         let url = dbs.url(&r.id);
