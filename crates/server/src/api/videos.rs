@@ -51,7 +51,7 @@ pub struct UploadForm {
 }
 
 const MAX_META_BYTES: usize = 16 * 1024;
-const MAX_POSTER_BYTES: usize = 2 * 1024 * 1024;
+const MAX_POSTER_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Upload a video: multipart `file` and `meta`. The file is streamed to disk
 /// with a bounded buffer and hashed on the way; its structure and duration
@@ -65,7 +65,7 @@ pub async fn upload(
 ) -> ApiResult<Response> {
     let mut meta: Option<UploadMeta> = None;
     let mut file: Option<sovereel_media::Ingested> = None;
-    let mut poster: Option<bytes::Bytes> = None;
+    let mut poster: Option<sovereel_media::IngestedImage> = None;
     let limits = sovereel_media::IngestLimits {
         max_bytes: app.config.limits.max_upload_bytes,
     };
@@ -91,15 +91,24 @@ pub async fn upload(
                     .map_err(ingest_error)?;
                 file = Some(ingested);
             }
-            Some("poster") => {
-                let raw = field.bytes().await?;
-                if raw.len() > MAX_POSTER_BYTES || !raw.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some("poster") if poster.is_none() => {
+                let stream = field.map_err(|e| e.body_text());
+                let img = sovereel_media::ingest_image(stream, MAX_POSTER_BYTES, &app.tmp_dir)
+                    .await
+                    .map_err(|e| match e.http_status() {
+                        500 => ApiError::internal(e),
+                        _ => ApiError::new(
+                            Kind::InvalidField,
+                            "poster: must be a JPEG of at most 2 MB",
+                        ),
+                    })?;
+                if img.format != sovereel_media::ImageFormat::Jpeg {
                     return Err(ApiError::new(
                         Kind::InvalidField,
                         "poster: must be a JPEG of at most 2 MB",
                     ));
                 }
-                poster = Some(raw);
+                poster = Some(img);
             }
             Some(other) => {
                 let name = other.chars().take(32).collect::<String>();
@@ -138,10 +147,10 @@ pub async fn upload(
     } = file;
     temp.persist(&incoming)
         .map_err(|e| ApiError::internal(format!("keeping upload: {e}")))?;
-    if let Some(p) = &poster {
-        tokio::fs::write(incoming.with_extension("poster.jpg"), p)
-            .await
-            .map_err(ApiError::internal)?;
+    if let Some(p) = poster {
+        p.file
+            .persist(incoming.with_extension("poster.jpg"))
+            .map_err(|e| ApiError::internal(format!("keeping poster: {e}")))?;
     }
     let record = VideoRecord {
         id: id.to_string(),
