@@ -33,12 +33,34 @@ function isExpectedNetworkError(msg, expected) {
   return expected.some((pattern) => pattern.test(url) || pattern.test(text));
 }
 
+// Endpoints without ids that screens call. While the server lacks one, the
+// screen says "not available yet" and Chromium logs the 404: expected then.
+const OPTIONAL_ENDPOINTS = [
+  'GET /v1/transparency', 'GET /v1/me/access-log', 'POST /v1/me/exports', 'DELETE /v1/me',
+  'POST /v1/me/for-you/reset', 'GET /v1/me/follow-requests', 'GET /v1/regions', 'GET /v1/countries',
+  'GET /v1/server', 'POST /v1/reports', 'GET /v1/staff/cases',
+];
+let missing = null;
+export function missingEndpoints() {
+  missing ??= (async () => {
+    const out = [];
+    for (const e of OPTIONAL_ENDPOINTS) {
+      const [method, p] = e.split(' ');
+      if (!(await has(method, p))) out.push(e);
+    }
+    if (out.length) console.log(`the server does not offer yet: ${out.join(', ')}`);
+    return out;
+  })();
+  return missing;
+}
+
 /** A fresh browser context (own cookies) and page that records console errors. */
 export async function openPage(browser, { viewport = DESKTOP, expected = [] } = {}) {
   const context = await browser.newContext({ viewport, baseURL: BASE, permissions: ['clipboard-read', 'clipboard-write'] });
   const page = await context.newPage();
+  const absent = (await missingEndpoints()).map((e) => new RegExp(`${e.split(' ')[1].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
   page.consoleErrors = [];
-  page.expectedErrors = expected;
+  page.expectedErrors = [...expected, ...absent];
   page.on('console', (msg) => {
     if (msg.type() === 'error' && !isExpectedNetworkError(msg, page.expectedErrors)) page.consoleErrors.push(`${msg.text()} @ ${msg.location()?.url || ''}`);
   });

@@ -45,7 +45,8 @@ test('share copies a link to the video', async (t) => {
 
 test('"Why this video" explains the pick, and "Not interested" moves on', async (t) => {
   if (!(await seeded(t))) return;
-  const page = await openPage(browser, { viewport: PHONE });
+  // Without GET /v1/videos/{id}/why the dialog falls back to the feed's reason.
+  const page = await openPage(browser, { viewport: PHONE, expected: [/\/why$/] });
   await logIn(page, viewer);
   await page.goto('/');
   const first = page.locator('article.slide.active');
