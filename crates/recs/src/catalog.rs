@@ -378,11 +378,11 @@ impl Catalog {
         }
     }
 
-    pub fn to_saved(&self) -> SavedCatalog {
-        SavedCatalog {
-            config: self.config.clone(),
+    pub fn to_saved(&self) -> SavedCatalogRef<'_> {
+        SavedCatalogRef {
+            config: &self.config,
             videos: self.videos.to_saved(),
-            rows: self.rows.clone(),
+            rows: &self.rows,
             authors: self.authors.to_saved(),
             tags: self.tags.to_saved(),
         }
@@ -422,6 +422,17 @@ impl Catalog {
         }
         Ok(c)
     }
+}
+
+/// What a snapshot stores of the catalog; indexes are rebuilt on load.
+/// Field order matches [`SavedCatalog`], which reads what this writes.
+#[derive(Serialize)]
+pub struct SavedCatalogRef<'a> {
+    config: &'a CatalogConfig,
+    videos: SavedKeys<&'a str>,
+    rows: &'a [VideoRow],
+    authors: SavedKeys<&'a str>,
+    tags: SavedKeys<&'a str>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -201,9 +201,11 @@ impl Engine {
         let id = releases.install(release_note)?;
         releases.activate(&id)?;
         let manifest = releases.active().clone();
+        let mut config = config;
+        config.embedding_dim = config.embedding_dim.clamp(2, crate::model::MAX_DIM);
         let core = EngineCore {
             catalog: Catalog::new(config.catalog.clone()),
-            model: Model::new(config.embedding_dim.clamp(2, 256), &manifest.hyper),
+            model: Model::new(config.embedding_dim, &manifest.hyper),
             config,
             users: KeyTable::new(),
             user_states: Vec::new(),

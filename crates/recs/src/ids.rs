@@ -193,12 +193,13 @@ impl KeyTable {
     }
 
     /// Serialisable form: slot order is kept so per-slot vectors stay aligned.
-    pub fn to_saved(&self) -> SavedKeys {
+    /// Borrows the keys for serialisation (a snapshot must not double memory).
+    pub fn to_saved(&self) -> SavedKeys<&str> {
         SavedKeys {
             keys: self
                 .slots
                 .iter()
-                .map(|s| s.as_ref().map(|s| (s.key.to_string(), s.last_used_ms)))
+                .map(|s| s.as_ref().map(|s| (&*s.key, s.last_used_ms)))
                 .collect(),
         }
     }
@@ -247,9 +248,10 @@ impl KeyTable {
     }
 }
 
+/// Serialisable form of a [`KeyTable`]: borrowed (`&str`) to save, owned to load.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct SavedKeys {
-    keys: Vec<Option<(String, i64)>>,
+pub struct SavedKeys<K = String> {
+    keys: Vec<Option<(K, i64)>>,
 }
 
 /// Count-min sketch: the frequency filter in front of admission. An id must be
@@ -355,7 +357,8 @@ mod tests {
         t.remove("a");
         t.insert("c", 3);
         t.insert("d", 4);
-        let back = KeyTable::from_saved(t.to_saved()).unwrap();
+        let bytes = postcard::to_allocvec(&t.to_saved()).unwrap();
+        let back = KeyTable::from_saved(postcard::from_bytes(&bytes).unwrap()).unwrap();
         for k in ["b", "c", "d"] {
             assert_eq!(back.get(k), t.get(k));
         }

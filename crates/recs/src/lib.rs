@@ -30,4 +30,4 @@ pub use engine::{Engine, EngineConfig, Explanation, FeedItem, Observed, Page, Qu
 pub use error::{EventError, ReleaseError, SnapshotError};
 pub use event::{Event, EventKind, validate_batch};
 pub use release::manifest::Manifest;
-pub use release::{ReleaseTrust, approve_release, sign_release, verify_release};
+pub use release::{ReleaseTrust, approve_release, manifest_sha256, sign_release, verify_release};

@@ -15,7 +15,25 @@ use serde::{Deserialize, Serialize};
 const MAGIC: &[u8; 8] = b"SVRECS\0\x01";
 const VERSION: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
+/// Borrowed twin of [`Saved`] (same field order, same encoding), so taking a
+/// snapshot does not copy the model.
+#[derive(Serialize)]
+struct SavedRef<'a> {
+    config: &'a EngineConfig,
+    catalog: crate::catalog::SavedCatalogRef<'a>,
+    model: &'a Model,
+    users: SavedUsersRef<'a>,
+    events_learned: u64,
+    events_rejected: u64,
+}
+
+#[derive(Serialize)]
+struct SavedUsersRef<'a> {
+    keys: crate::ids::SavedKeys<&'a str>,
+    states: &'a [Option<crate::user::UserState>],
+}
+
+#[derive(Deserialize)]
 struct Saved {
     config: EngineConfig,
     catalog: SavedCatalog,
@@ -26,13 +44,13 @@ struct Saved {
 }
 
 pub fn encode(core: &EngineCore) -> Result<Vec<u8>, SnapshotError> {
-    let saved = Saved {
-        config: core.config.clone(),
+    let saved = SavedRef {
+        config: &core.config,
         catalog: core.catalog.to_saved(),
-        model: core.model.clone(),
-        users: SavedUsers {
+        model: &core.model,
+        users: SavedUsersRef {
             keys: core.users.to_saved(),
-            states: core.user_states.clone(),
+            states: &core.user_states,
         },
         events_learned: core.events_learned,
         events_rejected: core.events_rejected,
@@ -101,7 +119,13 @@ pub fn decode(bytes: &[u8]) -> Result<EngineCore, SnapshotError> {
             )));
         }
     }
-    if saved.config.embedding_dim != saved.model.video_emb.dim {
+    let dim = saved.config.embedding_dim;
+    let m = &saved.model;
+    if dim > crate::model::MAX_DIM
+        || m.video_emb.dim != dim
+        || m.user_emb.dim != dim
+        || m.tag_emb.dim != dim
+    {
         return Err(SnapshotError::Corrupt(
             "embedding dimension mismatch".into(),
         ));

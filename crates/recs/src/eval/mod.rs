@@ -58,6 +58,39 @@ pub struct EvalArgs {
     /// New users in the simulator.
     #[arg(long, default_value_t = 60)]
     pub sim_users: usize,
+    /// Override the evaluation release's hyper-parameters, to explore; each is
+    /// `name=value` with a name from the manifest's `hyper` section.
+    #[arg(long = "hyper", value_name = "NAME=VALUE")]
+    pub hyper: Vec<String>,
+}
+
+/// The evaluation release with `--hyper` overrides applied through the
+/// manifest's own JSON form, so every field is reachable and validated.
+fn eval_manifest(overrides: &[String]) -> Result<Manifest, EvalError> {
+    let m = engine_run::movielens_manifest();
+    if overrides.is_empty() {
+        return Ok(m);
+    }
+    let mut v = serde_json::to_value(&m).map_err(|e| EvalError::Engine(e.to_string()))?;
+    for o in overrides {
+        let (k, val) = o
+            .split_once('=')
+            .ok_or_else(|| EvalError::Engine(format!("--hyper {o}: expected NAME=VALUE")))?;
+        let parsed: serde_json::Value = serde_json::from_str(val)
+            .map_err(|_| EvalError::Engine(format!("--hyper {o}: value is not a number")))?;
+        match v.get_mut("hyper").and_then(|h| h.get_mut(k)) {
+            Some(slot) => *slot = parsed,
+            None => {
+                return Err(EvalError::Engine(format!(
+                    "--hyper {o}: unknown hyper-parameter"
+                )));
+            }
+        }
+    }
+    v["id"] = serde_json::Value::String(format!("{}-custom", m.id));
+    let m: Manifest = serde_json::from_value(v).map_err(|e| EvalError::Engine(e.to_string()))?;
+    m.validate().map_err(|e| EvalError::Engine(e.to_string()))?;
+    Ok(m)
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -110,22 +143,15 @@ pub fn run(args: &EvalArgs) -> Result<EvalReport, EvalError> {
     let split = movielens::split(&movielens::parse(&text)?);
     let (train_tsv, test_tsv) = movielens::write_split(&split, &args.out_dir)?;
 
+    let manifest = eval_manifest(&args.hyper)?;
     let b = bar(split.train.len() as u64, "engine");
-    let er = engine_run::run(
-        &split,
-        &engine_run::movielens_manifest(),
-        args.checkpoints,
-        &b,
-    )?;
+    let er = engine_run::run(&split, &manifest, args.checkpoints, &b)?;
     b.finish();
     let mut rows = vec![Row {
         name: "sovereel engine (online)".into(),
         recall: er.final_metrics.recall,
         ndcg: er.final_metrics.ndcg,
-        note: format!(
-            "one pass, events in time order, release {}",
-            engine_run::movielens_manifest().id
-        ),
+        note: format!("one pass, events in time order, release {}", manifest.id),
     }];
     let pop = baselines::popularity(&split);
     rows.push(Row {
@@ -304,4 +330,23 @@ pub fn render(r: &EvalReport) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hyper_overrides_apply_and_are_validated() {
+        let m = eval_manifest(&["co_window=20".into(), "recency_decay=0.7".into()]).unwrap();
+        assert_eq!(m.hyper.co_window, 20);
+        assert_eq!(m.hyper.recency_decay, 0.7);
+        assert!(m.id.ends_with("-custom"));
+        assert!(eval_manifest(&["nope=1".into()]).is_err());
+        assert!(
+            eval_manifest(&["co_decay=7".into()]).is_err(),
+            "validation runs"
+        );
+        assert!(eval_manifest(&["co_window".into()]).is_err());
+    }
 }

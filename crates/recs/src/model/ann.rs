@@ -19,7 +19,14 @@ pub struct AnnIndex {
     buckets: Vec<Vec<u32>>,
     /// Per video slot, its bucket in each table (or UNINDEXED).
     sigs: Vec<u16>,
+    /// Per video slot and table, its index inside that bucket, so moving a video
+    /// between buckets is O(1) however full a bucket gets.
+    pos: Vec<u32>,
 }
+
+/// Most bucket entries one query visits: bounds latency even when learned
+/// embeddings crowd into a few buckets.
+pub const MAX_VISITS: usize = 4096;
 
 impl AnnIndex {
     pub fn new(dim: usize, tables: usize, bits: usize) -> Self {
@@ -35,6 +42,7 @@ impl AnnIndex {
             planes,
             buckets: vec![Vec::new(); tables << bits],
             sigs: Vec::new(),
+            pos: Vec::new(),
         }
     }
 
@@ -58,50 +66,62 @@ impl AnnIndex {
         (sig, weakest)
     }
 
+    fn unlink(&mut self, video: u32, t: usize) {
+        let k = video as usize * self.tables + t;
+        let old = std::mem::replace(&mut self.sigs[k], UNINDEXED);
+        if old == UNINDEXED {
+            return;
+        }
+        let b = &mut self.buckets[(t << self.bits) + old as usize];
+        let i = self.pos[k] as usize;
+        if b.get(i) != Some(&video) {
+            return;
+        }
+        b.swap_remove(i);
+        if let Some(&moved) = b.get(i) {
+            self.pos[moved as usize * self.tables + t] = i as u32;
+        }
+    }
+
     pub fn upsert(&mut self, video: u32, v: &[f32]) {
         let base = video as usize * self.tables;
         if self.sigs.len() < base + self.tables {
             self.sigs.resize(base + self.tables, UNINDEXED);
+            self.pos.resize(base + self.tables, 0);
         }
         for t in 0..self.tables {
             let (sig, _) = self.signature(t, v);
-            let old = self.sigs[base + t];
-            if old == sig {
+            if self.sigs[base + t] == sig {
                 continue;
             }
-            if old != UNINDEXED {
-                let b = &mut self.buckets[(t << self.bits) + old as usize];
-                if let Some(i) = b.iter().position(|&x| x == video) {
-                    b.swap_remove(i);
-                }
-            }
-            self.buckets[(t << self.bits) + sig as usize].push(video);
+            self.unlink(video, t);
+            let b = &mut self.buckets[(t << self.bits) + sig as usize];
+            self.pos[base + t] = b.len() as u32;
+            b.push(video);
             self.sigs[base + t] = sig;
         }
     }
 
     pub fn remove(&mut self, video: u32) {
-        let base = video as usize * self.tables;
-        if self.sigs.len() < base + self.tables {
+        if self.sigs.len() < (video as usize + 1) * self.tables {
             return;
         }
         for t in 0..self.tables {
-            let old = std::mem::replace(&mut self.sigs[base + t], UNINDEXED);
-            if old != UNINDEXED {
-                let b = &mut self.buckets[(t << self.bits) + old as usize];
-                if let Some(i) = b.iter().position(|&x| x == video) {
-                    b.swap_remove(i);
-                }
-            }
+            self.unlink(video, t);
         }
     }
 
-    /// Calls `visit` for each video in the probed buckets (with repeats across tables).
+    /// Calls `visit` for videos in the probed buckets (with repeats across
+    /// tables), at most [`MAX_VISITS`] in all, shared evenly among the probes.
     pub fn probe(&self, q: &[f32], mut visit: impl FnMut(u32)) {
+        let per_probe = MAX_VISITS / (2 * self.tables.max(1));
         for t in 0..self.tables {
             let (sig, weakest) = self.signature(t, q);
             for s in [sig, sig ^ (1 << weakest)] {
-                for &v in &self.buckets[(t << self.bits) + s as usize] {
+                for &v in self.buckets[(t << self.bits) + s as usize]
+                    .iter()
+                    .take(per_probe)
+                {
                     visit(v);
                 }
             }
@@ -113,6 +133,9 @@ impl AnnIndex {
             || self.buckets.len() != self.tables << self.bits
         {
             return Err("ann index shape inconsistent".into());
+        }
+        if self.pos.len() != self.sigs.len() {
+            return Err("ann index positions inconsistent".into());
         }
         let max = self.sigs.len() / self.tables.max(1);
         if self

@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 pub const DEFAULT_DIM: usize = 16;
+/// Largest embedding dimension an engine accepts.
+pub const MAX_DIM: usize = 128;
 const INIT_SCALE: f32 = 0.1;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -212,36 +214,49 @@ impl Model {
         else {
             return;
         };
-        let u_old: Vec<f32> = u.to_vec();
-        let tags = catalog.row(v).tags.clone();
-        let init = self.video_init(v, &tags);
+        // Fixed-size copies on the stack: this runs for every positive and every
+        // sampled negative, and allocation dominated it.
+        let dim = u.len().min(MAX_DIM);
+        let mut u_old = [0f32; MAX_DIM];
+        u_old[..dim].copy_from_slice(&u[..dim]);
+        let u_old = &u_old[..dim];
+        let tags = &catalog.row(v).tags;
         let vk = feature_key(NS_VIDEO, v);
-        let Some(vv) = self
-            .video_emb
-            .admit(vk, at_ms, |r| r.copy_from_slice(&init))
-        else {
+        if self.video_emb.get(vk).is_none() {
+            let init = self.video_init(v, tags);
+            if self
+                .video_emb
+                .admit(vk, at_ms, |r| r.copy_from_slice(&init))
+                .is_none()
+            {
+                return;
+            }
+        }
+        let Some(vv) = self.video_emb.get_mut(vk, at_ms) else {
             return;
         };
-        let g = weight * (label - sigmoid(dot(&u_old, vv)));
+        let g = weight * (label - sigmoid(dot(u_old, vv)));
         let lr = hp.embedding_learning_rate;
-        let v_old: Vec<f32> = vv.to_vec();
-        for (x, uo) in vv.iter_mut().zip(&u_old) {
+        let mut v_old = [0f32; MAX_DIM];
+        v_old[..dim].copy_from_slice(&vv[..dim]);
+        for (x, uo) in vv.iter_mut().zip(u_old) {
             *x += lr * (g * uo - hp.embedding_l2 * *x);
         }
-        let v_new: Vec<f32> = vv.to_vec();
+        let mut v_new = [0f32; MAX_DIM];
+        v_new[..dim].copy_from_slice(&vv[..dim]);
         if let Some(u) = self.user_emb.get_mut(uk, at_ms) {
-            for (x, vo) in u.iter_mut().zip(&v_old) {
+            for (x, vo) in u.iter_mut().zip(&v_old[..dim]) {
                 *x += lr * (g * vo - hp.embedding_l2 * *x);
             }
         }
         if label > 0.0 {
-            for t in tags {
+            for &t in tags {
                 let tk = feature_key(NS_TAG, t);
                 if let Some(tv) = self
                     .tag_emb
                     .admit(tk, at_ms, |r| init_random(tk, r, INIT_SCALE))
                 {
-                    for (x, uo) in tv.iter_mut().zip(&u_old) {
+                    for (x, uo) in tv.iter_mut().zip(u_old) {
                         *x += lr * 0.5 * (uo - *x);
                     }
                 }
@@ -249,7 +264,7 @@ impl Model {
         }
         let row = catalog.row(v);
         if row.live && !row.deleted && !row.misinformation {
-            self.ann.upsert(v, &v_new);
+            self.ann.upsert(v, &v_new[..dim]);
         }
     }
 

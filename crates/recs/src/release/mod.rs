@@ -49,6 +49,13 @@ pub fn release_text(m: &Manifest) -> Result<String, ReleaseError> {
     Ok(format!("{RELEASE_HEADER}\n{json}\n"))
 }
 
+/// Hex SHA-256 of a release's signed text: what the `release` ledger entries
+/// (proposed by the platform, approved by the custodian) record.
+pub fn manifest_sha256(m: &Manifest) -> Result<String, ReleaseError> {
+    use sha2::{Digest, Sha256};
+    Ok(hex::encode(Sha256::digest(release_text(m)?.as_bytes())))
+}
+
 /// Platform step: validates and signs a manifest, returning the note.
 pub fn sign_release(m: &Manifest, platform: &NoteSigner) -> Result<Vec<u8>, ReleaseError> {
     let text = release_text(m)?;
