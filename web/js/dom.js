@@ -29,6 +29,13 @@ export function clear(el, ...children) {
   return el;
 }
 
+// A failure in words where the content would have been. "Not available yet"
+// is a fact about this server, not an error, so it reads calmer.
+export function failure(message, error) {
+  const unavailable = error?.kind === 'unavailable';
+  return h('p', { class: unavailable ? 'notice' : 'error', role: unavailable ? 'status' : 'alert' }, message);
+}
+
 export function toast(message, { tone = 'info', timeout = 5000 } = {}) {
   const box = document.getElementById('toasts');
   if (!box) return;

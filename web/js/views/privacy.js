@@ -2,7 +2,7 @@
 // and "who accessed my data", checked in this browser against the public log.
 
 import { api, ApiError, describe } from '../api.js';
-import { formatDate, h, toast } from '../dom.js';
+import { failure, formatDate, h, toast } from '../dom.js';
 
 export async function render(root, _params, ctx) {
   if (!ctx.requireLogin()) return;
@@ -43,7 +43,7 @@ function exportSection(me) {
       status.replaceChildren('Your archive is ready: ', link);
       link.focus();
     } catch (err) {
-      status.replaceChildren(h('span', { class: 'error' }, describe(err)));
+      status.replaceChildren(failure(describe(err), err));
     } finally {
       button.disabled = false;
     }
@@ -105,7 +105,7 @@ async function loadAccessLog(out) {
   try {
     answer = await api('/v1/me/access-log', { fixedPath: true });
   } catch (err) {
-    out.replaceChildren(h('p', { class: 'error' }, describe(err)));
+    out.replaceChildren(failure(describe(err), err));
     return;
   }
   let verified;

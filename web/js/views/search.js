@@ -1,7 +1,7 @@
 // Search across users, hashtags and captions.
 
 import { api, describe } from '../api.js';
-import { avatar, h, plural } from '../dom.js';
+import { avatar, failure, h, plural } from '../dom.js';
 import { videoTile } from '../grid.js';
 
 export async function render(root, _params, ctx) {
@@ -48,7 +48,7 @@ export async function render(root, _params, ctx) {
       results.append(h('h2', {}, 'Videos'), h('ul', { class: 'grid', 'aria-label': 'Matching videos' }, videos.map(videoTile)));
     }
   } catch (err) {
-    results.replaceChildren(h('p', { class: 'error', role: 'alert' }, describe(err)));
+    results.replaceChildren(failure(describe(err), err));
   }
 }
 

@@ -2,7 +2,7 @@
 // reset of what For You has learnt.
 
 import { api, describe } from '../api.js';
-import { avatar, h, toast } from '../dom.js';
+import { avatar, failure, h, toast } from '../dom.js';
 import { logOut } from './auth.js';
 
 export async function render(root, _params, ctx) {
@@ -109,7 +109,7 @@ function followRequests() {
       list.append(row);
     }
   }).catch((err) => {
-    status.textContent = describe(err);
+    status.replaceWith(failure(describe(err), err));
   });
   return section;
 }

@@ -2,7 +2,7 @@
 // server offers the staff endpoints; until then the page says so.
 
 import { api, describe } from '../api.js';
-import { h } from '../dom.js';
+import { failure, h } from '../dom.js';
 
 export async function render(root, _params, ctx) {
   if (!ctx.requireLogin()) return;
@@ -14,6 +14,6 @@ export async function render(root, _params, ctx) {
     page.append(h('h2', {}, 'Moderation queue'),
       items.length ? h('ul', {}, items.map((c) => h('li', {}, `${c.id}: ${c.category || ''} ${c.state || ''}`))) : h('p', {}, 'The queue is empty.'));
   } catch (err) {
-    page.append(h('p', { class: 'error' }, describe(err)));
+    page.append(failure(describe(err), err));
   }
 }

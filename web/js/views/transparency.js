@@ -3,7 +3,7 @@
 // cosign it, and the algorithm release it runs with its approvals.
 
 import { api, describe } from '../api.js';
-import { formatDate, h } from '../dom.js';
+import { failure, formatDate, h } from '../dom.js';
 
 export async function render(root) {
   const page = h('section', { class: 'page transparency' },
@@ -16,7 +16,7 @@ export async function render(root) {
   try {
     regions = (await api('/v1/transparency', { auth: false, fixedPath: true }))?.regions || [];
   } catch (err) {
-    list.replaceChildren(h('p', { class: 'error' }, describe(err)));
+    list.replaceChildren(failure(describe(err), err));
     return;
   }
   if (!regions.length) {
