@@ -131,3 +131,18 @@ test('a screen whose endpoint the server lacks says "not available yet"', async 
   assertNoConsoleErrors(assert, page);
   await page.context().close();
 });
+
+test('an upload the server refuses explains why', async (t) => {
+  if (!(await seeded(t))) return;
+  const page = await openPage(browser, { expected: [/\/v1\/videos$/, /\b4\d\d\b/] });
+  await logIn(page, handle);
+  await page.goto('/upload');
+  await page.getByLabel('Video file').setInputFiles({ name: 'notes.mp4', mimeType: 'video/mp4', buffer: Buffer.from('these are not the frames you are looking for\n'.repeat(20)) });
+  await page.getByLabel('Caption').fill('Not a video #oops');
+  await page.getByRole('button', { name: 'Post' }).click();
+  const alert = page.locator('form.upload-form [role="alert"]').filter({ hasText: /\S/ });
+  await alert.waitFor();
+  assert.doesNotMatch(await alert.textContent(), /^Something went wrong\.?$/);
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
