@@ -267,6 +267,9 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
   const shareButton = h('button', { type: 'button', class: 'rail-button', 'aria-label': 'Share', onclick: () => share() }, icon('share', 28));
 
   async function share() {
+    // Labelled content asks once before it spreads further (the DSA-style prompt).
+    if ((video.labels || []).some((l) => (typeof l === 'string' ? l : l?.kind) === 'unverified')
+      && !window.confirm('This video is labelled as unverified content. Share it anyway?')) return;
     let link = `${location.origin}/v/${encodeURIComponent(video.id)}`;
     try {
       const answer = await api(`/v1/videos/${encodeURIComponent(video.id)}/shares`, { method: 'POST', auth: false, body: {} });
