@@ -17,7 +17,7 @@ fn args() -> BenchArgs {
 }
 
 fn benches(c: &mut Criterion) {
-    let (mut engine, _, _) = build(&args(), false).expect("bench engine");
+    let (mut engine, _, _, _) = build(&args(), false).expect("bench engine");
     let now = 1_790_000_000_000i64;
     let mut i = 0u64;
     c.bench_function("rank_for_you_10_items_100k_videos", |b| {

@@ -88,6 +88,12 @@ pub struct BenchReport {
     pub events: usize,
     pub catalog_load_secs: f64,
     pub learn_events_per_sec: f64,
+    /// Events per second of CPU time spent in `observe`.
+    pub learn_events_per_cpu_sec: Option<f64>,
+    /// Mean CPU time of one rank.
+    pub rank_cpu_mean_us: Option<f64>,
+    /// Resident set once loaded and learned, before taking a snapshot.
+    pub serving_rss_bytes: Option<u64>,
     pub rank: Percentiles,
     pub rank_items_mean: f64,
     /// observe(like) followed by rank of the next page.
@@ -119,6 +125,26 @@ impl Rng {
 
 const T0: i64 = 1_780_000_000_000;
 
+/// CPU time this thread has run, from /proc on Linux. The machine running the
+/// bench may be shared, so throughput is also reported per CPU-second, which
+/// does not depend on how often other processes preempted this one.
+pub fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+fn cpu_since(start: Option<u64>) -> Option<f64> {
+    Some((thread_cpu_ns()?.checked_sub(start?)?) as f64 / 1e9)
+}
+
+/// Current resident set size.
+pub fn rss_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 /// Peak resident set size of this process, from /proc on Linux.
 pub fn peak_rss_bytes() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -141,7 +167,7 @@ pub fn video_tag(v: usize, args: &BenchArgs) -> usize {
 }
 
 /// Builds the engine and its synthetic region; shared with the criterion benches.
-pub fn build(args: &BenchArgs, show: bool) -> Result<(Engine, f64, f64), String> {
+pub fn build(args: &BenchArgs, show: bool) -> Result<(Engine, f64, f64, Option<f64>), String> {
     let keys = DevKeys::from_seed("bench", 3).map_err(|e| e.to_string())?;
     let note = keys
         .release(&Manifest::default_with_id("bench-1"))
@@ -185,6 +211,7 @@ pub fn build(args: &BenchArgs, show: bool) -> Result<(Engine, f64, f64), String>
         ProgressBar::hidden()
     };
     let mut learn = Duration::ZERO;
+    let mut learn_cpu = Some(0.0);
     let chunk = 50_000;
     let mut done = 0;
     while done < args.events {
@@ -214,26 +241,30 @@ pub fn build(args: &BenchArgs, show: bool) -> Result<(Engine, f64, f64), String>
             ));
         }
         let start = Instant::now();
+        let cpu = thread_cpu_ns();
         for ev in &evs {
             let _ = e.observe(ev);
         }
         learn += start.elapsed();
+        learn_cpu = learn_cpu.zip(cpu_since(cpu)).map(|(a, b)| a + b);
         done += n;
         b.set_position(done as u64);
     }
     b.finish_and_clear();
     let eps = args.events as f64 / learn.as_secs_f64().max(1e-9);
-    Ok((e, load, eps))
+    let eps_cpu = learn_cpu.map(|c| args.events as f64 / c.max(1e-9));
+    Ok((e, load, eps, eps_cpu))
 }
 
 pub fn run(args: &BenchArgs) -> Result<BenchReport, String> {
-    let (mut e, load, eps) = build(args, true)?;
+    let (mut e, load, eps, eps_cpu) = build(args, true)?;
     let now = T0 + args.events as i64 * 10 + 1000;
     let mut rng = Rng(args.seed ^ 0xbe7c);
 
     let b = bar(args.queries as u64, "rank");
     let mut times = Vec::with_capacity(args.queries);
     let mut items = 0usize;
+    let rank_cpu = thread_cpu_ns();
     for i in 0..args.queries {
         let u = rng.skewed(args.users);
         let q = Query::new(&format!("u{u}"), 10, now + i as i64);
@@ -246,6 +277,7 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, String> {
         }
     }
     b.finish_and_clear();
+    let rank_cpu_mean_us = cpu_since(rank_cpu).map(|c| c * 1e6 / args.queries.max(1) as f64);
     let rank = percentiles(times);
 
     // Event → next page: like a video under a hashtag the user has not
@@ -282,6 +314,7 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, String> {
         }
     }
 
+    let serving_rss_bytes = rss_bytes();
     let start = Instant::now();
     let snap = e.snapshot().map_err(|e| e.to_string())?;
     let snapshot_secs = start.elapsed().as_secs_f64();
@@ -291,6 +324,9 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, String> {
         events: args.events,
         catalog_load_secs: load,
         learn_events_per_sec: eps,
+        learn_events_per_cpu_sec: eps_cpu,
+        rank_cpu_mean_us,
+        serving_rss_bytes,
         rank,
         rank_items_mean: items as f64 / args.queries.max(1) as f64,
         event_to_next_page: percentiles(round_trips),
@@ -302,32 +338,38 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, String> {
 }
 
 pub fn render(r: &BenchReport) -> String {
-    let rss = r.peak_rss_bytes.map_or("n/a".to_string(), |b| {
-        format!("{:.0} MiB", b as f64 / 1048576.0)
-    });
+    let mib = |b: Option<u64>| {
+        b.map_or("n/a".to_string(), |b| {
+            format!("{:.0} MiB", b as f64 / 1048576.0)
+        })
+    };
+    let opt = |x: Option<f64>| x.map_or("n/a".to_string(), |x| format!("{x:.0}"));
     format!(
         "videos {} · users with state {} · events {}\n\
-         catalog load {:.1} s · online learning {:.0} events/s (one thread)\n\
-         For You rank (10 items, mean {:.1} returned): p50 {:.0} µs · p90 {:.0} µs · p99 {:.0} µs · p99.9 {:.0} µs · max {:.0} µs\n\
+         catalog load {:.1} s · online learning {:.0} events/s wall, {} events per CPU-second (one thread)\n\
+         For You rank (10 items, mean {:.1} returned): p50 {:.0} µs · p90 {:.0} µs · p99 {:.0} µs · p99.9 {:.0} µs · max {:.0} µs (wall) · mean CPU {} µs\n\
          event → next page (observe like + rank): p50 {:.0} µs · p99 {:.0} µs · effect visible in {:.0}% of trials\n\
-         snapshot {:.0} MiB in {:.2} s · peak RSS {}\n",
+         RSS serving {} · snapshot {:.0} MiB in {:.2} s · peak RSS {}\n",
         r.videos,
         r.users_with_state,
         r.events,
         r.catalog_load_secs,
         r.learn_events_per_sec,
+        opt(r.learn_events_per_cpu_sec),
         r.rank_items_mean,
         r.rank.p50_us,
         r.rank.p90_us,
         r.rank.p99_us,
         r.rank.p999_us,
         r.rank.max_us,
+        opt(r.rank_cpu_mean_us),
         r.event_to_next_page.p50_us,
         r.event_to_next_page.p99_us,
         100.0 * r.effect_visible_share,
+        mib(r.serving_rss_bytes),
         r.snapshot_bytes as f64 / 1048576.0,
         r.snapshot_secs,
-        rss
+        mib(r.peak_rss_bytes),
     )
 }
 

@@ -26,7 +26,7 @@ pub struct AnnIndex {
 
 /// Most bucket entries one query visits: bounds latency even when learned
 /// embeddings crowd into a few buckets.
-pub const MAX_VISITS: usize = 4096;
+pub const MAX_VISITS: usize = 1024;
 
 impl AnnIndex {
     pub fn new(dim: usize, tables: usize, bits: usize) -> Self {

@@ -110,12 +110,12 @@ impl Manifest {
                 skip: -1.0,
             },
             source_mix: SourceMix {
-                embedding: 100,
-                following: 50,
-                trending: 100,
-                hashtag: 100,
-                co_engagement: 200,
-                fresh: 50,
+                embedding: 60,
+                following: 30,
+                trending: 60,
+                hashtag: 60,
+                co_engagement: 120,
+                fresh: 30,
             },
             exploration_rate: 0.1,
             filters: FilterThresholds {

@@ -3,7 +3,6 @@ use crate::model::embeddings::dot;
 use crate::pipeline::{
     Candidate, CandidateSource, EngineView, RankContext, Reason, SourceKind, cut_to_budget,
 };
-use std::collections::HashSet;
 
 pub struct EmbeddingSource;
 
@@ -20,20 +19,24 @@ impl CandidateSource for EmbeddingSource {
         let Some(u) = ctx.user_slot.and_then(|u| view.model.user_vec(u)) else {
             return Vec::new();
         };
-        let mut visited = HashSet::new();
-        let mut out = Vec::new();
-        view.model.ann.probe(u, |v| {
-            if visited.insert(v)
-                && let Some(vv) = view.model.video_vec(v)
-            {
-                out.push(Candidate::new(
+        // Collect, then de-duplicate by sorting: cheaper than a hash set for the
+        // few thousand entries a probe returns.
+        let mut visited = Vec::with_capacity(crate::model::ann::MAX_VISITS);
+        view.model.ann.probe(u, |v| visited.push(v));
+        visited.sort_unstable();
+        visited.dedup();
+        let out: Vec<Candidate> = visited
+            .into_iter()
+            .filter_map(|v| {
+                let vv = view.model.video_vec(v)?;
+                Some(Candidate::new(
                     v,
                     SourceKind::Embedding,
                     Reason::SimilarTaste,
                     dot(u, vv),
-                ));
-            }
-        });
+                ))
+            })
+            .collect();
         cut_to_budget(out, view.release.source_mix.embedding)
     }
 }
