@@ -480,6 +480,8 @@ pub struct Authorized<A: GatedAction> {
     resource: Resource,
     policy_id: String,
     record: Option<AccessRecord>,
+    /// Whether `record` reached the ledger (true when there is none).
+    ledgered: bool,
     _action: PhantomData<A>,
 }
 
@@ -505,6 +507,32 @@ impl<A: GatedAction> Authorized<A> {
     /// touches someone else's protected data.
     pub fn record(&self) -> Option<&AccessRecord> {
         self.record.as_ref()
+    }
+
+    /// Whether the data may be used now: no ledger record was due, or it
+    /// was appended through [`Authorized::ledger`]. The keyring refuses to
+    /// unwrap a data key for a grant that is not cleared, and store methods
+    /// returning protected data should check it too.
+    pub fn is_cleared(&self) -> bool {
+        self.ledgered
+    }
+
+    /// Appends the access record (if one is due) with `append`, typically
+    /// the region log's `append_entry`, and clears the grant. If the append
+    /// fails the grant is consumed and the error returned: access fails
+    /// closed when the ledger cannot record it.
+    pub async fn ledger<F, Fut, E>(mut self, append: F) -> Result<Authorized<A>, E>
+    where
+        F: FnOnce(AccessRecord) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+    {
+        if !self.ledgered
+            && let Some(record) = self.record.clone()
+        {
+            append(record).await?;
+        }
+        self.ledgered = true;
+        Ok(self)
     }
 
     /// Whether this grant covers `resource`: store methods check it so a
@@ -676,6 +704,7 @@ impl PolicyGateway {
                 principal: principal.clone(),
                 resource: resource.clone(),
                 policy_id,
+                ledgered: record.is_none(),
                 record,
                 _action: PhantomData,
             })

@@ -74,6 +74,9 @@ pub enum KeyError {
     Malformed(&'static str),
     #[error("the grant does not cover this user's protected data")]
     GrantMismatch,
+    /// The access must be in the ledger before any data is touched.
+    #[error("the access has not been recorded in the ledger yet")]
+    NotLedgered,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> KeyError + '_ {
@@ -488,7 +491,8 @@ impl Keyring {
     }
 
     /// Unwraps the data key of the user a grant covers. Only grants for
-    /// actions on that user's protected data qualify.
+    /// actions on that user's protected data qualify, and only once their
+    /// ledger record (if any) has been appended.
     pub fn user_key<A: UsesDataKey>(&self, grant: &Authorized<A>) -> Result<UserKey, KeyError> {
         let resource = grant.resource();
         let user = match &resource.owner {
@@ -501,6 +505,9 @@ impl Keyring {
             }
             _ => return Err(KeyError::GrantMismatch),
         };
+        if !grant.is_cleared() {
+            return Err(KeyError::NotLedgered);
+        }
         self.unwrap_user_key(user)
     }
 
