@@ -361,11 +361,12 @@ function feed(req, res, me, following) {
   const url = new URL(req.url, 'http://x');
   const start = Number(url.searchParams.get('cursor') || 0);
   const affinity = new Map();
+  me ??= { handle: null, seen: new Map(), following: new Set(), non_profiled: true, blocked: new Set() };
   for (const [id, done] of me.seen) {
     const v = videos.get(id);
     if (v && done) for (const t of v.hashtags) affinity.set(t, (affinity.get(t) || 0) + 1);
   }
-  let list = [...videos.values()].filter((v) => v.state !== 'processing' && visible(v, me) && v.author !== me.handle);
+  let list = [...videos.values()].filter((v) => v.state !== 'processing' && visible(v, me.handle ? me : null) && v.author !== me.handle);
   if (following) list = list.filter((v) => me.following.has(v.author)).reverse();
   else {
     const score = (v) => (me.non_profiled ? 0 : v.hashtags.reduce((n, t) => n + (affinity.get(t) || 0), 0)) - (me.seen.has(v.id) ? 1000 : 0);
@@ -378,7 +379,8 @@ function feed(req, res, me, following) {
     release: 'r1',
   });
 }
-route('GET', '/v1/feed/for-you', authed((req, res, m, me) => feed(req, res, me, false)));
+// As the server: visitors get For You too (popular videos, nothing learnt).
+route('GET', '/v1/feed/for-you', (req, res) => feed(req, res, caller(req), false));
 route('GET', '/v1/feed/following', authed((req, res, m, me) => feed(req, res, me, true)));
 route('POST', '/v1/events', authed(async (req, res, m, me) => {
   const b = await json(req);

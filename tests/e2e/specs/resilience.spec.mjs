@@ -31,6 +31,20 @@ test('a logged-out visitor gets a way in on the feed, not a blank screen', async
   await page.goto('/');
   await page.locator('main').getByText(/Log in or sign up/).waitFor();
   await page.locator('main').getByRole('link', { name: 'Sign up' }).waitFor();
+  // Either popular videos (a server that shows visitors a feed) or the way in, never nothing.
+  await page.locator('main article.slide, main .feed-signed-out, main .feed-status').first().waitFor();
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
+
+test('when the server shows visitors no feed, they get the way in instead', async () => {
+  const page = await openPage(browser, { viewport: PHONE, expected: [/\/v1\/feed\/for-you/] });
+  await page.route('**/v1/feed/for-you*', (route) => route.fulfill({
+    status: 401, contentType: 'application/problem+json',
+    body: JSON.stringify({ type: '/problems/unauthorized', title: 'Unauthorized', status: 401, detail: 'Log in first.', instance: null }),
+  }));
+  await page.goto('/');
+  await page.locator('main .feed-signed-out').getByRole('link', { name: 'Sign up' }).waitFor();
   assertNoConsoleErrors(assert, page);
   await page.context().close();
 });

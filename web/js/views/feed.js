@@ -10,17 +10,26 @@ export async function render(root, { tab }, ctx) {
     h('a', { href: '/', 'aria-current': tab === 'for-you' ? 'page' : null }, 'For You'));
   root.append(tabs);
 
-  if (!ctx.session.me) {
-    root.append(h('section', { class: 'page feed-signed-out' },
-      h('h1', {}, tab === 'following' ? 'Following' : 'For You'),
-      h('p', {}, tab === 'following'
-        ? 'Log in to see new videos from the accounts you follow.'
-        : 'Log in or sign up to get a feed of short videos, ranked inside your home region by a release its custodian approved.'),
-      h('p', { class: 'actions' },
-        h('a', { class: 'button primary', href: `/login?next=${encodeURIComponent(location.pathname)}` }, 'Log in'),
-        h('a', { class: 'button', href: '/signup' }, 'Sign up'),
-        h('a', { class: 'button', href: '/search' }, 'Search videos'))));
+  const signedOut = !ctx.session.me;
+  const prompt = () => h('section', { class: 'page feed-signed-out' },
+    h('h1', {}, tab === 'following' ? 'Following' : 'For You'),
+    h('p', {}, tab === 'following'
+      ? 'Log in to see new videos from the accounts you follow.'
+      : 'Log in or sign up to get a feed of short videos, ranked inside your home region by a release its custodian approved.'),
+    h('p', { class: 'actions' },
+      h('a', { class: 'button primary', href: `/login?next=${encodeURIComponent(location.pathname)}` }, 'Log in'),
+      h('a', { class: 'button', href: '/signup' }, 'Sign up'),
+      h('a', { class: 'button', href: '/search' }, 'Search videos')));
+  if (signedOut && tab === 'following') {
+    root.append(prompt());
     return null;
+  }
+  if (signedOut) {
+    // Visitors watch what is popular; the banner says what an account adds.
+    root.append(h('p', { class: 'visitor-banner' },
+      'Log in or sign up to like, comment, and get a feed that learns what you enjoy. ',
+      h('a', { href: `/login?next=${encodeURIComponent(location.pathname)}` }, 'Log in'), ' · ',
+      h('a', { href: '/signup' }, 'Sign up')));
   }
 
   const empty = tab === 'following'
@@ -32,7 +41,17 @@ export async function render(root, { tab }, ctx) {
     empty,
     ctx,
     loadPage: async (cursor) => {
-      const page = await api(`/v1/feed/${tab}${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`, { fixedPath: true });
+      let page;
+      try {
+        page = await api(`/v1/feed/${tab}${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`, { fixedPath: true, auth: !signedOut });
+      } catch (err) {
+        // A server that shows no feed to visitors asks them to log in instead.
+        if (signedOut && err.status === 401) {
+          root.replaceChildren(tabs, prompt());
+          return { items: [], next_cursor: null };
+        }
+        throw err;
+      }
       if (page?.release) release.textContent = `Ranked by release ${typeof page.release === 'string' ? page.release : page.release.id || ''}`;
       return page;
     },
