@@ -198,6 +198,7 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
   const heart = h('div', { class: 'heart-burst', 'aria-hidden': 'true' }, icon('heart', 120));
   const muteButton = h('button', { type: 'button', class: 'icon-button mute', 'aria-label': muted ? 'Unmute' : 'Mute', onclick: () => toggleMute() }, icon(muted ? 'muted' : 'sound'));
   const tapLayer = h('div', { class: 'tap-layer', 'aria-hidden': 'true' });
+  const progressBar = h('div', { class: 'playback', 'aria-hidden': 'true' }, h('span'));
 
   // Likes.
   let liked = Boolean(video.liked_by_me);
@@ -359,7 +360,7 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
 
   const portrait = video.width && video.height && video.height >= video.width;
   const el = h('article', { class: portrait ? 'slide portrait' : 'slide', 'aria-label': `${describeVideo}`, dataset: { videoId: video.id, index: String(index), durationMs: String(video.duration_ms || '') } },
-    h('div', { class: 'stage' }, player, tapLayer, heart, playHint, muteButton, errorBox, processing, meta),
+    h('div', { class: 'stage' }, player, tapLayer, heart, playHint, muteButton, errorBox, processing, meta, progressBar),
     rail);
 
   // Watch time, counted from playback progress so that loops add up.
@@ -375,6 +376,7 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
     }
     lastTime = t;
     el.dataset.watchedMs = String(Math.round(watchMs));
+    if (player.duration) progressBar.firstChild.style.width = `${Math.min(100, (t / player.duration) * 100)}%`;
   });
   player.addEventListener('seeking', () => (lastTime = null));
   player.addEventListener('loadedmetadata', () => {

@@ -113,7 +113,7 @@ test('every main screen renders at phone and desktop sizes without console error
     await page.locator('.grid .tile').first().waitFor();
     await screenshot(page, 'profile');
     await page.goto('/privacy');
-    await page.locator('.access-log .verified-line, .access-log .error').first().waitFor();
+    await page.locator('.access-log .verified-line, .access-log .error, .access-log .notice').first().waitFor();
     await screenshot(page, 'privacy');
     await page.goto('/transparency');
     await page.locator('.regions > *').first().waitFor();
