@@ -158,7 +158,7 @@ export async function upload(page, { file, caption, visibility = 'public' }) {
   await page.getByLabel('Caption').fill(caption);
   await page.getByLabel('Who can watch').selectOption(visibility);
   await page.getByRole('button', { name: 'Post' }).click();
-  await page.getByText('Your video is ready.').waitFor({ timeout: 60_000 });
+  await page.getByText('Your video is ready.').waitFor({ timeout: 120_000 });
   const href = await page.getByRole('link', { name: 'Watch it' }).getAttribute('href');
   return href.split('/').pop();
 }
