@@ -87,10 +87,12 @@ async function render() {
   const route = match(location.pathname);
   markNav(route?.module);
   if (!route) {
+    document.title = 'Page not found · Sovereel';
     clear(root, notFound());
     return;
   }
   document.body.dataset.view = route.module;
+  document.title = `${titleFor(route)} · Sovereel`;
   try {
     let view;
     try {
@@ -108,6 +110,17 @@ async function render() {
     const message = err instanceof ApiError ? describe(err) : err?.message || 'Something went wrong.';
     clear(root, h('section', { class: 'page' }, h('p', { class: 'error', role: 'alert' }, message),
       h('button', { type: 'button', class: 'button', onclick: () => render() }, 'Try again')));
+  }
+}
+
+function titleFor({ module, params }) {
+  switch (module) {
+    case 'feed': return params.tab === 'following' ? 'Following' : 'For You';
+    case 'profile': return `@${params.handle}`;
+    case 'hashtag': return `#${params.tag}`;
+    case 'auth': return params.mode === 'signup' ? 'Sign up' : 'Log in';
+    case 'privacy': return 'Privacy centre';
+    default: return module.charAt(0).toUpperCase() + module.slice(1);
   }
 }
 
