@@ -105,6 +105,8 @@ async function render() {
     const done = await view.render(root, route.params, { session, navigate, requireLogin });
     if (token === renderToken) cleanup = typeof done === 'function' ? done : null;
     else if (typeof done === 'function') done();
+    // After a client-side navigation, a screen reader starts at the new content.
+    if (token === renderToken && !root.contains(document.activeElement)) root.focus({ preventScroll: true });
   } catch (err) {
     if (token !== renderToken) return;
     const message = err instanceof ApiError ? describe(err) : err?.message || 'Something went wrong.';
