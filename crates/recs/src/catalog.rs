@@ -7,9 +7,10 @@
 //! the order of two videos no longer changes as time passes, so an exact top-k
 //! can be maintained incrementally instead of rescanning a million videos.
 
+use crate::ids::IntMap;
 use crate::ids::{KeyTable, SavedKeys, valid_id};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 /// Who may see a video. Only `Public` videos are eligible for For You.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -102,7 +103,7 @@ impl VideoStats {
 pub struct TopSet {
     cap: usize,
     order: BTreeSet<(OrdF64, u32)>,
-    member: HashMap<u32, f64>,
+    member: IntMap<u32, f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -124,7 +125,7 @@ impl TopSet {
         Self {
             cap,
             order: BTreeSet::new(),
-            member: HashMap::new(),
+            member: IntMap::default(),
         }
     }
 

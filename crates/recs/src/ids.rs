@@ -7,7 +7,6 @@
 //! in flat vectors, which is what keeps a million videos cheap.
 
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// Longest id accepted; anything longer is hostile input, not an id.
 pub const MAX_ID_LEN: usize = 128;
@@ -32,6 +31,32 @@ pub fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Hasher for keys that are already integers: one multiply-xorshift instead of
+/// SipHash. Keys come from this engine (dense slots, hashed ids), not from
+/// clients, so HashDoS resistance is not needed on these maps.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IntHasher(u64);
+
+impl std::hash::Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        mix64(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.0 ^= u64::from(x);
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 ^= x;
+    }
+}
+
+/// A HashMap over integer keys using [`IntHasher`].
+pub type IntMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
+
 /// Checks that an opaque id is plausible: non-empty, bounded, printable ASCII.
 pub fn valid_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_ID_LEN && s.bytes().all(|b| b.is_ascii_graphic())
@@ -49,7 +74,7 @@ struct Slot {
 /// String id → dense slot, with full-key comparison and idle expiry.
 #[derive(Debug, Clone, Default)]
 pub struct KeyTable {
-    heads: HashMap<u64, u32>,
+    heads: IntMap<u64, u32>,
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
     len: usize,

@@ -6,7 +6,7 @@
 
 use crate::model::objectives::{Features, Labels, OBJECTIVES};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Affinity lists are small and decayed: a few dozen tags/creators describe a taste.
 const AFFINITY_CAP: usize = 32;
@@ -43,7 +43,7 @@ pub struct UserState {
     pub not_interested_authors: VecDeque<u32>,
     pub not_interested_videos: VecDeque<u32>,
     /// Video → when it was last served or watched.
-    pub seen: HashMap<u32, i64>,
+    pub seen: crate::ids::IntMap<u32, i64>,
     seen_order: VecDeque<(u32, i64)>,
     pub pending: VecDeque<Pending>,
     pub events: u64,

@@ -8,7 +8,6 @@
 //! weakest one only if it is stronger, so memory is bounded at any catalog size.
 
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NeighbourList {
@@ -67,7 +66,7 @@ pub struct ProfileEntry {
     best: f32,
 }
 
-pub type Profile = HashMap<u32, ProfileEntry>;
+pub type Profile = crate::ids::IntMap<u32, ProfileEntry>;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CoEngagement {
@@ -189,7 +188,7 @@ mod tests {
         assert_eq!(c.list(3).unwrap().get(4), 1.0);
         assert_eq!(c.list(3).unwrap().get(1), 0.0);
         assert_eq!(c.list(3).unwrap().len(), 2);
-        let mut prof = HashMap::new();
+        let mut prof = Profile::default();
         c.accumulate(&[(3, 1.0)], |_| 0.0, &mut prof);
         assert_eq!(prof.len(), 2);
         assert_eq!(c.score(&[(3, 1.0)], 2, |_| 0.0), prof[&2].score);

@@ -4,9 +4,9 @@
 //! Keys are `namespace << 56 | dense slot`, and dense slots come from the
 //! collision-free [`crate::ids::KeyTable`], so two entities never share a row.
 
+use crate::ids::IntMap;
 use crate::ids::{FrequencyFilter, mix64};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 pub const NS_USER: u64 = 1;
 pub const NS_VIDEO: u64 = 2;
@@ -21,7 +21,7 @@ const FREE: u64 = u64::MAX;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EmbeddingTable {
     pub dim: usize,
-    rows: HashMap<u64, u32>,
+    rows: IntMap<u64, u32>,
     data: Vec<f32>,
     owner: Vec<u64>,
     last_ms: Vec<i64>,
@@ -33,7 +33,7 @@ impl EmbeddingTable {
     pub fn new(dim: usize, admission_threshold: u16) -> Self {
         EmbeddingTable {
             dim,
-            rows: HashMap::new(),
+            rows: IntMap::default(),
             data: Vec::new(),
             owner: Vec::new(),
             last_ms: Vec::new(),

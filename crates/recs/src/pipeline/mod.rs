@@ -250,11 +250,11 @@ impl Pipeline {
 
     /// Sources, de-duplication, filters, scorers and the selector.
     pub fn candidates(&self, view: &EngineView, ctx: &RankContext) -> Vec<Candidate> {
-        let mut seen: HashSet<u32> = HashSet::new();
+        let mut seen: crate::ids::IntMap<u32, ()> = Default::default();
         let mut all = Vec::new();
         for s in self.sources.iter().filter(|s| s.enable(ctx)) {
             for c in s.fetch(view, ctx) {
-                if seen.insert(c.video) {
+                if seen.insert(c.video, ()).is_none() {
                     all.push(c);
                 }
             }

@@ -4,8 +4,8 @@
 //! page, so new creators get impressions without a coin flip: the same state
 //! gives the same page, which keeps non-profiled feeds identical across users
 //! and makes "why this video" reproducible.
+use crate::ids::IntMap;
 use crate::pipeline::{Candidate, EngineView, RankContext, Selector, SourceKind};
-use std::collections::HashMap;
 
 pub struct DiverseTopKSelector;
 
@@ -30,7 +30,7 @@ impl Selector for DiverseTopKSelector {
             ctx.page as usize * ctx.limit
         };
         let want = skip + ctx.limit;
-        let mut per_author: HashMap<u32, usize> = HashMap::new();
+        let mut per_author: IntMap<u32, usize> = IntMap::default();
         let mut taken = vec![false; candidates.len()];
         let mut picked: Vec<usize> = Vec::with_capacity(want);
         let mut admit = |i: usize, picked: &mut Vec<usize>, taken: &mut Vec<bool>| {
