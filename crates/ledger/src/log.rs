@@ -45,7 +45,7 @@ use crate::entry::{Entry, EntryError, Pseudonym};
 use crate::merkle::{EMPTY_ROOT, Hash};
 use crate::note::{Note, NoteSigner, NoteVerifier};
 use crate::proof::{self, FetchError, InclusionProof};
-use crate::storage::{LogStorage, StorageError, TileSource};
+use crate::storage::{LogStorage, PendingSync, StorageError, TileSource};
 use crate::tiles::{
     Edge, MAX_ENTRY_SIZE, TILE_WIDTH, TileError, TileKind, TileRef, decode_bundle, tile_in_tree,
 };
@@ -119,6 +119,7 @@ pub struct Receipt {
 
 struct Pending {
     entry: Bytes,
+    queued: tokio::time::Instant,
     reply: oneshot::Sender<Result<Receipt, LogError>>,
 }
 
@@ -278,7 +279,11 @@ impl Log {
         }
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Pending { entry, reply })
+            .send(Pending {
+                entry,
+                queued: tokio::time::Instant::now(),
+                reply,
+            })
             .await
             .map_err(|_| LogError::Closed)?;
         rx.await.map_err(|_| LogError::Closed)?
@@ -478,15 +483,27 @@ impl Sequencer {
                 .clone();
             let note = Note::parse(&published.note).ok();
             if note.is_some_and(|n| n.signatures.len() == 1)
-                && let Err(e) = self.witness_and_publish().await
+                && let Err(e) = self.witness_and_publish(PendingSync::default()).await
             {
                 self.fatal = Some(e.to_string());
             }
         }
         while let Some(first) = rx.recv().await {
-            let deadline = tokio::time::Instant::now() + self.config.max_age;
+            // The batch closes when it is full or when its oldest entry has
+            // waited `max_age`. Entries that queued while the previous batch
+            // was being written are already that old, so under load batches
+            // go out back to back without extra waiting.
+            let deadline = first.queued + self.config.max_age;
             let mut batch = vec![first];
             while batch.len() < self.config.max_batch {
+                match rx.try_recv() {
+                    Ok(p) => {
+                        batch.push(p);
+                        continue;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    Err(mpsc::error::TryRecvError::Empty) => {}
+                }
                 match tokio::time::timeout_at(deadline, rx.recv()).await {
                     Ok(Some(p)) => batch.push(p),
                     Ok(None) | Err(_) => break,
@@ -573,15 +590,20 @@ impl Sequencer {
         }
         self.committed = note;
 
-        // 4. Publish the tiles.
+        // 4. Publish the tiles. They become visible now; making them durable
+        //    can wait for the checkpoint's fsync round below, because until
+        //    the next batch deletes this batch's staging object, recovery can
+        //    always rewrite them.
         let items: Vec<(String, Bytes)> =
             tiles.iter().map(|(t, b)| (t.path(), b.clone())).collect();
-        if let Err(e) = self.shared.storage.put_all(&items).await {
-            return Err(self.stop(&format!("publishing tiles failed: {e}")));
-        }
+        let pending = match self.shared.storage.put_all_deferred(&items).await {
+            Ok(p) => p,
+            Err(e) => return Err(self.stop(&format!("publishing tiles failed: {e}"))),
+        };
 
-        // 5. Witness and publish the checkpoint.
-        let published = self.witness_and_publish().await?;
+        // 5. Witness and publish the checkpoint; tiles and checkpoint are
+        //    durable before anyone is acknowledged.
+        let published = self.witness_and_publish(pending).await?;
 
         // The previous staging object is no longer needed for recovery.
         if first_index > 0 {
@@ -596,7 +618,10 @@ impl Sequencer {
         LogError::Fatal(why.to_string())
     }
 
-    async fn witness_and_publish(&mut self) -> Result<Arc<PublishedCheckpoint>, LogError> {
+    async fn witness_and_publish(
+        &mut self,
+        pending: PendingSync,
+    ) -> Result<Arc<PublishedCheckpoint>, LogError> {
         let mut note = self.committed.clone();
         let checkpoint =
             Checkpoint::parse(&note.text).map_err(|e| LogError::Fatal(e.to_string()))?;
@@ -606,8 +631,16 @@ impl Sequencer {
             note.add_signature(c);
         }
         let bytes = Bytes::from(note.to_bytes());
-        if let Err(e) = self.shared.storage.put(PUBLISHED, bytes.clone()).await {
-            return Err(self.stop(&format!("publishing the checkpoint failed: {e}")));
+        let storage = &self.shared.storage;
+        let written = match storage
+            .put_all_deferred(&[(PUBLISHED.to_string(), bytes.clone())])
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => return Err(self.stop(&format!("publishing the checkpoint failed: {e}"))),
+        };
+        if let Err(e) = storage.sync(pending.merge(written)).await {
+            return Err(self.stop(&format!("making the published tiles durable failed: {e}")));
         }
         let published = Arc::new(PublishedCheckpoint {
             checkpoint,

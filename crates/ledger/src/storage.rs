@@ -92,10 +92,29 @@ impl LogStorage {
 
     /// Writes several objects (concurrently), then makes them all durable.
     pub async fn put_all(&self, items: &[(String, Bytes)]) -> Result<(), StorageError> {
+        let pending = self.put_all_deferred(items).await?;
+        self.sync(pending).await
+    }
+
+    /// Writes several objects (each atomically, and visible at once) but
+    /// leaves making them durable to a later [`LogStorage::sync`], so that
+    /// several writes can share one round of fsyncs.
+    pub async fn put_all_deferred(
+        &self,
+        items: &[(String, Bytes)],
+    ) -> Result<PendingSync, StorageError> {
         let keys = items
             .iter()
             .map(|(rel, _)| self.key(rel))
             .collect::<Result<Vec<_>, _>>()?;
+        let files: Vec<PathBuf> = match &self.local_root {
+            Some(root) => keys.iter().map(|k| root.join(k.as_ref())).collect(),
+            None => Vec::new(),
+        };
+        let new_dirs = match &self.local_root {
+            Some(root) => missing_dirs(root, &files),
+            None => Vec::new(),
+        };
         let puts: Vec<_> = keys
             .iter()
             .cloned()
@@ -109,12 +128,21 @@ impl LogStorage {
         while let Some(r) = puts.next().await {
             r?;
         }
-        if let Some(root) = &self.local_root {
-            let files: Vec<PathBuf> = keys.iter().map(|k| root.join(k.as_ref())).collect();
+        Ok(PendingSync { files, new_dirs })
+    }
+
+    /// Makes earlier deferred writes durable (a no-op for remote stores,
+    /// whose puts are durable when they return).
+    pub async fn sync(&self, pending: PendingSync) -> Result<(), StorageError> {
+        if let Some(root) = &self.local_root
+            && !pending.files.is_empty()
+        {
             let root = root.clone();
-            tokio::task::spawn_blocking(move || sync_files(&root, &files))
-                .await
-                .map_err(std::io::Error::other)??;
+            tokio::task::spawn_blocking(move || {
+                sync_files(&root, &pending.files, &pending.new_dirs)
+            })
+            .await
+            .map_err(std::io::Error::other)??;
         }
         Ok(())
     }
@@ -145,6 +173,23 @@ impl LogStorage {
     }
 }
 
+/// Writes not yet known to be durable; see [`LogStorage::put_all_deferred`].
+#[derive(Debug, Default)]
+#[must_use = "deferred writes are not durable until synced"]
+pub struct PendingSync {
+    files: Vec<PathBuf>,
+    new_dirs: Vec<PathBuf>,
+}
+
+impl PendingSync {
+    /// Merges two pending sets into one round of fsyncs.
+    pub fn merge(mut self, other: PendingSync) -> PendingSync {
+        self.files.extend(other.files);
+        self.new_dirs.extend(other.new_dirs);
+        self
+    }
+}
+
 /// Anything tiles can be read from: a log's storage, or a log served over
 /// HTTP (see `audit`).
 pub trait TileSource: Send + Sync {
@@ -159,22 +204,48 @@ impl TileSource for LogStorage {
     }
 }
 
-fn sync_files(root: &FsPath, files: &[PathBuf]) -> std::io::Result<()> {
-    let mut dirs = std::collections::BTreeSet::new();
+/// Makes written files durable: each file, the directory it was renamed
+/// into, and the parents of any directory the write created. The fsyncs
+/// run in parallel, so the file system can commit them together.
+fn sync_files(root: &FsPath, files: &[PathBuf], new_dirs: &[PathBuf]) -> std::io::Result<()> {
+    let mut targets: std::collections::BTreeSet<PathBuf> = files.iter().cloned().collect();
     for f in files {
-        std::fs::File::open(f)?.sync_all()?;
-        // The rename into place and any new directories must be durable too.
+        if let Some(d) = f.parent() {
+            targets.insert(d.to_path_buf());
+        }
+    }
+    for d in new_dirs {
+        if let Some(p) = d.parent()
+            && p.starts_with(root)
+        {
+            targets.insert(p.to_path_buf());
+        }
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = targets
+            .iter()
+            .map(|t| s.spawn(move || std::fs::File::open(t)?.sync_all()))
+            .collect();
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("fsync thread panicked")))
+        })
+    })
+}
+
+/// Directories on the way to `files` that do not exist yet.
+fn missing_dirs(root: &FsPath, files: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for f in files {
         let mut d = f.parent();
         while let Some(dir) = d {
-            if !dirs.insert(dir.to_path_buf()) || dir == root {
+            if dir == root || !dir.starts_with(root) || dir.exists() || out.iter().any(|o| o == dir)
+            {
                 break;
             }
+            out.push(dir.to_path_buf());
             d = dir.parent();
         }
     }
-    dirs.insert(root.to_path_buf());
-    for d in dirs {
-        std::fs::File::open(&d)?.sync_all()?;
-    }
-    Ok(())
+    out
 }
