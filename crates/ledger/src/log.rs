@@ -41,7 +41,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
-use crate::entry::{Entry, EntryError, Pseudonym};
+use crate::entry::{Entry, EntryBody, EntryError, Pseudonym, RegionConfig};
 use crate::merkle::{EMPTY_ROOT, Hash};
 use crate::note::{Note, NoteSigner, NoteVerifier};
 use crate::proof::{self, FetchError, InclusionProof};
@@ -72,6 +72,8 @@ pub enum LogError {
     Fatal(String),
     #[error("the log is shut down")]
     Closed,
+    #[error("the batch could not be written (nothing was committed): {0}")]
+    Unavailable(String),
     #[error("no entry {0} in the published tree")]
     NoSuchEntry(u64),
 }
@@ -127,8 +129,10 @@ struct Shared {
     storage: LogStorage,
     verifier: NoteVerifier,
     published: RwLock<Arc<PublishedCheckpoint>>,
-    /// Pseudonym -> entry indices, for "every access to my data".
-    subjects: Mutex<HashMap<Pseudonym, Vec<u64>>>,
+    /// Lookups over the typed entries, built at open and kept current.
+    index: Mutex<EntryIndex>,
+    /// Serialises region-configuration checks, so a change is logged once.
+    config_lock: tokio::sync::Mutex<()>,
 }
 
 /// A region log. Cheap to clone; all clones share one sequencer.
@@ -223,9 +227,10 @@ impl Log {
             storage: storage.clone(),
             verifier,
             published: RwLock::new(Arc::new(published)),
-            subjects: Mutex::new(HashMap::new()),
+            index: Mutex::new(EntryIndex::default()),
+            config_lock: tokio::sync::Mutex::new(()),
         });
-        index_subjects(&shared, 0, edge.size()).await?;
+        index_entries(&shared, 0, edge.size()).await?;
         let (tx, rx) = mpsc::channel(65_536);
         let seq = Sequencer {
             shared: shared.clone(),
@@ -334,9 +339,10 @@ impl Log {
         let size = self.checkpoint().checkpoint.size;
         let indices: Vec<u64> = self
             .shared
-            .subjects
+            .index
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .subjects
             .get(subject)
             .map(|v| v.iter().copied().filter(|&i| i < size).collect())
             .unwrap_or_default();
@@ -345,6 +351,48 @@ impl Log {
             out.push(self.inclusion_proof(i).await?);
         }
         Ok(out)
+    }
+
+    /// Indices of published entries of `kind` (`access`, `egress`, …),
+    /// oldest first, starting after index `after` (exclusive) if given, at
+    /// most `limit` of them. For staff and auditor listings.
+    pub fn entries_by_kind(&self, kind: &str, after: Option<u64>, limit: usize) -> Vec<u64> {
+        let size = self.checkpoint().checkpoint.size;
+        let idx = self.shared.index.lock().unwrap_or_else(|e| e.into_inner());
+        idx.kinds
+            .get(kind)
+            .map(|v| {
+                v.iter()
+                    .copied()
+                    .filter(|&i| i < size && after.is_none_or(|a| i > a))
+                    .take(limit)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The region configuration last recorded in the log.
+    pub fn region_config(&self) -> Option<RegionConfig> {
+        let idx = self.shared.index.lock().unwrap_or_else(|e| e.into_inner());
+        idx.region_config.clone()
+    }
+
+    /// Records the region's configuration if the log does not already say
+    /// exactly this: the genesis entry of a new log, and an entry for every
+    /// later change (new custodian, countries, keys, policy set, status).
+    /// Call it at every start. Returns the receipt when it appended.
+    pub async fn ensure_region_config(
+        &self,
+        config: &RegionConfig,
+    ) -> Result<Option<Receipt>, LogError> {
+        let _guard = self.shared.config_lock.lock().await;
+        if self.region_config().as_ref() == Some(config) {
+            return Ok(None);
+        }
+        let r = self
+            .append_entry(&Entry::now(EntryBody::RegionConfig(config.clone())))
+            .await?;
+        Ok(Some(r))
     }
 
     /// Reads a published tile or the checkpoint by its path relative to the
@@ -422,8 +470,8 @@ async fn publish_committed(
     })
 }
 
-/// Adds the entries in `[from, to)` to the subject index.
-async fn index_subjects(shared: &Shared, from: u64, to: u64) -> Result<(), LogError> {
+/// Adds the entries in `[from, to)` to the entry index.
+async fn index_entries(shared: &Shared, from: u64, to: u64) -> Result<(), LogError> {
     let mut index = from / TILE_WIDTH;
     while index * TILE_WIDTH < to {
         let Some(t) = tile_in_tree(TileKind::Entries, index, to) else {
@@ -435,16 +483,11 @@ async fn index_subjects(shared: &Shared, from: u64, to: u64) -> Result<(), LogEr
             .await?
             .ok_or_else(|| LogError::Fatal(format!("{} is missing", t.path())))?;
         let entries = decode_bundle(&t, &bytes)?;
-        let mut subjects = shared.subjects.lock().unwrap_or_else(|e| e.into_inner());
+        let mut idx = shared.index.lock().unwrap_or_else(|e| e.into_inner());
         for (i, e) in entries.iter().enumerate() {
             let n = index * TILE_WIDTH + i as u64;
-            if n < from {
-                continue;
-            }
-            // Entries that are not typed JSON are valid log entries but have
-            // no subject to index.
-            if let Some(p) = Entry::parse(e).ok().and_then(|e| e.body.subject()) {
-                subjects.entry(p).or_default().push(n);
+            if n >= from {
+                idx.add(n, e);
             }
         }
         index += 1;
@@ -526,12 +569,21 @@ impl Sequencer {
                     }
                 }
                 Err(e) => {
-                    let msg = e.to_string();
-                    if matches!(e, LogError::Fatal(_)) {
+                    let fatal = matches!(e, LogError::Fatal(_));
+                    let msg = match e {
+                        LogError::Fatal(m) => m,
+                        other => other.to_string(),
+                    };
+                    if fatal {
                         tracing::error!(origin = %self.config.origin, "ledger stopped: {msg}");
                     }
                     for p in batch {
-                        let _ = p.reply.send(Err(LogError::Fatal(msg.clone())));
+                        let err = if fatal {
+                            LogError::Fatal(msg.clone())
+                        } else {
+                            LogError::Unavailable(msg.clone())
+                        };
+                        let _ = p.reply.send(Err(err));
                     }
                 }
             }
@@ -755,10 +807,33 @@ async fn ask_witness(
 }
 
 fn index_new_entries(shared: &Shared, first: u64, entries: &[Bytes]) {
-    let mut subjects = shared.subjects.lock().unwrap_or_else(|e| e.into_inner());
+    let mut idx = shared.index.lock().unwrap_or_else(|e| e.into_inner());
     for (i, e) in entries.iter().enumerate() {
-        if let Some(p) = Entry::parse(e).ok().and_then(|e| e.body.subject()) {
-            subjects.entry(p).or_default().push(first + i as u64);
+        idx.add(first + i as u64, e);
+    }
+}
+
+/// In-memory lookups over the log's typed entries. Entries that are not
+/// typed JSON are valid log entries, just not indexed.
+#[derive(Default)]
+struct EntryIndex {
+    /// Pseudonym -> entry indices, for "every access to my data".
+    subjects: HashMap<Pseudonym, Vec<u64>>,
+    /// Entry kind -> entry indices, for staff and auditor listings.
+    kinds: HashMap<&'static str, Vec<u64>>,
+    /// The region configuration in force (the latest `region_config`).
+    region_config: Option<RegionConfig>,
+}
+
+impl EntryIndex {
+    fn add(&mut self, n: u64, bytes: &[u8]) {
+        let Ok(e) = Entry::parse(bytes) else { return };
+        if let Some(p) = e.body.subject() {
+            self.subjects.entry(p).or_default().push(n);
+        }
+        self.kinds.entry(e.body.kind()).or_default().push(n);
+        if let EntryBody::RegionConfig(c) = e.body {
+            self.region_config = Some(c);
         }
     }
 }

@@ -248,3 +248,56 @@ async fn witnesses_cosign_and_a_dead_one_does_not_block() {
     .unwrap();
     assert_eq!(witness.latest_size(origin).await, 6);
 }
+
+#[tokio::test]
+async fn region_config_opens_the_log_and_changes_are_recorded_once() {
+    use sovereel_ledger::entry::RegionConfig;
+    let dir = tempfile::tempdir().unwrap();
+    let origin = "ledger.test/global";
+    let open = || async {
+        Log::open(
+            LogStorage::local(dir.path()).unwrap(),
+            signer(origin, 6),
+            LogConfig::new(origin),
+        )
+        .await
+        .unwrap()
+    };
+    let log = open().await;
+    let mut config = RegionConfig {
+        region: "global".into(),
+        custodian: "Platform Co".into(),
+        countries: vec!["FR".into(), "DE".into()],
+        log_vkey: log.vkey(),
+        verifier_keys: vec![],
+        policy_set_sha256: "ab".repeat(32),
+        status: "active".into(),
+    };
+    let r = log
+        .ensure_region_config(&config)
+        .await
+        .unwrap()
+        .expect("genesis entry");
+    assert_eq!(r.index, 0);
+    assert!(log.ensure_region_config(&config).await.unwrap().is_none());
+    log.append(Bytes::from_static(b"not json")).await.unwrap();
+    drop(log);
+    let log = open().await;
+    assert!(
+        log.ensure_region_config(&config).await.unwrap().is_none(),
+        "remembered across restarts"
+    );
+    config.custodian = "New Custodian Ltd".into();
+    assert_eq!(
+        log.ensure_region_config(&config)
+            .await
+            .unwrap()
+            .unwrap()
+            .index,
+        2
+    );
+    assert_eq!(log.entries_by_kind("region_config", None, 10), vec![0, 2]);
+    assert_eq!(log.entries_by_kind("region_config", Some(0), 10), vec![2]);
+    assert!(log.entries_by_kind("access", None, 10).is_empty());
+    assert_eq!(log.region_config().unwrap().custodian, "New Custodian Ltd");
+}
