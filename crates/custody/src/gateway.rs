@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use cedar_policy::{
-    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicyId,
-    PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
+    ActionConstraint, Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName,
+    EntityUid, PolicyId, PolicySet, Request, RestrictedExpression, Schema, ValidationMode,
+    Validator,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -306,6 +307,21 @@ impl ResourceClass {
     }
 }
 
+impl ResourceClass {
+    /// The class for the ledger's `access` entry, which knows the four data
+    /// classes: ledger entries and release manifests are public artifacts.
+    pub fn data_class(self) -> DataClass {
+        match self {
+            ResourceClass::Protected => DataClass::Protected,
+            ResourceClass::Public | ResourceClass::Ledger | ResourceClass::Release => {
+                DataClass::Public
+            }
+            ResourceClass::Aggregate => DataClass::Aggregate,
+            ResourceClass::Interop => DataClass::Interop,
+        }
+    }
+}
+
 impl From<DataClass> for ResourceClass {
     fn from(c: DataClass) -> ResourceClass {
         match c {
@@ -563,7 +579,11 @@ pub struct Denied {
 /// The region's policy gateway: a validated schema and policy set.
 pub struct PolicyGateway {
     schema: Schema,
-    policies: PolicySet,
+    /// The policy set split by action: entry `a as usize` holds every policy
+    /// whose scope can match action `a`. A policy whose action scope
+    /// excludes the request's action can never apply, so leaving it out
+    /// changes no decision and saves Cedar evaluating it.
+    by_action: Vec<PolicySet>,
     authorizer: Authorizer,
     /// Cedar's generated policy ids → our `@id` annotations.
     ids: HashMap<PolicyId, String>,
@@ -582,13 +602,47 @@ impl fmt::Debug for PolicyGateway {
 
 const NAMESPACE: &str = "Sovereel";
 
-fn type_name(name: &str) -> EntityTypeName {
-    EntityTypeName::from_str(&format!("{NAMESPACE}::{name}"))
-        .expect("entity type names in this module are valid")
+/// Entity type names, parsed once: Cedar parses a name with its full
+/// grammar, which would otherwise cost more than the decision itself.
+struct TypeNames {
+    user: EntityTypeName,
+    staff: EntityTypeName,
+    auditor: EntityTypeName,
+    release: EntityTypeName,
+    data: EntityTypeName,
+    action: EntityTypeName,
+}
+
+fn type_names() -> &'static TypeNames {
+    static NAMES: std::sync::OnceLock<TypeNames> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let parse = |name: &str| {
+            EntityTypeName::from_str(&format!("{NAMESPACE}::{name}"))
+                .expect("entity type names in this module are valid")
+        };
+        TypeNames {
+            user: parse("User"),
+            staff: parse("Staff"),
+            auditor: parse("Auditor"),
+            release: parse("Release"),
+            data: parse("Data"),
+            action: parse("Action"),
+        }
+    })
 }
 
 fn uid(type_: &str, id: &str) -> EntityUid {
-    EntityUid::from_type_name_and_id(type_name(type_), EntityId::new(id))
+    let names = type_names();
+    let name = match type_ {
+        "User" => &names.user,
+        "Staff" => &names.staff,
+        "Auditor" => &names.auditor,
+        "Release" => &names.release,
+        "Data" => &names.data,
+        "Action" => &names.action,
+        other => unreachable!("no entity type {other} in the schema"),
+    };
+    EntityUid::from_type_name_and_id(name.clone(), EntityId::new(id))
 }
 
 fn string(s: &str) -> RestrictedExpression {
@@ -634,17 +688,35 @@ impl PolicyGateway {
                 _ => return Err(PolicyError::PolicyId(policy.id().to_string())),
             }
         }
-        let actions = Action::ALL
+        let actions: Vec<EntityUid> = Action::ALL
             .iter()
             .map(|a| uid("Action", a.as_str()))
             .collect();
+        let mut by_action: Vec<PolicySet> = actions.iter().map(|_| PolicySet::new()).collect();
+        for policy in policies.policies() {
+            // An action the gateway does not know (an action group added to
+            // the schema) might contain any action: keep such policies everywhere.
+            let may_match =
+                |scope: &EntityUid, action: &EntityUid| scope == action || !actions.contains(scope);
+            for (set, action) in by_action.iter_mut().zip(&actions) {
+                let applies = match policy.action_constraint() {
+                    ActionConstraint::Any => true,
+                    ActionConstraint::Eq(scope) => may_match(&scope, action),
+                    ActionConstraint::In(scopes) => scopes.iter().any(|s| may_match(s, action)),
+                };
+                if applies {
+                    set.add(policy.clone())
+                        .map_err(|e| PolicyError::PolicyId(e.to_string()))?;
+                }
+            }
+        }
         let mut hash = Sha256::new();
         hash.update(schema_src.as_bytes());
         hash.update([0u8]);
         hash.update(policy_src.as_bytes());
         Ok(PolicyGateway {
             schema,
-            policies,
+            by_action,
             authorizer: Authorizer::new(),
             ids,
             actions,
@@ -851,9 +923,9 @@ impl PolicyGateway {
         .map_err(|e| e.to_string())?;
         let entities =
             Entities::from_entities(entities, Some(&self.schema)).map_err(|e| e.to_string())?;
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.policies, &entities);
+        let response =
+            self.authorizer
+                .is_authorized(&request, &self.by_action[action as usize], &entities);
         for error in response.diagnostics().errors() {
             // A policy that errors is skipped by Cedar, which can only make
             // the answer stricter; still worth knowing about.

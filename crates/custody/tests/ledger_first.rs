@@ -93,6 +93,17 @@ fn a_moderator_reads_a_case_field_only_after_the_ledger_append() {
     assert_eq!(record.purpose.as_deref(), Some("report review"));
     assert_eq!(record.decision, AccessDecision::Allow);
     assert_eq!(record.policy_id, "moderator-case");
+    assert_eq!(
+        record.resource_class.data_class(),
+        sovereel_model::classes::DataClass::Protected
+    );
+    let json = serde_json::to_value(record).unwrap();
+    assert_eq!(json["principal"]["type"], "staff");
+    assert_eq!(json["principal"]["org"], "custodian");
+    assert_eq!(json["principal"]["region"], "us");
+    assert_eq!(json["principal"]["role"], "moderator");
+    assert_eq!(json["action"], "ReadCaseItem");
+    assert_eq!(json["decision"], "allow");
 
     // Closing the case ends the access.
     let closed = AccessContext::case(CaseContext {

@@ -97,3 +97,32 @@ fn a_policy_file_on_disk_with_a_type_error_stops_loading() {
     let err = PolicyGateway::from_dir(dir.path()).unwrap_err();
     assert!(matches!(err, PolicyError::Validation(_)), "{err}");
 }
+
+#[test]
+fn policies_on_an_action_group_apply_to_its_members() {
+    use sovereel_custody::{AccessContext, Principal, Resource, act};
+    use sovereel_model::ids::{RegionId, UserId};
+    // The gateway evaluates per action only the policies whose scope can
+    // match; a group it does not know must not be pruned away.
+    let schema = DEFAULT_SCHEMA
+        .replace(
+            "  action ReadProtected,",
+            "  action Everything;\n  action ReadProtected,",
+        )
+        .replace(
+            "PublishRelease, ApproveRelease\n    appliesTo",
+            "PublishRelease, ApproveRelease in [Everything]\n    appliesTo",
+        );
+    assert_ne!(schema, DEFAULT_SCHEMA);
+    let policy = r#"@id("group")
+        permit (principal is Sovereel::User, action in Sovereel::Action::"Everything", resource is Sovereel::Data)
+        when { resource.class == "ledger" };"#;
+    let gw = PolicyGateway::from_sources(&schema, policy).unwrap();
+    let us = RegionId::parse("us").unwrap();
+    let user = Principal::user(UserId::generate(&us));
+    let ledger = Resource::ledger(us);
+    let grant = gw
+        .authorize(&user, act::PublishRelease, &ledger, &AccessContext::none())
+        .unwrap();
+    assert_eq!(grant.policy_id(), "group");
+}
