@@ -16,14 +16,19 @@ pub struct NeighbourList {
 }
 
 impl NeighbourList {
+    /// Ids are kept sorted so lookups are a binary search: scoring looks up
+    /// every (recent engagement, candidate) pair, far more often than it adds.
     fn add(&mut self, id: u32, w: f32, cap: usize) {
-        if let Some(i) = self.ids.iter().position(|&x| x == id) {
-            self.weights[i] += w;
-            return;
-        }
+        let at = match self.ids.binary_search(&id) {
+            Ok(i) => {
+                self.weights[i] += w;
+                return;
+            }
+            Err(at) => at,
+        };
         if self.ids.len() < cap {
-            self.ids.push(id);
-            self.weights.push(w);
+            self.ids.insert(at, id);
+            self.weights.insert(at, w);
             return;
         }
         let (mut min_i, mut min_w) = (0, f32::INFINITY);
@@ -34,16 +39,16 @@ impl NeighbourList {
             }
         }
         if min_w < w {
-            self.ids[min_i] = id;
-            self.weights[min_i] = w;
+            self.ids.remove(min_i);
+            self.weights.remove(min_i);
+            let at = if min_i < at { at - 1 } else { at };
+            self.ids.insert(at, id);
+            self.weights.insert(at, w);
         }
     }
 
     pub fn get(&self, id: u32) -> f32 {
-        self.ids
-            .iter()
-            .position(|&x| x == id)
-            .map_or(0.0, |i| self.weights[i])
+        self.ids.binary_search(&id).map_or(0.0, |i| self.weights[i])
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (u32, f32)> + '_ {
@@ -158,7 +163,12 @@ impl CoEngagement {
     }
 
     pub fn check(&self, videos: usize) -> Result<(), String> {
-        if self.lists.len() > videos || self.lists.iter().any(|l| l.ids.len() != l.weights.len()) {
+        if self.lists.len() > videos
+            || self
+                .lists
+                .iter()
+                .any(|l| l.ids.len() != l.weights.len() || !l.ids.is_sorted_by(|a, b| a < b))
+        {
             return Err("co-engagement lists inconsistent".into());
         }
         if self
@@ -193,5 +203,28 @@ mod tests {
         assert_eq!(prof.len(), 2);
         assert_eq!(c.score(&[(3, 1.0)], 2, |_| 0.0), prof[&2].score);
         assert_eq!(prof[&2].seed, 3);
+    }
+
+    #[test]
+    fn lists_stay_sorted_and_match_a_reference() {
+        let mut l = NeighbourList::default();
+        let mut reference = std::collections::HashMap::new();
+        let mut x = 7u64;
+        for _ in 0..2000 {
+            x = crate::ids::mix64(x);
+            let id = (x % 50) as u32;
+            l.add(id, 1.0, 64);
+            *reference.entry(id).or_insert(0.0) += 1.0;
+        }
+        assert!(l.ids.is_sorted());
+        for (id, w) in reference {
+            assert_eq!(l.get(id), w);
+        }
+        // Under a cap the weakest go first, and order is kept.
+        let mut c = NeighbourList::default();
+        for (id, w) in [(9, 5.0), (3, 1.0), (7, 4.0), (1, 6.0)] {
+            c.add(id, w, 3);
+        }
+        assert_eq!(c.ids, vec![1, 7, 9]);
     }
 }
