@@ -219,6 +219,17 @@ impl Log {
                         note: b,
                     }
                 }
+                // The published checkpoint can only lag the committed one
+                // (a crash between commit and publish). Anything else means
+                // the stored state is not what this log wrote: stop rather
+                // than publish something inconsistent with it.
+                Ok(p) if p.checkpoint.size >= edge.size() => {
+                    return Err(LogError::Fatal(format!(
+                        "published checkpoint (size {}) is not behind the committed one (size {})",
+                        p.checkpoint.size,
+                        edge.size()
+                    )));
+                }
                 _ => publish_committed(&storage, &committed).await?,
             },
             None => publish_committed(&storage, &committed).await?,
