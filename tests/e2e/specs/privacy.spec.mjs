@@ -72,10 +72,12 @@ test('the access log shows "Verified" for a real staff access, and "Failed" when
   await page.route('**/v1/me/access-log', async (route) => {
     const response = await route.fetch();
     const answer = await response.json();
-    const proof = Buffer.from(answer.items[0].proof[0] || answer.items[0].leaf_b64, 'base64');
-    proof[0] ^= 0x01;
-    if (answer.items[0].proof.length) answer.items[0].proof[0] = proof.toString('base64');
-    else answer.items[0].leaf_b64 = proof.toString('base64');
+    const item = answer.items[0];
+    const leafField = 'leaf_b64' in item ? 'leaf_b64' : 'entry';
+    const bytes = Buffer.from(item.proof[0] || item[leafField], 'base64');
+    bytes[0] ^= 0x01;
+    if (item.proof.length) item.proof[0] = bytes.toString('base64');
+    else item[leafField] = bytes.toString('base64');
     await route.fulfill({ response, json: answer });
   });
   await page.getByRole('button', { name: 'Check again' }).click();
@@ -87,7 +89,9 @@ test('the access log shows "Verified" for a real staff access, and "Failed" when
   await page.route('**/v1/me/access-log', async (route) => {
     const response = await route.fetch();
     const answer = await response.json();
-    answer.checkpoint = answer.checkpoint.replace(/\n(\d+)\n/, (_, n) => `\n${Number(n) + 1}\n`);
+    const forge = (note) => note.replace(/\n(\d+)\n/, (_, n) => `\n${Number(n) + 1}\n`);
+    if (answer.checkpoint) answer.checkpoint = forge(answer.checkpoint);
+    for (const item of answer.items) if (item.checkpoint) item.checkpoint = forge(item.checkpoint);
     await route.fulfill({ response, json: answer });
   });
   await page.getByRole('button', { name: 'Check again' }).click();

@@ -74,3 +74,37 @@ test('a proof for another tree size fails', async () => {
   const result = await verifyAccessLog(answer);
   assert.match(result.items[0].reason, /tree of 6 entries/);
 });
+
+// The ledger crate's InclusionProof: the entry as base64 leaf bytes, and each
+// item with the checkpoint it proves against; the key comes from /log/<r>/vkey.
+function ledgerShape(answer) {
+  return {
+    items: answer.items.map((i) => ({ index: i.index, tree_size: i.tree_size, entry: i.leaf_b64, proof: i.proof, checkpoint: answer.checkpoint })),
+  };
+}
+
+test('the ledger crate shape verifies with the key given separately', async () => {
+  const answer = makeAnswer();
+  const result = await verifyAccessLog(ledgerShape(answer), answer.vkey);
+  assert.deepEqual(result.items.map((i) => i.ok), [true, true, true]);
+  assert.equal(result.checkpoint.size, 7n);
+  assert.equal(result.items[0].entry.action, 'read_1');
+});
+
+test('the ledger crate shape fails on a tampered proof or without the key', async () => {
+  const answer = makeAnswer();
+  const shaped = ledgerShape(answer);
+  const proof = Buffer.from(shaped.items[2].proof[0], 'base64');
+  proof[0] ^= 1;
+  shaped.items[2].proof[0] = proof.toString('base64');
+  const result = await verifyAccessLog(shaped, answer.vkey);
+  assert.deepEqual(result.items.map((i) => i.ok), [true, true, false]);
+  const keyless = await verifyAccessLog(ledgerShape(answer));
+  assert.equal(keyless.items.some((i) => i.ok), false);
+  assert.match(keyless.checkpointError, /key is not known/);
+});
+
+test('an empty log answer has nothing to verify and no error', async () => {
+  const result = await verifyAccessLog({ items: [] });
+  assert.deepEqual(result, { checkpoint: null, checkpointError: null, items: [] });
+});

@@ -109,23 +109,40 @@ async function loadAccessLog(out) {
     return;
   }
   let verified;
+  let vkey = answer?.vkey;
   try {
+    if (!vkey) vkey = await logKey();
     const { verifyAccessLog } = await import('../accesslog.js');
-    verified = await verifyAccessLog(answer);
+    verified = await verifyAccessLog(answer, vkey);
   } catch (err) {
     out.replaceChildren(h('p', { class: 'error' }, `Could not check the log: ${err.message}`));
     return;
   }
   const { checkpoint, checkpointError, items } = verified;
-  const keyNote = pinKey(answer.vkey);
+  const keyNote = vkey ? pinKey(vkey) : null;
+  let headline;
+  if (checkpoint) {
+    headline = h('p', { class: 'verified-line' }, h('span', { class: 'badge ok' }, 'Signature verified'), ` Checkpoint of ${checkpoint.origin}: ${checkpoint.size} ${checkpoint.size === 1n ? 'entry' : 'entries'}${checkpoint.cosigners.length ? `, cosigned by ${checkpoint.cosigners.join(', ')}` : ''}.`);
+  } else if (checkpointError) {
+    headline = h('p', { class: 'verified-line' }, h('span', { class: 'badge failed' }, 'Signature failed'), ` ${checkpointError}`);
+  } else {
+    headline = h('p', { class: 'verified-line muted' }, 'The log has no checkpoint to check yet.');
+  }
   out.replaceChildren(
-    checkpoint
-      ? h('p', { class: 'verified-line' }, h('span', { class: 'badge ok' }, 'Signature verified'), ` Checkpoint of ${checkpoint.origin}: ${checkpoint.size} entries${checkpoint.cosigners.length ? `, cosigned by ${checkpoint.cosigners.join(', ')}` : ''}.`)
-      : h('p', { class: 'verified-line' }, h('span', { class: 'badge failed' }, 'Signature failed'), ` ${checkpointError}`),
+    headline,
     keyNote,
     items.length === 0
       ? h('p', {}, 'Nobody but you has accessed your data.')
       : h('ol', { class: 'entries', 'aria-label': 'Log entries about you' }, items.map(renderEntry)));
+}
+
+// The key of the viewer's home-region log, as the log itself publishes it.
+async function logKey() {
+  const me = await api('/v1/me');
+  const region = typeof me?.region === 'object' ? me.region?.id : me?.region;
+  const response = await fetch(`/log/${encodeURIComponent(region)}/vkey`, { credentials: 'same-origin' });
+  if (!response.ok || (response.headers.get('content-type') || '').includes('html')) throw new Error('the log does not publish its key yet');
+  return (await response.text()).trim();
 }
 
 // Remember the log key the first time; a different key later is worth a warning.
