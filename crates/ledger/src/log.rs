@@ -32,6 +32,11 @@
 //! So an acknowledged entry is always committed (durable and signed), and
 //! the log never signs a checkpoint that is not an extension of the one
 //! before: there is only ever one edge, and it only grows.
+//!
+//! Batches overlap by one step to save an fsync round: batch k+1 is staged
+//! while batch k is published, but k+1 is committed only after k's tiles and
+//! checkpoint are durable. At any instant at most one committed batch is
+//! unpublished, and its staging object is the one recovery reads.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -45,7 +50,7 @@ use crate::entry::{Entry, EntryBody, EntryError, Pseudonym, RegionConfig};
 use crate::merkle::{EMPTY_ROOT, Hash};
 use crate::note::{Note, NoteSigner, NoteVerifier};
 use crate::proof::{self, FetchError, InclusionProof};
-use crate::storage::{LogStorage, PendingSync, StorageError, TileSource};
+use crate::storage::{LogStorage, StorageError, TileSource};
 use crate::tiles::{
     Edge, MAX_ENTRY_SIZE, TILE_WIDTH, TileError, TileKind, TileRef, decode_bundle, tile_in_tree,
 };
@@ -250,16 +255,19 @@ impl Log {
             edge,
             committed,
             fatal: None,
-            witnesses: config
-                .witnesses
-                .iter()
-                .map(|w| WitnessState {
-                    client: w.clone(),
-                    known_size: None,
-                    retry_after: None,
-                    failures: 0,
-                })
-                .collect(),
+            witnesses: Some(
+                config
+                    .witnesses
+                    .iter()
+                    .map(|w| WitnessState {
+                        client: w.clone(),
+                        known_size: None,
+                        retry_after: None,
+                        failures: 0,
+                    })
+                    .collect(),
+            ),
+            inflight: None,
         };
         tokio::spawn(seq.run(rx));
         Ok(Log { shared, tx })
@@ -515,6 +523,26 @@ struct WitnessState {
     failures: u32,
 }
 
+/// Steps 4 and 5 of one committed batch, run as their own task so the
+/// sequencer can stage the next batch meanwhile.
+struct PublishJob {
+    shared: Arc<Shared>,
+    witness_timeout: Duration,
+    witnesses: Vec<WitnessState>,
+    committed: Note,
+    tiles: Vec<(String, Bytes)>,
+    first_index: u64,
+    entries: Vec<Bytes>,
+    replies: Vec<oneshot::Sender<Result<Receipt, LogError>>>,
+}
+
+/// What a publish task hands back: the witnesses' state, and an error if
+/// publishing failed (which stops the log).
+struct Published {
+    witnesses: Vec<WitnessState>,
+    result: Result<(), String>,
+}
+
 struct Sequencer {
     shared: Arc<Shared>,
     signer: NoteSigner,
@@ -522,25 +550,29 @@ struct Sequencer {
     edge: Edge,
     committed: Note,
     fatal: Option<String>,
-    witnesses: Vec<WitnessState>,
+    /// `None` while lent to the in-flight publish task.
+    witnesses: Option<Vec<WitnessState>>,
+    inflight: Option<tokio::task::JoinHandle<Published>>,
 }
 
 impl Sequencer {
     async fn run(mut self, mut rx: mpsc::Receiver<Pending>) {
         // Cosign the recovered checkpoint if it has no cosignatures yet.
-        if !self.witnesses.is_empty() {
-            let published = self
-                .shared
-                .published
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            let note = Note::parse(&published.note).ok();
-            if note.is_some_and(|n| n.signatures.len() == 1)
-                && let Err(e) = self.witness_and_publish(PendingSync::default()).await
-            {
-                self.fatal = Some(e.to_string());
-            }
+        let has_witnesses = self.witnesses.as_ref().is_some_and(|w| !w.is_empty());
+        let published = self
+            .shared
+            .published
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if has_witnesses && Note::parse(&published.note).is_ok_and(|n| n.signatures.len() == 1) {
+            let job = self.job(
+                Vec::new(),
+                published.checkpoint.size,
+                Vec::new(),
+                Vec::new(),
+            );
+            self.inflight = Some(tokio::spawn(job.run()));
         }
         while let Some(first) = rx.recv().await {
             // The batch closes when it is full or when its oldest entry has
@@ -570,14 +602,11 @@ impl Sequencer {
                 continue;
             }
             let entries: Vec<Bytes> = batch.iter().map(|p| p.entry.clone()).collect();
-            match self.sequence(&entries).await {
-                Ok((first_index, cp)) => {
-                    for (i, p) in batch.into_iter().enumerate() {
-                        let _ = p.reply.send(Ok(Receipt {
-                            index: first_index + i as u64,
-                            checkpoint: cp.clone(),
-                        }));
-                    }
+            let replies: Vec<_> = batch.into_iter().map(|p| p.reply).collect();
+            match self.stage_and_commit(&entries).await {
+                Ok((first_index, tiles)) => {
+                    let job = self.job(tiles, first_index, entries, replies);
+                    self.inflight = Some(tokio::spawn(job.run()));
                 }
                 Err(e) => {
                     let fatal = matches!(e, LogError::Fatal(_));
@@ -588,24 +617,67 @@ impl Sequencer {
                     if fatal {
                         tracing::error!(origin = %self.config.origin, "ledger stopped: {msg}");
                     }
-                    for p in batch {
+                    for reply in replies {
                         let err = if fatal {
                             LogError::Fatal(msg.clone())
                         } else {
                             LogError::Unavailable(msg.clone())
                         };
-                        let _ = p.reply.send(Err(err));
+                        let _ = reply.send(Err(err));
                     }
                 }
             }
         }
+        let _ = self.wait_inflight().await;
     }
 
-    /// One batch: stage, sign, commit, publish tiles, witness, publish.
-    async fn sequence(
+    fn job(
+        &mut self,
+        tiles: Vec<(String, Bytes)>,
+        first_index: u64,
+        entries: Vec<Bytes>,
+        replies: Vec<oneshot::Sender<Result<Receipt, LogError>>>,
+    ) -> PublishJob {
+        PublishJob {
+            shared: self.shared.clone(),
+            witness_timeout: self.config.witness_timeout,
+            witnesses: self.witnesses.take().unwrap_or_default(),
+            committed: self.committed.clone(),
+            tiles,
+            first_index,
+            entries,
+            replies,
+        }
+    }
+
+    /// Waits for the previous batch to be published; a failure there stops
+    /// the log.
+    async fn wait_inflight(&mut self) -> Result<(), LogError> {
+        if let Some(h) = self.inflight.take() {
+            match h.await {
+                Ok(done) => {
+                    self.witnesses = Some(done.witnesses);
+                    if let Err(why) = done.result {
+                        return Err(self.stop(&why));
+                    }
+                }
+                Err(e) => return Err(self.stop(&format!("publish task failed: {e}"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps 1-3 for one batch. Returns the index of its first entry and
+    /// the tiles to publish.
+    ///
+    /// Batches overlap by one step: this batch is staged while the previous
+    /// one is still being published, but it is committed only once that
+    /// publication is durable. So at any instant at most one committed batch
+    /// is unpublished, and it is the one whose staging object recovery reads.
+    async fn stage_and_commit(
         &mut self,
         entries: &[Bytes],
-    ) -> Result<(u64, Arc<PublishedCheckpoint>), LogError> {
+    ) -> Result<(u64, Vec<(String, Bytes)>), LogError> {
         let before = self.edge.clone();
         let first_index = before.size();
         let mut tiles = Vec::new();
@@ -625,6 +697,9 @@ impl Sequencer {
             self.edge = before;
             return Err(e.into());
         }
+
+        // The previous batch must be published before this one commits.
+        self.wait_inflight().await?;
 
         // 2. Sign, but only on top of the checkpoint we committed last.
         let on_disk = self.shared.storage.get(COMMITTED).await;
@@ -652,59 +727,80 @@ impl Sequencer {
             return Err(self.stop(&format!("commit failed: {e}")));
         }
         self.committed = note;
-
-        // 4. Publish the tiles. They become visible now; making them durable
-        //    can wait for the checkpoint's fsync round below, because until
-        //    the next batch deletes this batch's staging object, recovery can
-        //    always rewrite them.
-        let items: Vec<(String, Bytes)> =
-            tiles.iter().map(|(t, b)| (t.path(), b.clone())).collect();
-        let pending = match self.shared.storage.put_all_deferred(&items).await {
-            Ok(p) => p,
-            Err(e) => return Err(self.stop(&format!("publishing tiles failed: {e}"))),
-        };
-
-        // 5. Witness and publish the checkpoint; tiles and checkpoint are
-        //    durable before anyone is acknowledged.
-        let published = self.witness_and_publish(pending).await?;
-
-        // The previous staging object is no longer needed for recovery.
-        if first_index > 0 {
-            let _ = self.shared.storage.delete(&staging_path(first_index)).await;
-        }
-        index_new_entries(&self.shared, first_index, entries);
-        Ok((first_index, published))
+        Ok((
+            first_index,
+            tiles.iter().map(|(t, b)| (t.path(), b.clone())).collect(),
+        ))
     }
 
     fn stop(&mut self, why: &str) -> LogError {
         self.fatal = Some(why.to_string());
         LogError::Fatal(why.to_string())
     }
+}
 
-    async fn witness_and_publish(
-        &mut self,
-        pending: PendingSync,
-    ) -> Result<Arc<PublishedCheckpoint>, LogError> {
+impl PublishJob {
+    async fn run(mut self) -> Published {
+        let result = self.publish().await;
+        let replies = std::mem::take(&mut self.replies);
+        match &result {
+            Ok(cp) => {
+                for (i, reply) in replies.into_iter().enumerate() {
+                    let _ = reply.send(Ok(Receipt {
+                        index: self.first_index + i as u64,
+                        checkpoint: cp.clone(),
+                    }));
+                }
+            }
+            Err(why) => {
+                tracing::error!("ledger stopped: {why}");
+                for reply in replies {
+                    let _ = reply.send(Err(LogError::Fatal(why.clone())));
+                }
+            }
+        }
+        Published {
+            witnesses: self.witnesses,
+            result: result.map(|_| ()),
+        }
+    }
+
+    async fn publish(&mut self) -> Result<Arc<PublishedCheckpoint>, String> {
+        let storage = self.shared.storage.clone();
+        // 4. Publish the tiles. They become visible now; making them durable
+        //    can wait for the checkpoint's fsync round below, because until
+        //    the next batch deletes this batch's staging object, recovery can
+        //    always rewrite them.
+        let pending = storage
+            .put_all_deferred(&self.tiles)
+            .await
+            .map_err(|e| format!("publishing tiles failed: {e}"))?;
+
+        // 5. Witness and publish the checkpoint; tiles and checkpoint are
+        //    durable before anyone is acknowledged.
         let mut note = self.committed.clone();
-        let checkpoint =
-            Checkpoint::parse(&note.text).map_err(|e| LogError::Fatal(e.to_string()))?;
+        let checkpoint = Checkpoint::parse(&note.text).map_err(|e| e.to_string())?;
         let signed = Bytes::from(note.to_bytes());
-        let cosigs = self.gather_cosignatures(&checkpoint, &signed).await;
-        for c in cosigs {
+        for c in gather_cosignatures(
+            &mut self.witnesses,
+            &storage,
+            self.witness_timeout,
+            &checkpoint,
+            &signed,
+        )
+        .await
+        {
             note.add_signature(c);
         }
         let bytes = Bytes::from(note.to_bytes());
-        let storage = &self.shared.storage;
-        let written = match storage
+        let written = storage
             .put_all_deferred(&[(PUBLISHED.to_string(), bytes.clone())])
             .await
-        {
-            Ok(p) => p,
-            Err(e) => return Err(self.stop(&format!("publishing the checkpoint failed: {e}"))),
-        };
-        if let Err(e) = storage.sync(pending.merge(written)).await {
-            return Err(self.stop(&format!("making the published tiles durable failed: {e}")));
-        }
+            .map_err(|e| format!("publishing the checkpoint failed: {e}"))?;
+        storage
+            .sync(pending.merge(written))
+            .await
+            .map_err(|e| format!("making the published tiles durable failed: {e}"))?;
         let published = Arc::new(PublishedCheckpoint {
             checkpoint,
             note: bytes,
@@ -714,78 +810,83 @@ impl Sequencer {
             .published
             .write()
             .unwrap_or_else(|e| e.into_inner()) = published.clone();
+
+        // The previous batch's staging object is no longer needed for recovery.
+        if self.first_index > 0 && !self.entries.is_empty() {
+            let _ = storage.delete(&staging_path(self.first_index)).await;
+        }
+        index_new_entries(&self.shared, self.first_index, &self.entries);
         Ok(published)
     }
+}
 
-    /// Asks every available witness at once, each bounded by the timeout.
-    /// Failures only cost that witness a back-off.
-    async fn gather_cosignatures(
-        &mut self,
-        cp: &Checkpoint,
-        signed: &Bytes,
-    ) -> Vec<crate::note::NoteSignature> {
-        let now = Instant::now();
-        let timeout = self.config.witness_timeout;
-        let storage = self.shared.storage.clone();
-        let tasks = self
-            .witnesses
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| w.retry_after.is_none_or(|t| t <= now))
-            .map(|(i, w)| {
-                let client = w.client.clone();
-                let known = w.known_size;
-                let storage = storage.clone();
-                let signed = signed.clone();
-                let cp = cp.clone();
-                async move {
-                    let r = tokio::time::timeout(
-                        timeout,
-                        ask_witness(&*client, &storage, known, &cp, signed),
-                    )
-                    .await;
-                    (
-                        i,
-                        r.unwrap_or_else(|_| Err(WitnessError::Unavailable("timed out".into()))),
-                    )
-                }
-            })
-            .collect::<Vec<_>>();
-        let results = futures::future::join_all(tasks).await;
-        let mut out = Vec::new();
-        for (i, r) in results {
-            let w = &mut self.witnesses[i];
-            match r {
-                Ok(sigs) => {
-                    w.known_size = Some(cp.size);
-                    w.failures = 0;
-                    w.retry_after = None;
-                    // Keep only cosignatures that verify under the witness key.
-                    let v = w.client.verifier().clone();
-                    for s in sigs {
-                        let probe = Note {
-                            text: cp.to_text(),
-                            signatures: vec![s.clone()],
-                        };
-                        if probe.verify(std::slice::from_ref(&v)).is_ok() {
-                            out.push(s);
-                        }
+/// Asks every available witness at once, each bounded by the timeout.
+/// Failures only cost that witness a back-off.
+async fn gather_cosignatures(
+    witnesses: &mut [WitnessState],
+    storage: &LogStorage,
+    timeout: Duration,
+    cp: &Checkpoint,
+    signed: &Bytes,
+) -> Vec<crate::note::NoteSignature> {
+    let now = Instant::now();
+    let tasks = witnesses
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.retry_after.is_none_or(|t| t <= now))
+        .map(|(i, w)| {
+            let client = w.client.clone();
+            let known = w.known_size;
+            let storage = storage.clone();
+            let signed = signed.clone();
+            let cp = cp.clone();
+            async move {
+                let r = tokio::time::timeout(
+                    timeout,
+                    ask_witness(&*client, &storage, known, &cp, signed),
+                )
+                .await;
+                (
+                    i,
+                    r.unwrap_or_else(|_| Err(WitnessError::Unavailable("timed out".into()))),
+                )
+            }
+        })
+        .collect::<Vec<_>>();
+    let results = futures::future::join_all(tasks).await;
+    let mut out = Vec::new();
+    for (i, r) in results {
+        let w = &mut witnesses[i];
+        match r {
+            Ok(sigs) => {
+                w.known_size = Some(cp.size);
+                w.failures = 0;
+                w.retry_after = None;
+                // Keep only cosignatures that verify under the witness key.
+                let v = w.client.verifier().clone();
+                for s in sigs {
+                    let probe = Note {
+                        text: cp.to_text(),
+                        signatures: vec![s.clone()],
+                    };
+                    if probe.verify(std::slice::from_ref(&v)).is_ok() {
+                        out.push(s);
                     }
-                }
-                Err(e) => {
-                    w.failures = w.failures.saturating_add(1);
-                    let backoff = Duration::from_secs(1u64 << w.failures.min(6));
-                    w.retry_after = Some(Instant::now() + backoff);
-                    if let WitnessError::Conflict(size) = e {
-                        w.known_size = Some(size);
-                        w.retry_after = None;
-                    }
-                    tracing::warn!(witness = %w.client.verifier().name(), "witness did not cosign: {e}");
                 }
             }
+            Err(e) => {
+                w.failures = w.failures.saturating_add(1);
+                let backoff = Duration::from_secs(1u64 << w.failures.min(6));
+                w.retry_after = Some(Instant::now() + backoff);
+                if let WitnessError::Conflict(size) = e {
+                    w.known_size = Some(size);
+                    w.retry_after = None;
+                }
+                tracing::warn!(witness = %w.client.verifier().name(), "witness did not cosign: {e}");
+            }
         }
-        out
     }
+    out
 }
 
 /// One `add-checkpoint` exchange, retried once if the witness reports a
