@@ -39,6 +39,14 @@ pub const POLICY_FILE: &str = "default.cedar";
 pub const DEFAULT_DENY: &str = "default-deny";
 /// The policy id reported when a request did not fit the schema.
 pub const INVALID_REQUEST: &str = "invalid-request";
+/// The policy id reported when evaluating a policy failed.
+pub const EVALUATION_ERROR: &str = "evaluation-error";
+
+/// Requests are built only from the typed values of this module, in shapes
+/// that [`PolicyGateway::from_sources`] checks against the schema once at
+/// load. Checking each request again costs a few microseconds; debug builds
+/// (and so every test, the authorization matrix included) still do it.
+const VALIDATE_EACH_REQUEST: bool = cfg!(debug_assertions);
 
 /// Why a schema or policy set cannot be loaded. Start-up stops with it; the
 /// message is Cedar's own.
@@ -714,14 +722,70 @@ impl PolicyGateway {
         hash.update(schema_src.as_bytes());
         hash.update([0u8]);
         hash.update(policy_src.as_bytes());
-        Ok(PolicyGateway {
+        let gateway = PolicyGateway {
             schema,
             by_action,
             authorizer: Authorizer::new(),
             ids,
             actions,
             sha256: hex::encode(hash.finalize()),
-        })
+        };
+        gateway.check_request_shapes()?;
+        Ok(gateway)
+    }
+
+    /// Builds one request of every shape the gateway makes (each principal
+    /// kind, resources with and without owner, empty and full contexts) and
+    /// validates it against the schema, so a schema that does not describe
+    /// them stops start-up instead of failing requests later.
+    fn check_request_shapes(&self) -> Result<(), PolicyError> {
+        let region = RegionId::parse("us").expect("a valid region id");
+        let user = UserId::generate(&region);
+        let other = UserId::generate(&region);
+        let id = |s: &str| OpaqueId::parse(s).expect("a valid opaque id");
+        let principals = [
+            Principal::user(user.clone()),
+            Principal::platform_staff(id("shape-check"), StaffRole::Operator),
+            Principal::custodian_staff(id("shape-check"), region.clone(), StaffRole::Moderator),
+            Principal::auditor(id("shape-check")),
+            Principal::release(region.clone(), id("shape-check")),
+        ];
+        let resources = [
+            Resource::protected(&user),
+            Resource::protected(&other),
+            Resource::ledger(region.clone()),
+        ];
+        let full = AccessContext {
+            case: Some(CaseContext {
+                case_id: id("shape-check"),
+                open: true,
+                assignee: id("shape-check"),
+                subject: other.clone(),
+            }),
+            request: Some(RequestContext {
+                request_id: id("shape-check"),
+                subject: other.clone(),
+            }),
+            k_anonymity: Some(50),
+            purpose: Some("shape check".into()),
+            shared_by_owner: true,
+        };
+        for principal in &principals {
+            for resource in &resources {
+                for context in [&AccessContext::none(), &full] {
+                    for &action in Action::ALL {
+                        self.decide(principal, action, resource, context, true)
+                            .map_err(|e| {
+                                PolicyError::Schema(format!(
+                                    "the schema does not describe the gateway's {action} \
+                                     requests: {e}"
+                                ))
+                            })?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Hex SHA-256 over the schema and policy text, for the ledger's
@@ -741,7 +805,13 @@ impl PolicyGateway {
         context: &AccessContext,
     ) -> Result<Authorized<A>, Denied> {
         let action = A::ACTION;
-        let (allowed, policy_id) = match self.decide(principal, action, resource, context) {
+        let (allowed, policy_id) = match self.decide(
+            principal,
+            action,
+            resource,
+            context,
+            VALIDATE_EACH_REQUEST,
+        ) {
             Ok(outcome) => outcome,
             Err(message) => {
                 tracing::warn!(%action, error = %message, "gateway request did not fit the schema");
@@ -793,13 +863,15 @@ impl PolicyGateway {
         }
     }
 
-    /// Runs Cedar; returns (allowed, deciding policy id).
+    /// Runs Cedar; returns (allowed, deciding policy id). With `validate`,
+    /// the request and entities are checked against the schema first.
     fn decide(
         &self,
         principal: &Principal,
         action: Action,
         resource: &Resource,
         context: &AccessContext,
+        validate: bool,
     ) -> Result<(bool, String), String> {
         let mut entities = Vec::with_capacity(3);
         let principal_uid = match principal {
@@ -824,7 +896,8 @@ impl PolicyGateway {
                     ("role".to_string(), string(role.as_str())),
                 ]);
                 entities.push(
-                    Entity::new(uid.clone(), attrs, HashSet::new()).map_err(|e| e.to_string())?,
+                    Entity::new(uid.clone(), attrs, HashSet::new())
+                        .map_err(|e| cedar_message(&e))?,
                 );
                 uid
             }
@@ -841,7 +914,8 @@ impl PolicyGateway {
                     ("release".to_string(), string(release_id.as_str())),
                 ]);
                 entities.push(
-                    Entity::new(uid.clone(), attrs, HashSet::new()).map_err(|e| e.to_string())?,
+                    Entity::new(uid.clone(), attrs, HashSet::new())
+                        .map_err(|e| cedar_message(&e))?,
                 );
                 uid
             }
@@ -861,7 +935,8 @@ impl PolicyGateway {
             }
         }
         entities.push(
-            Entity::new(resource_uid.clone(), attrs, HashSet::new()).map_err(|e| e.to_string())?,
+            Entity::new(resource_uid.clone(), attrs, HashSet::new())
+                .map_err(|e| cedar_message(&e))?,
         );
 
         let mut pairs = Vec::with_capacity(4);
@@ -881,7 +956,7 @@ impl PolicyGateway {
                     RestrictedExpression::new_entity_uid(uid("User", case.subject.as_str())),
                 ),
             ])
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| cedar_message(&e))?;
             pairs.push(("case".to_string(), record));
         }
         if let Some(request) = &context.request {
@@ -892,7 +967,7 @@ impl PolicyGateway {
                     RestrictedExpression::new_entity_uid(uid("User", request.subject.as_str())),
                 ),
             ])
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| cedar_message(&e))?;
             pairs.push(("request".to_string(), record));
         }
         if let Some(k) = context.k_anonymity {
@@ -910,7 +985,7 @@ impl PolicyGateway {
                 RestrictedExpression::new_bool(true),
             ));
         }
-        let context = Context::from_pairs(pairs).map_err(|e| e.to_string())?;
+        let context = Context::from_pairs(pairs).map_err(|e| cedar_message(&e))?;
 
         let action_uid = self.actions[action as usize].clone();
         let request = Request::new(
@@ -918,18 +993,23 @@ impl PolicyGateway {
             action_uid,
             resource_uid,
             context,
-            Some(&self.schema),
+            validate.then_some(&self.schema),
         )
-        .map_err(|e| e.to_string())?;
-        let entities =
-            Entities::from_entities(entities, Some(&self.schema)).map_err(|e| e.to_string())?;
+        .map_err(|e| cedar_message(&e))?;
+        let entities = Entities::from_entities(entities, validate.then_some(&self.schema))
+            .map_err(|e| cedar_message(&e))?;
         let response =
             self.authorizer
                 .is_authorized(&request, &self.by_action[action as usize], &entities);
+        // Cedar skips a policy whose evaluation errors. For a forbid that
+        // would turn "deny" into "allow", so any error denies outright.
+        let mut errored = false;
         for error in response.diagnostics().errors() {
-            // A policy that errors is skipped by Cedar, which can only make
-            // the answer stricter; still worth knowing about.
-            tracing::warn!(%action, error = %error, "policy evaluation error");
+            tracing::warn!(%action, error = %error, "policy evaluation error; denying");
+            errored = true;
+        }
+        if errored {
+            return Ok((false, EVALUATION_ERROR.to_string()));
         }
         let allowed = response.decision() == Decision::Allow;
         let mut reasons: Vec<&str> = response
@@ -947,7 +1027,7 @@ impl PolicyGateway {
 
 fn user_entity(user: &UserId) -> Result<Entity, String> {
     let attrs = HashMap::from([("region".to_string(), string(user.region_str()))]);
-    Entity::new(uid("User", user.as_str()), attrs, HashSet::new()).map_err(|e| e.to_string())
+    Entity::new(uid("User", user.as_str()), attrs, HashSet::new()).map_err(|e| cedar_message(&e))
 }
 
 /// Cedar's error with its diagnostic details (source positions and help),

@@ -126,3 +126,40 @@ fn policies_on_an_action_group_apply_to_its_members() {
         .unwrap();
     assert_eq!(grant.policy_id(), "group");
 }
+
+#[test]
+fn a_schema_that_does_not_describe_the_gateways_requests_is_refused() {
+    // A required attribute the gateway never sends: refused at load rather
+    // than failing (or, for a forbid, being skipped) at request time.
+    let schema = DEFAULT_SCHEMA.replace(
+        "entity User = { region: String };",
+        "entity User = { region: String, age: Long };",
+    );
+    assert_ne!(schema, DEFAULT_SCHEMA);
+    match PolicyGateway::from_sources(&schema, DEFAULT_POLICIES) {
+        Err(PolicyError::Schema(msg)) => assert!(msg.contains("age"), "{msg}"),
+        other => panic!("expected a schema error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_policy_that_fails_to_evaluate_denies_even_if_it_is_a_forbid() {
+    use sovereel_custody::{AccessContext, Principal, Resource, act};
+    use sovereel_model::ids::{RegionId, UserId};
+    // Cedar skips an erroring policy; for a forbid that would mean allow.
+    let policies = r#"
+        @id("logs") permit (principal, action == Sovereel::Action::"ReadLog", resource is Sovereel::Data);
+        @id("overflow") forbid (principal, action, resource)
+        when { context has k_anonymity && context.k_anonymity * 9223372036854775807 > 0 };
+    "#;
+    let gw = PolicyGateway::from_sources(DEFAULT_SCHEMA, policies).unwrap();
+    let us = RegionId::parse("us").unwrap();
+    let user = Principal::user(UserId::generate(&us));
+    let ledger = Resource::ledger(us);
+    gw.authorize(&user, act::ReadLog, &ledger, &AccessContext::none())
+        .unwrap();
+    let denied = gw
+        .authorize(&user, act::ReadLog, &ledger, &AccessContext::k_anonymity(2))
+        .unwrap_err();
+    assert_eq!(denied.policy_id, "evaluation-error");
+}
