@@ -156,8 +156,10 @@ fn a_policy_that_fails_to_evaluate_denies_even_if_it_is_a_forbid() {
     let us = RegionId::parse("us").unwrap();
     let user = Principal::user(UserId::generate(&us));
     let ledger = Resource::ledger(us);
-    gw.authorize(&user, act::ReadLog, &ledger, &AccessContext::none())
+    let grant = gw
+        .authorize(&user, act::ReadLog, &ledger, &AccessContext::none())
         .unwrap();
+    assert_eq!(grant.policy_id(), "logs");
     let denied = gw
         .authorize(&user, act::ReadLog, &ledger, &AccessContext::k_anonymity(2))
         .unwrap_err();
