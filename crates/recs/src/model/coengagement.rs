@@ -152,6 +152,13 @@ impl CoEngagement {
 
     /// The same score for one candidate, without building the whole profile.
     pub fn score(&self, history: &[(u32, f32)], v: u32, engaged: impl Fn(u32) -> f32) -> f32 {
+        // Links are always added in both directions, and a list only drops
+        // entries once it is full; so a video with an empty list appears in no
+        // other list and its score is exactly zero. Most sampled negatives in
+        // a large catalog are such videos.
+        if self.list(v).is_none_or(NeighbourList::is_empty) {
+            return 0.0;
+        }
         let ev = engaged(v);
         history
             .iter()
