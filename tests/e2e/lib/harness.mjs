@@ -38,8 +38,15 @@ function isExpectedNetworkError(msg, expected) {
 const OPTIONAL_ENDPOINTS = [
   'GET /v1/transparency', 'GET /v1/me/access-log', 'POST /v1/me/exports', 'DELETE /v1/me',
   'POST /v1/me/for-you/reset', 'GET /v1/me/follow-requests', 'GET /v1/regions', 'GET /v1/countries',
-  'GET /v1/server', 'POST /v1/reports', 'GET /v1/staff/cases',
+  'GET /v1/server', 'POST /v1/reports', 'GET /v1/staff/cases', 'GET /log/us/checkpoint', 'GET /log/us/vkey',
 ];
+
+function endpointPattern(endpoint) {
+  const p = endpoint.split(' ')[1];
+  // The logs are per region: one probe stands for all of them.
+  if (p.startsWith('/log/')) return new RegExp(`/log/[^/]+/${p.split('/').pop()}$`);
+  return new RegExp(`${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+}
 let missing = null;
 export function missingEndpoints() {
   missing ??= (async () => {
@@ -58,7 +65,7 @@ export function missingEndpoints() {
 export async function openPage(browser, { viewport = DESKTOP, expected = [] } = {}) {
   const context = await browser.newContext({ viewport, baseURL: BASE, permissions: ['clipboard-read', 'clipboard-write'] });
   const page = await context.newPage();
-  const absent = (await missingEndpoints()).map((e) => new RegExp(`${e.split(' ')[1].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+  const absent = (await missingEndpoints()).map(endpointPattern);
   page.consoleErrors = [];
   page.expectedErrors = [...expected, ...absent];
   page.on('console', (msg) => {

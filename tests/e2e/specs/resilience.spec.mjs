@@ -134,14 +134,21 @@ test('a 4xx problem answer is shown in words', async (t) => {
 });
 
 test('a screen whose endpoint the server lacks says "not available yet"', async () => {
-  const page = await openPage(browser, { expected: [/\/v1\/transparency/] });
+  const page = await openPage(browser, { expected: [/\/v1\/search/, /\/v1\/transparency/] });
   // As the server answers a route it does not have: a 404 problem.
-  await page.route('**/v1/transparency', (route) => route.fulfill({
+  const missing = (route) => route.fulfill({
     status: 404, contentType: 'application/problem+json',
-    body: JSON.stringify({ type: '/problems/not-found', title: 'Not found', status: 404, detail: 'No such resource.', instance: '/v1/transparency' }),
-  }));
-  await page.goto('/transparency');
+    body: JSON.stringify({ type: '/problems/not-found', title: 'Not found', status: 404, detail: 'no such endpoint', instance: null }),
+  });
+  await page.route('**/v1/search?*', missing);
+  await page.goto('/search?q=anything');
   await page.getByText('This is not available on this server yet.').waitFor();
+
+  // Transparency falls back to the regions and their logs.
+  await page.route('**/v1/transparency', missing);
+  await page.goto('/transparency');
+  await page.getByText('does not publish release approvals and witness lists yet').waitFor();
+  await page.locator('article.region').first().waitFor();
   assertNoConsoleErrors(assert, page);
   await page.context().close();
 });

@@ -16,8 +16,14 @@ export async function render(root) {
   try {
     regions = (await api('/v1/transparency', { auth: false, fixedPath: true }))?.regions || [];
   } catch (err) {
-    list.replaceChildren(failure(describe(err), err));
-    return;
+    // Without the summary endpoint, the regions and their logs still tell most of it.
+    regions = err.kind === 'unavailable' ? await fromLogs() : null;
+    if (!regions) {
+      list.replaceChildren(failure(describe(err), err));
+      return;
+    }
+    page.append(h('p', { class: 'notice' }, 'This server does not publish release approvals and witness lists yet; below are its regions and their logs.'));
+    page.append(list);
   }
   if (!regions.length) {
     list.replaceChildren(h('p', {}, 'No regions are configured.'));
@@ -32,8 +38,8 @@ function regionCard(region) {
     h('h2', { id: `region-${region.id}` }, region.name || region.id),
     h('dl', {},
       h('dt', {}, 'Custodian'), h('dd', {}, region.custodian || 'unknown'),
-      h('dt', {}, 'Witnesses'), h('dd', {}, (region.witnesses || []).length ? region.witnesses.join(', ') : 'none yet'),
-      h('dt', {}, 'Algorithm release'), h('dd', {}, releaseText(region.release))),
+      region.witnesses === null ? null : [h('dt', {}, 'Witnesses'), h('dd', {}, (region.witnesses || []).length ? region.witnesses.join(', ') : 'none yet')],
+      region.release === undefined ? null : [h('dt', {}, 'Algorithm release'), h('dd', {}, releaseText(region.release))]),
     h('h3', {}, 'Latest checkpoint'), checkpointBox,
     h('p', { class: 'small' }, h('a', { href: `/log/${encodeURIComponent(region.id)}/checkpoint` }, 'Raw checkpoint'), ' · ', h('a', { href: `/log/${encodeURIComponent(region.id)}/vkey` }, 'Log key')));
   showCheckpoint(region, checkpointBox);
@@ -72,4 +78,24 @@ async function showCheckpoint(region, out) {
     status.replaceChildren(h('span', { class: 'badge failed' }, 'Signature failed'), ` ${err.message || describe(err)}`);
     status.className = '';
   }
+}
+
+async function fromLogs() {
+  let regions;
+  try {
+    regions = (await api('/v1/regions', { auth: false, fixedPath: true }))?.items || [];
+  } catch {
+    return null;
+  }
+  return Promise.all(regions.map(async (r) => {
+    let checkpoint = null;
+    try {
+      const response = await fetch(`/log/${encodeURIComponent(r.id)}/checkpoint`, { credentials: 'same-origin' });
+      const type = response.headers.get('content-type') || '';
+      if (response.ok && !type.includes('html') && !type.includes('json')) checkpoint = await response.text();
+    } catch {
+      checkpoint = null;
+    }
+    return { id: r.id, name: r.name, custodian: r.custodian, checkpoint, witnesses: null, release: undefined };
+  }));
 }
