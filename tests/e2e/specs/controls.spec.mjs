@@ -128,16 +128,32 @@ test('settings persist: profile text, private account, feed without profiling; F
 });
 
 test('the transparency page verifies each region checkpoint signature', async (t) => {
-  if (!(await needs(t, ['GET /v1/transparency']))) return;
+  if (!(await needs(t, ['GET /log/us/checkpoint', 'GET /log/us/vkey']))) return;
   const page = await openPage(browser);
   await page.goto('/transparency');
   const regions = page.locator('article.region');
   await regions.first().waitFor();
   const count = await regions.count();
   assert.ok(count >= 1);
-  if (!(await needs(t, ['GET /log/us/vkey']))) return;
   await page.waitForFunction((n) => document.querySelectorAll('article.region .badge').length === n, count);
   assert.equal(await page.locator('article.region .badge.ok').count(), count, 'every region checkpoint verifies');
+
+  // A checkpoint altered on its way to the browser fails.
+  await page.route('**/log/us/checkpoint', async (route) => {
+    const response = await route.fetch();
+    const text = (await response.text()).replace(/\n(\d+)\n/, (_, n) => `\n${Number(n) + 1}\n`);
+    await route.fulfill({ response, body: text });
+  });
+  await page.route('**/v1/transparency', async (route) => {
+    const response = await route.fetch();
+    if (!response.ok()) return route.fulfill({ response });
+    const answer = await response.json();
+    for (const r of answer.regions) if (r.id === 'us' && r.checkpoint) r.checkpoint = r.checkpoint.replace(/\n(\d+)\n/, (_, n) => `\n${Number(n) + 1}\n`);
+    await route.fulfill({ response, json: answer });
+  });
+  await page.reload();
+  await page.waitForFunction((n) => document.querySelectorAll('article.region .badge').length === n, count);
+  assert.equal(await page.locator('#region-us').locator('xpath=..').locator('.badge.failed').count(), 1, 'the altered US checkpoint fails');
   assertNoConsoleErrors(assert, page);
   await page.context().close();
 });
