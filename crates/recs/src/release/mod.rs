@@ -9,6 +9,7 @@
 //! cannot run a release the custodian has not reviewed, and the custodian
 //! cannot alter what the platform signed.
 
+pub mod cli;
 pub mod manifest;
 
 use crate::error::ReleaseError;
