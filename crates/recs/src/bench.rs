@@ -296,9 +296,10 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, String> {
             p.items
                 .iter()
                 .filter(|it| {
-                    it.video_id[1..]
-                        .parse::<usize>()
-                        .is_ok_and(|x| video_tag(x, args) == tag)
+                    it.video_id
+                        .get(1..)
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .is_some_and(|x| video_tag(x, args) == tag)
                 })
                 .count()
         };

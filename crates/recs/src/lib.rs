@@ -31,3 +31,13 @@ pub use error::{EventError, ReleaseError, SnapshotError};
 pub use event::{Event, EventKind, validate_batch};
 pub use release::manifest::Manifest;
 pub use release::{ReleaseTrust, approve_release, manifest_sha256, sign_release, verify_release};
+
+#[cfg(test)]
+mod tests {
+    /// The server shares one engine per region across tasks behind a mutex.
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<crate::Engine>();
+    }
+}

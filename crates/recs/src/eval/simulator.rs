@@ -99,9 +99,9 @@ impl World {
             videos: Vec::new(),
             rng: c.seed,
         };
-        let creator_tag: Vec<usize> = (0..c.creators).map(|i| i % c.tags).collect();
+        let creator_tag: Vec<usize> = (0..c.creators.max(1)).map(|i| i % c.tags.max(1)).collect();
         for _ in 0..c.videos {
-            let creator = w.pick(c.creators);
+            let creator = w.pick(c.creators.max(1));
             let mut tags = vec![creator_tag[creator]];
             if w.rand() < 0.3 {
                 let t = w.pick(c.tags);
@@ -252,7 +252,7 @@ pub fn run(c: &SimConfig, manifest: &Manifest, bar: &ProgressBar) -> Vec<PolicyR
             let a = world.pick(c.tags);
             let mut b = world.pick(c.tags);
             if b == a {
-                b = (a + 1) % c.tags;
+                b = (a + 1) % c.tags.max(1);
             }
             Taste { fav: [a, b] }
         })
