@@ -24,7 +24,7 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -60,6 +60,9 @@ pub enum KeyError {
     NoUserKey,
     #[error("this user already has a data key")]
     UserKeyExists,
+    /// The user's home region is not this keyring's region.
+    #[error("this user's home is another region; their key cannot live here")]
+    WrongRegion,
     /// The KEK that wrapped a DEK is gone (rotated away, handed over, destroyed).
     #[error("key-encryption key {0} is not available")]
     UnknownKek(String),
@@ -409,8 +412,10 @@ pub struct Keyring {
     region: RegionId,
     deks: PathBuf,
     kek: RwLock<Arc<dyn KeyEncryptionKey>>,
-    /// Serialises DEK file writes (create, destroy, re-wrap).
-    writes: Mutex<()>,
+    /// DEK file writes (create, destroy, re-wrap) hold it exclusively and
+    /// reads shared, so a read never sees a file half overwritten by a
+    /// destruction in progress.
+    files: RwLock<()>,
 }
 
 impl fmt::Debug for Keyring {
@@ -442,7 +447,7 @@ impl Keyring {
             region,
             deks: deks_dir.to_path_buf(),
             kek: RwLock::new(kek),
-            writes: Mutex::new(()),
+            files: RwLock::new(()),
         };
         if keyring.kek().key_ids()?.len() > 1 {
             keyring.finish_rotation()?;
@@ -473,7 +478,11 @@ impl Keyring {
     /// Creates the user's data key (at sign-up). Fails if one exists, so a
     /// key is never silently replaced.
     pub fn create_user_key(&self, user: &UserId) -> Result<String, KeyError> {
-        let _w = self.writes.lock().unwrap();
+        if user.region() != self.region {
+            // Residency: a user's key lives only in their home region.
+            return Err(KeyError::WrongRegion);
+        }
+        let _w = self.files.write().unwrap();
         let path = self.dek_path(user);
         if path.exists() {
             return Err(KeyError::UserKeyExists);
@@ -512,6 +521,7 @@ impl Keyring {
     }
 
     pub(crate) fn unwrap_user_key(&self, user: &UserId) -> Result<UserKey, KeyError> {
+        let _r = self.files.read().unwrap();
         let path = self.dek_path(user);
         let file = match read_dek(&path)? {
             Some(f) => f,
@@ -544,7 +554,7 @@ impl Keyring {
     /// media object encrypted with it becomes noise. Idempotent only in
     /// effect: a second call answers [`KeyError::NoUserKey`].
     pub fn destroy_user_key(&self, user: &UserId) -> Result<DestructionReceipt, KeyError> {
-        let _w = self.writes.lock().unwrap();
+        let _w = self.files.write().unwrap();
         let path = self.dek_path(user);
         let Some(file) = read_dek(&path)? else {
             return Err(KeyError::NoUserKey);
@@ -573,7 +583,7 @@ impl Keyring {
     /// Re-wraps every DEK not yet under the current KEK, then retires every
     /// other KEK. Safe to repeat: each DEK file names its KEK.
     fn finish_rotation(&self) -> Result<RewrapReport, KeyError> {
-        let _w = self.writes.lock().unwrap();
+        let _w = self.files.write().unwrap();
         let kek = self.kek();
         let current = kek.id()?;
         let rewrapped = self.rewrap_all(&*kek, &*kek, &current)?;
@@ -596,7 +606,7 @@ impl Keyring {
     /// destroyed. Data is untouched. If it fails part-way, the old KEK is
     /// still intact and calling it again with the same new KEK resumes.
     pub fn hand_over(&self, new_kek: Arc<dyn KeyEncryptionKey>) -> Result<RewrapReport, KeyError> {
-        let _w = self.writes.lock().unwrap();
+        let _w = self.files.write().unwrap();
         let old = self.kek();
         let new_id = new_kek.id()?;
         let rewrapped = self.rewrap_all(&*old, &*new_kek, &new_id)?;

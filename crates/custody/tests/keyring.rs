@@ -72,6 +72,13 @@ fn first_start_creates_a_private_kek_apart_from_the_data_keys() {
         keyring.create_user_key(&user),
         Err(KeyError::UserKeyExists)
     ));
+    // Residency: an AU user's key never lives in the US keyring.
+    let au = UserId::generate(&RegionId::parse("au").unwrap());
+    assert!(matches!(
+        keyring.create_user_key(&au),
+        Err(KeyError::WrongRegion)
+    ));
+    assert_eq!(files_under(&dir.path().join("deks")).len(), 1);
 }
 
 #[test]
