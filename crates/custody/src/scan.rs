@@ -52,6 +52,31 @@ pub struct ScanArea {
     pub roots: Vec<PathBuf>,
 }
 
+impl ScanArea {
+    /// The areas of the embedded deployment under `data_dir`: per region,
+    /// `regions/<id>/` (database with WAL, media, ledger, witness) and
+    /// `keyring/<id>/`; shared, `catalog/` and `incoming/` (uploads not yet
+    /// processed, which belong to no region and must hold no private media
+    /// once processing is done).
+    pub fn embedded(data_dir: &Path, regions: &[RegionId]) -> Vec<ScanArea> {
+        let mut areas: Vec<ScanArea> = regions
+            .iter()
+            .map(|r| ScanArea {
+                region: Some(r.clone()),
+                roots: vec![
+                    data_dir.join("regions").join(r.as_str()),
+                    data_dir.join("keyring").join(r.as_str()),
+                ],
+            })
+            .collect();
+        areas.push(ScanArea {
+            region: None,
+            roots: vec![data_dir.join("catalog"), data_dir.join("incoming")],
+        });
+        areas
+    }
+}
+
 /// Why a canary sighting is a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -150,3 +150,50 @@ fn a_canary_across_a_read_buffer_boundary_is_found() {
     assert_eq!(report.findings.len(), 1, "{report:?}");
     assert_eq!(report.findings[0].offset, (1 << 20) - 5);
 }
+
+#[test]
+fn the_embedded_layout_covers_regions_keyrings_catalog_and_incoming() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("regions/us/store.db"), b"caption-canary-us-2");
+    write(&root.join("regions/au/media/v/1"), b"caption-canary-us-2");
+    write(
+        &root.join("keyring/au/deks/xy/f.dek"),
+        b"caption-canary-us-2",
+    );
+    write(&root.join("incoming/upload"), b"video-canary-us-2");
+    let areas = ScanArea::embedded(root, &[region("us"), region("au")]);
+    let canaries = [
+        Canary {
+            home: region("us"),
+            text: "caption-canary-us-2".into(),
+            rule: CanaryRule::HomeOnly,
+        },
+        Canary {
+            home: region("us"),
+            text: "video-canary-us-2".into(),
+            rule: CanaryRule::Encrypted,
+        },
+    ];
+    let report = scan(&areas, &canaries).unwrap();
+    let mut paths: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| {
+            f.path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "incoming/upload",
+            "keyring/au/deks/xy/f.dek",
+            "regions/au/media/v/1"
+        ]
+    );
+}
