@@ -10,8 +10,9 @@
 //!   `sovereel audit verify` does it.
 //!
 //! `LEDGER_BENCH_SECONDS` (default 10) sets the duration of each append
-//! run, and `LEDGER_BENCH_VERIFY_ENTRIES` (default 1000000) the size of the
-//! verified log.
+//! run, `LEDGER_BENCH_APPENDERS` (default `1,16,256,4096`) the concurrency
+//! levels, and `LEDGER_BENCH_VERIFY_ENTRIES` (default 1000000) the size of
+//! the verified log.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -116,7 +117,11 @@ fn main() {
     let _ = std::fs::remove_dir_all(&base);
     println!("| appenders | entries | appends/s | p50 ack | p99 ack |");
     println!("|---:|---:|---:|---:|---:|");
-    for appenders in [1usize, 16, 256, 4096] {
+    let appender_counts: Vec<usize> = std::env::var("LEDGER_BENCH_APPENDERS")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 16, 256, 4096]);
+    for appenders in appender_counts {
         let dir = base.join(format!("append-{appenders}"));
         let (n, elapsed, lat) = rt.block_on(run_appenders(
             &dir,
