@@ -67,6 +67,10 @@ pub struct RegionConfig {
     pub storage: Option<String>,
     /// `file:<path>` (relative to the data dir), a plain path, or `s3://bucket/prefix`.
     pub media: Option<String>,
+    /// The origin line of the region's transparency log checkpoints (and
+    /// the name of its signing key). Default `sovereel.localhost/log/<id>`.
+    #[serde(default)]
+    pub log_origin: Option<String>,
 }
 
 impl Default for Config {
@@ -80,6 +84,7 @@ impl Default for Config {
                 default,
                 storage: None,
                 media: None,
+                log_origin: None,
             }
         };
         Self {

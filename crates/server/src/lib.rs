@@ -15,8 +15,10 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod metrics;
+pub mod policy;
 pub mod processing;
 pub mod state;
+pub mod transparency;
 pub mod views;
 pub mod web;
 
@@ -89,28 +91,41 @@ impl Server {
 pub fn router(app: Arc<App>) -> Router {
     let (api, doc) = api::routes(&app);
     let doc_json = doc.to_pretty_json().unwrap_or_default();
-    api.route(
-        "/openapi.json",
-        get(move || async move {
-            (
-                [(header::CONTENT_TYPE, "application/json")],
-                doc_json.clone(),
-            )
-        }),
-    )
-    .route("/problems/{slug}", get(api::meta::problem_page))
-    .fallback(fallback)
-    .method_not_allowed_fallback(|| async {
-        ApiError::new(
-            Kind::MethodNotAllowed,
-            "this path does not accept this method",
+    let api = api
+        .route(
+            "/openapi.json",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    doc_json.clone(),
+                )
+            }),
         )
-    })
-    .layer(axum::middleware::from_fn_with_state(app.clone(), observe))
-    .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-        ApiError::new(Kind::Internal, "the server could not complete the request").into_response()
-    }))
-    .with_state(app)
+        .route("/problems/{slug}", get(api::meta::problem_page));
+    // Each region's log at /log/<region>/: tiles, checkpoint, vkey, and the
+    // region's witness endpoint (add-checkpoint).
+    let api = app.regions.iter().fold(api, |r, (id, plane)| {
+        r.nest_service(
+            &format!("/log/{id}"),
+            sovereel_ledger::http::router(
+                Some(plane.ledger.log.clone()),
+                Some(plane.ledger.witness.clone()),
+            ),
+        )
+    });
+    api.fallback(fallback)
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                Kind::MethodNotAllowed,
+                "this path does not accept this method",
+            )
+        })
+        .layer(axum::middleware::from_fn_with_state(app.clone(), observe))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::new(Kind::Internal, "the server could not complete the request")
+                .into_response()
+        }))
+        .with_state(app)
 }
 
 /// API paths that match nothing are problems; everything else is the web app.

@@ -25,6 +25,8 @@ pub struct RegionPlane {
     pub default: bool,
     pub store: Arc<dyn RegionStore>,
     pub media: MediaStore,
+    /// The region's transparency log, witness and keys.
+    pub ledger: Arc<crate::transparency::RegionLedger>,
     /// Serialises outbox draining, so changes apply in order.
     relay_lock: tokio::sync::Mutex<()>,
 }
@@ -52,6 +54,7 @@ impl App {
         let catalog = sovereel_store::open_catalog(&config.catalog_storage())
             .await
             .map_err(|e| anyhow::anyhow!("opening the catalog: {e}"))?;
+        let mut ledgers = crate::transparency::open_all(&config).await?;
         let mut regions = BTreeMap::new();
         let mut country_region = HashMap::new();
         let mut default_region = String::new();
@@ -75,6 +78,7 @@ impl App {
                 default: r.default,
                 store,
                 media,
+                ledger: ledgers.remove(&r.id).expect("a ledger per region"),
                 relay_lock: tokio::sync::Mutex::new(()),
             };
             regions.insert(r.id.clone(), Arc::new(plane));

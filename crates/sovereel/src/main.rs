@@ -58,6 +58,21 @@ enum Command {
     },
     /// Fill the platform's stores with synthetic users and videos (for benchmarks).
     Seed(seed::SeedArgs),
+    /// The auditor's tool: verify, check inclusion in, or monitor a transparency log.
+    Audit(sovereel_ledger::audit::AuditCommand),
+    /// Region keys.
+    Keys {
+        #[command(subcommand)]
+        what: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print each region's log verifier key (what `GET /log/<region>/vkey`
+    /// serves) and witness key, for auditors to pin out of band. Creates
+    /// the keys if this data directory has none yet.
+    Show(ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -130,6 +145,22 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", toml_like(&cfg)?);
         }
         Command::Seed(args) => seed::run(args).await?,
+        Command::Audit(cmd) => {
+            if let Err(e) = sovereel_ledger::audit::run(&cmd).await {
+                eprintln!("sovereel audit: {e}");
+                std::process::exit(1);
+            }
+        }
+        Command::Keys {
+            what: KeysCommand::Show(args),
+        } => {
+            let cfg = args.load()?;
+            let keys = sovereel_server::transparency::load_keys(&cfg)?;
+            for (region, k) in keys {
+                println!("{region} log     {}", k.log.verifier().vkey());
+                println!("{region} witness {}", k.witness.verifier().vkey());
+            }
+        }
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod feeds;
 pub mod meta;
 pub mod search;
 pub mod social;
+pub mod transparency;
 pub mod videos;
 
 use std::sync::Arc;
@@ -63,6 +64,8 @@ pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenA
         .routes(routes!(feeds::events))
         .routes(routes!(search::search))
         .routes(routes!(search::hashtag))
+        .routes(routes!(transparency::access_log))
+        .routes(routes!(transparency::transparency))
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(upload)
         .split_for_parts();
