@@ -502,6 +502,35 @@ impl Keyring {
     /// Unwraps the data key of the user a grant covers. Only grants for
     /// actions on that user's protected data qualify, and only once their
     /// ledger record (if any) has been appended.
+    ///
+    /// This is the only way to a data key, so code that skips the gateway
+    /// cannot decrypt anything:
+    ///
+    /// ```
+    /// # use sovereel_custody::{Authorized, Keyring, act};
+    /// fn owner_reads(k: &Keyring, g: &Authorized<act::ReadProtected>) {
+    ///     let _ = k.user_key(g);
+    /// }
+    /// ```
+    ///
+    /// A support grant (account status) does not unwrap keys:
+    ///
+    /// ```compile_fail
+    /// # use sovereel_custody::{Authorized, Keyring, act};
+    /// fn support_reads(k: &Keyring, g: &Authorized<act::ReadAccountStatus>) {
+    ///     let _ = k.user_key(g);
+    /// }
+    /// ```
+    ///
+    /// and there is no way around the grant:
+    ///
+    /// ```compile_fail
+    /// # use sovereel_custody::Keyring;
+    /// # use sovereel_model::ids::UserId;
+    /// fn bypass(k: &Keyring, user: &UserId) {
+    ///     let _ = k.unwrap_user_key(user);
+    /// }
+    /// ```
     pub fn user_key<A: UsesDataKey>(&self, grant: &Authorized<A>) -> Result<UserKey, KeyError> {
         let resource = grant.resource();
         let user = match &resource.owner {
