@@ -182,7 +182,26 @@ impl TestApp {
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
-        self.wait_ready(token, v["id"].as_str().unwrap()).await
+        let id = v["id"].as_str().unwrap().to_string();
+        let ready = self.wait_ready(token, &id).await;
+        if visibility == "public" {
+            // "ready" is committed at home first; the catalog learns of the
+            // video through the outbox a moment later.
+            let word = caption
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches(['#', '@'])
+                .to_string();
+            for _ in 0..100 {
+                let (_, found) = self.get(&format!("/v1/search?q={word}"), None).await;
+                if found.to_string().contains(&id) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        ready
     }
 
     pub async fn wait_ready(&self, token: &str, id: &str) -> Value {
