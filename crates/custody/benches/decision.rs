@@ -181,8 +181,34 @@ fn media(c: &mut Criterion) {
 
 criterion_group!(benches, decisions, fields, media);
 
+/// KEK rotation re-wraps every DEK file (write, fsync, rename each): its
+/// cost grows with the number of users, which is why deletions are batched.
+fn rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let us = RegionId::parse("us").unwrap();
+    let keyring = Keyring::open_embedded(us.clone(), dir.path()).unwrap();
+    let n = 1_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        keyring.create_user_key(&UserId::generate(&us)).unwrap();
+    }
+    let created = t.elapsed();
+    let t = Instant::now();
+    let report = keyring.rotate_kek().unwrap();
+    let rotated = t.elapsed();
+    assert_eq!(report.rewrapped, n);
+    println!(
+        "keyring: {n} DEKs created in {:.0} ms ({:.2} ms each); KEK rotation over them {:.0} ms ({:.2} ms per DEK)",
+        created.as_secs_f64() * 1e3,
+        created.as_secs_f64() * 1e3 / n as f64,
+        rotated.as_secs_f64() * 1e3,
+        rotated.as_secs_f64() * 1e3 / n as f64,
+    );
+}
+
 fn main() {
     direct_percentiles();
+    rotation();
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

@@ -490,7 +490,14 @@ impl Keyring {
         let key_id = random_id("d");
         let dek = random_key();
         let wrapped = self.kek().wrap(&dek, &self.aad(user.as_str(), &key_id))?;
-        self.write_dek(&path, user.as_str(), &key_id, &wrapped, &now_rfc3339())?;
+        self.write_dek(
+            &path,
+            user.as_str(),
+            &key_id,
+            &wrapped,
+            &now_rfc3339(),
+            true,
+        )?;
         Ok(key_id)
     }
 
@@ -708,6 +715,7 @@ impl Keyring {
         to_id: &str,
     ) -> Result<usize, KeyError> {
         let mut count = 0;
+        let mut dirs = std::collections::BTreeSet::new();
         for (_, path) in self.dek_files()? {
             let Some(file) = read_dek(&path)? else {
                 continue;
@@ -725,14 +733,25 @@ impl Keyring {
             };
             let dek = from.unwrap(&wrapped, &aad)?;
             let rewrapped = to.wrap(&dek, &aad)?;
+            // Each file is fsynced before its rename; the renames are made
+            // durable by one fsync per shard directory below, before the
+            // caller retires the old KEK (which until then still opens
+            // any file whose rename a crash undid).
             self.write_dek(
                 &path,
                 &file.user,
                 &file.key_id,
                 &rewrapped,
                 &file.created_at,
+                false,
             )?;
+            if let Some(dir) = path.parent() {
+                dirs.insert(dir.to_path_buf());
+            }
             count += 1;
+        }
+        for dir in dirs {
+            sync_dir(&dir)?;
         }
         Ok(count)
     }
@@ -744,6 +763,7 @@ impl Keyring {
         key_id: &str,
         wrapped: &WrappedKey,
         created_at: &str,
+        sync_parent: bool,
     ) -> Result<(), KeyError> {
         if let Some(parent) = path.parent() {
             create_private_dir(parent)?;
@@ -757,7 +777,7 @@ impl Keyring {
             created_at: created_at.to_string(),
         };
         let json = serde_json::to_vec(&file).expect("a DEK file always serialises");
-        write_file_atomically(path, &json)
+        replace_file(path, &json, sync_parent)
     }
 }
 
@@ -807,6 +827,12 @@ fn sync_dir(dir: &Path) -> Result<(), KeyError> {
 /// after a crash: temporary file (mode 0600), fsync, rename, fsync of the
 /// directory.
 pub(crate) fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    replace_file(path, bytes, true)
+}
+
+/// [`write_file_atomically`], leaving the directory fsync to the caller
+/// when `sync_parent` is false (a batch syncs each directory once).
+fn replace_file(path: &Path, bytes: &[u8], sync_parent: bool) -> Result<(), KeyError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp",
@@ -824,7 +850,10 @@ pub(crate) fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), Key
     file.sync_all().map_err(io_err(&tmp))?;
     drop(file);
     fs::rename(&tmp, path).map_err(io_err(path))?;
-    sync_dir(dir)
+    if sync_parent {
+        sync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// Overwrites a file's bytes with zeros in place, fsyncs, unlinks it and

@@ -10,7 +10,7 @@
 //! * [`media`]: private media sealed in chunks, readable by Range.
 //! * [`shred`]: deletion batches, and what a backup may hold.
 //! * [`egress`]: the class check on everything leaving a region.
-//! * [`scan`]: the raw-bytes canary scan behind `sovereel custody scan`.
+//! * [`mod@scan`]: the raw-bytes canary scan behind `sovereel custody scan`.
 //!
 //! The crate does no networking and knows nothing of HTTP; the server wires
 //! it into region planes.
