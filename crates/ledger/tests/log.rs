@@ -301,3 +301,88 @@ async fn region_config_opens_the_log_and_changes_are_recorded_once() {
     assert!(log.entries_by_kind("access", None, 10).is_empty());
     assert_eq!(log.region_config().unwrap().custodian, "New Custodian Ltd");
 }
+
+#[tokio::test]
+async fn any_object_store_works_under_a_prefix() {
+    // The same log on a non-filesystem object store (as S3 would be used).
+    let store: Arc<dyn object_store::ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+    let origin = "ledger.test/s3";
+    let open = || {
+        Log::open(
+            LogStorage::new(store.clone(), "ledger/s3/log"),
+            signer(origin, 7),
+            LogConfig::new(origin),
+        )
+    };
+    let log = open().await.unwrap();
+    let receipts =
+        futures::future::try_join_all((0..300).map(|i| log.append(Bytes::from(format!("e{i}")))))
+            .await
+            .unwrap();
+    assert_eq!(receipts.iter().map(|r| r.index).max(), Some(299));
+    drop(log);
+    let log = open().await.unwrap();
+    assert_eq!(log.checkpoint().checkpoint.size, 300);
+    let vkey = NoteVerifier::parse(&log.vkey()).unwrap();
+    log.inclusion_proof(257)
+        .await
+        .unwrap()
+        .verify(&vkey, &[])
+        .unwrap();
+    let listed = LogStorage::new(store.clone(), "ledger/s3/log")
+        .list("tile/0")
+        .await
+        .unwrap();
+    assert!(listed.contains(&"tile/0/000".to_string()), "{listed:?}");
+}
+
+#[tokio::test]
+async fn witness_remembers_what_it_cosigned_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_signer = signer("ledger.test/w", 8);
+    let w = CosignatureSigner::new("witness.test/w", SigningKey::from_bytes(&[13; 32])).unwrap();
+    let open_witness = || async {
+        Arc::new(
+            Witness::open(
+                w.clone(),
+                vec![log_signer.verifier()],
+                LogStorage::local(&dir.path().join("w")).unwrap(),
+            )
+            .await
+            .unwrap(),
+        )
+    };
+    let witness = open_witness().await;
+    let mut config = LogConfig::new("ledger.test/w");
+    config.witnesses = vec![Arc::new(InProcessWitness::new(witness.clone()))];
+    let log = Log::open(
+        LogStorage::local(&dir.path().join("log")).unwrap(),
+        log_signer.clone(),
+        config,
+    )
+    .await
+    .unwrap();
+    for i in 0..4 {
+        log.append(Bytes::from(format!("x{i}"))).await.unwrap();
+    }
+    drop(witness);
+    let witness = open_witness().await;
+    assert_eq!(witness.latest_size("ledger.test/w").await, 4);
+    // Replaying an older checkpoint is refused with the size it is at.
+    let mut tree = sovereel_ledger::merkle::MemoryTree::new();
+    for i in 0..2 {
+        tree.push(format!("x{i}").as_bytes());
+    }
+    let text = Checkpoint::new("ledger.test/w", 2, tree.root()).to_text();
+    let mut note = Note::new(&text).unwrap();
+    note.add_signature(log_signer.sign(&text));
+    let req = AddCheckpoint {
+        old_size: 0,
+        proof: vec![],
+        checkpoint: Bytes::from(note.to_bytes()),
+    };
+    assert_eq!(
+        witness.add_checkpoint(&req.to_body()).await,
+        Err(WitnessError::Conflict(4))
+    );
+}
