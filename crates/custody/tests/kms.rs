@@ -54,7 +54,8 @@ impl KeyEncryptionKey for KeyService {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let id = self.id()?;
         let key = self.keys.lock().unwrap()[&id];
-        let nonce = [7u8; 24];
+        let mut nonce = [0u8; 24];
+        getrandom::getrandom(&mut nonce).unwrap();
         let ct = XChaCha20Poly1305::new(&key.into())
             .encrypt(XNonce::from_slice(&nonce), Payload { msg: dek, aad })
             .unwrap();
