@@ -6,8 +6,10 @@
 //! regions' custodians. This crate stands alone (no other Sovereel crate), so
 //! an auditor can build and run it by itself.
 
+pub mod audit;
 pub mod checkpoint;
 pub mod entry;
+pub mod http;
 pub mod keys;
 pub mod log;
 pub mod merkle;
@@ -25,5 +27,3 @@ pub use note::{CosignatureSigner, Note, NoteSigner, NoteVerifier};
 pub use proof::InclusionProof;
 pub use storage::LogStorage;
 pub use witness::{HttpWitness, InProcessWitness, Witness, WitnessClient};
-pub mod audit;
-pub mod http;
