@@ -68,6 +68,20 @@ test('the access log shows "Verified" for a real staff access, and "Failed" when
   assert.equal(await entries.getByText('Verified', { exact: true }).count(), await entries.locator('li').count());
   assert.ok((await entries.locator('li').count()) >= 1);
 
+  // The same entries in the ledger crate's InclusionProof shape (no key in the
+  // answer: the browser fetches it from /log/<region>/vkey) verify too.
+  await page.route('**/v1/me/access-log', async (route) => {
+    const response = await route.fetch();
+    const answer = await response.json();
+    const items = answer.items.map((i) => ({ index: i.index, tree_size: i.tree_size, entry: typeof i.entry === 'string' ? i.entry : i.leaf_b64, proof: i.proof, checkpoint: i.checkpoint ?? answer.checkpoint }));
+    await route.fulfill({ response, json: { items } });
+  });
+  await page.getByRole('button', { name: 'Check again' }).click();
+  await page.getByText('Signature verified').waitFor();
+  await entries.waitFor();
+  assert.equal(await entries.getByText('Verified', { exact: true }).count(), await entries.locator('li').count());
+  await page.unroute('**/v1/me/access-log');
+
   // Flip one bit of the first proof hash on its way to the browser.
   await page.route('**/v1/me/access-log', async (route) => {
     const response = await route.fetch();
