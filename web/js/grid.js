@@ -6,9 +6,13 @@ import { formatCount, h } from './dom.js';
 export function videoTile(video) {
   const label = `Video by @${video.author?.handle || 'unknown'}${video.caption ? `: ${video.caption}` : ''}`;
   const ready = !video.state || video.state === 'ready';
+  const placeholder = () => h('span', { class: 'tile-placeholder' }, ready ? '▶' : video.state === 'failed' ? 'Failed' : 'Processing…');
+  // A poster that will not load leaves the plain tile, not a broken image.
+  const poster = ready && video.poster_url ? h('img', { src: video.poster_url, alt: '', loading: 'lazy' }) : null;
+  poster?.addEventListener('error', () => poster.replaceWith(placeholder()), { once: true });
   return h('li', { class: 'tile' },
     h('a', { href: `/v/${encodeURIComponent(video.id)}`, 'aria-label': label },
-      ready && video.poster_url ? h('img', { src: video.poster_url, alt: '', loading: 'lazy' }) : h('span', { class: 'tile-placeholder' }, ready ? '▶' : video.state === 'failed' ? 'Failed' : 'Processing…'),
+      poster || placeholder(),
       h('span', { class: 'tile-views' }, h('span', { 'aria-hidden': 'true' }, '▷ '), formatCount(video.counts?.views))));
 }
 
