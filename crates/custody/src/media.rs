@@ -260,6 +260,9 @@ async fn collect(mut stream: ByteStream, expect: usize) -> Result<Vec<u8>, Store
 }
 
 impl DecryptingReader {
+    /// `video_id` must be the id the object was sealed under. Give each
+    /// object of a video its own (`<video id>/poster` for the poster), so
+    /// one cannot be served in place of the other.
     pub fn new(store: MediaStore, key: Arc<UserKey>, video_id: &str) -> DecryptingReader {
         DecryptingReader {
             store,
@@ -285,8 +288,9 @@ impl DecryptingReader {
 }
 
 impl RangedRead for DecryptingReader {
-    /// The plaintext size. The encrypted object's length must match the
-    /// header, so a truncated object is refused before playback starts.
+    /// The plaintext size, authenticated: the object's length must match
+    /// the header and its final chunk must open, so a truncated or forged
+    /// object is refused before playback starts.
     fn size<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(async move {
             let header = self.header(key).await?;
@@ -295,6 +299,23 @@ impl RangedRead for DecryptingReader {
                     "encrypted media has the wrong length",
                 )));
             }
+            // The header is not sealed itself but is in every chunk's
+            // associated data: opening the final chunk proves the size (and
+            // that the end is there) before a Content-Length goes out.
+            let last = header.chunks() - 1;
+            let span = ByteRange {
+                first: header.chunk_offset(last),
+                last: header.chunk_offset(last) + header.chunk_len(last) + TAG_LEN - 1,
+            };
+            let stream = self.store.get_range(key, span).await?;
+            let mut chunk = collect(stream, span.len() as usize).await?;
+            cipher(&self.key)
+                .decrypt_in_place(
+                    &header.nonce(last),
+                    &header.aad(&self.video_id, last),
+                    &mut chunk,
+                )
+                .map_err(|_| invalid_data(KeyError::Decrypt))?;
             Ok(header.plaintext_size)
         })
     }
