@@ -645,6 +645,10 @@ impl Keyring {
         let _w = self.files.write().unwrap();
         let old = self.kek();
         let new_id = new_kek.id()?;
+        if Arc::ptr_eq(&old, &new_kek) || old.key_ids()?.contains(&new_id) {
+            // Handing over to the KEK in force would destroy it at the end.
+            return Err(KeyError::RetireCurrent(new_id));
+        }
         let rewrapped = self.rewrap_all(&*old, &*new_kek, &new_id)?;
         let retired = old.key_ids()?;
         *self.kek.write().unwrap() = new_kek;

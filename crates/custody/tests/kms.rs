@@ -130,6 +130,11 @@ fn a_region_moves_from_the_file_kek_to_a_key_service_and_keeps_its_data() {
     let report = keyring.hand_over(service.clone()).unwrap();
     assert_eq!(report.rewrapped, 3);
     assert_eq!(service.calls.load(Ordering::Relaxed), 3, "one wrap per DEK");
+    // Handing over to the KEK already in force is refused, not a shredding.
+    assert!(matches!(
+        keyring.hand_over(service.clone()),
+        Err(KeyError::RetireCurrent(_))
+    ));
 
     for (u, s) in users.iter().zip(&sealed) {
         let key = keyring.user_key(&grant(u)).unwrap();
