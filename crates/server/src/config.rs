@@ -24,7 +24,15 @@ pub struct Config {
     /// Storage URL of the public catalog (default: SQLite in the data dir).
     pub catalog: Option<String>,
     pub limits: Limits,
+    /// Transcode uploads with ffmpeg when it is on the PATH. With `false`,
+    /// browser-playable uploads are served as uploaded even where ffmpeg exists.
+    #[serde(default = "yes")]
+    pub transcode: bool,
     pub regions: Vec<RegionConfig>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,6 +100,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./sovereel-data"),
             catalog: None,
             limits: Limits::default(),
+            transcode: true,
             regions: vec![
                 region(
                     "us",
@@ -283,6 +292,10 @@ listen = "127.0.0.1:8080"
 data_dir = "./sovereel-data"
 # The global public catalog: public profiles, public videos, counters.
 # catalog = "postgres://sovereel@db.example.internal/sovereel_catalog"
+
+# Transcode uploads with ffmpeg when it is on the PATH (false: serve
+# browser-playable uploads as uploaded).
+transcode = true
 
 [limits]
 max_upload_bytes = 209715200   # 200 MB

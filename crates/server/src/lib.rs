@@ -17,6 +17,7 @@ pub mod error;
 pub mod metrics;
 pub mod policy;
 pub mod processing;
+pub mod recommend;
 pub mod state;
 pub mod transparency;
 pub mod views;
@@ -54,6 +55,8 @@ impl Server {
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         // Finish what a previous run left: outbox changes and uploads.
         app.relay_all().await;
+        let videos = app.load_engines().await?;
+        tracing::info!(videos, "recommendation engines loaded the public catalog");
         processing::resume(&app).await;
         let router = router(app.clone());
         Ok(Server {
@@ -73,17 +76,27 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = self.app.clone();
+        // Every 2 s: relay outboxes (catching up after any failure); every
+        // 30 s: snapshot the recommendation models.
         let relay = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(2));
+            let mut n: u64 = 0;
             loop {
                 tick.tick().await;
                 app.relay_all().await;
+                n += 1;
+                if n.is_multiple_of(15) {
+                    let app = app.clone();
+                    let _ = tokio::task::spawn_blocking(move || app.snapshot_engines()).await;
+                }
             }
         });
         let res = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
         relay.abort();
+        let app = self.app.clone();
+        let _ = tokio::task::spawn_blocking(move || app.snapshot_engines()).await;
         Ok(res?)
     }
 }

@@ -27,6 +27,8 @@ pub struct RegionPlane {
     pub media: MediaStore,
     /// The region's transparency log, witness and keys.
     pub ledger: Arc<crate::transparency::RegionLedger>,
+    /// The region's recommendation engine (its own events only).
+    pub recs: Arc<crate::recommend::RegionEngine>,
     /// Serialises outbox draining, so changes apply in order.
     relay_lock: tokio::sync::Mutex<()>,
 }
@@ -70,6 +72,9 @@ impl App {
             if r.default {
                 default_region = r.id.clone();
             }
+            let ledger = ledgers.remove(&r.id).expect("a ledger per region");
+            let recs =
+                Arc::new(crate::recommend::RegionEngine::open(&config, &r.id, &ledger).await?);
             let plane = RegionPlane {
                 id: RegionId::parse(&r.id)?,
                 name: r.name.clone(),
@@ -78,7 +83,8 @@ impl App {
                 default: r.default,
                 store,
                 media,
-                ledger: ledgers.remove(&r.id).expect("a ledger per region"),
+                ledger,
+                recs,
                 relay_lock: tokio::sync::Mutex::new(()),
             };
             regions.insert(r.id.clone(), Arc::new(plane));
@@ -87,10 +93,15 @@ impl App {
         let tmp_dir = config.data_dir.join("tmp");
         std::fs::create_dir_all(&incoming_dir)?;
         std::fs::create_dir_all(&tmp_dir)?;
-        let processor = MediaProcessor::detect(ProcessConfig {
+        let pc = ProcessConfig {
             max_duration: std::time::Duration::from_secs(config.limits.max_duration_secs),
             ..ProcessConfig::default()
-        });
+        };
+        let processor = if config.transcode {
+            MediaProcessor::detect(pc)
+        } else {
+            MediaProcessor::with_tools(None, pc)
+        };
         let decoy_hash =
             tokio::task::spawn_blocking(|| crate::auth::hash_password("decoy-password-not-used"))
                 .await??;
@@ -135,7 +146,13 @@ impl App {
             for p in pending {
                 let origin = plane.id.as_str();
                 match &p.target {
-                    Target::Catalog => self.catalog.apply_change(origin, p.seq, &p.change).await?,
+                    Target::Catalog => {
+                        let fresh = self.catalog.apply_change(origin, p.seq, &p.change).await?;
+                        if fresh {
+                            self.tell_engines(&p.change).await;
+                        }
+                        fresh
+                    }
                     Target::Region(r) => match self.regions.get(r) {
                         Some(target) => target.store.apply_change(origin, p.seq, &p.change).await?,
                         None => {
@@ -150,6 +167,62 @@ impl App {
                 done.push(p.seq);
             }
             plane.store.mark_applied(&done).await?;
+        }
+    }
+
+    /// Keeps every region's engine in step with the public catalog.
+    async fn tell_engines(&self, change: &sovereel_store::Change) {
+        match change {
+            sovereel_store::Change::PublishVideo { id, .. } => {
+                if let Ok(Some(v)) = self.catalog.video(id).await {
+                    let meta = crate::recommend::video_meta(&v);
+                    for plane in self.regions.values() {
+                        if let Err(e) = plane.recs.lock().upsert_video(&meta) {
+                            tracing::warn!(video = %id, error = %e, "engine refused a catalog video");
+                        }
+                    }
+                }
+            }
+            sovereel_store::Change::UnpublishVideo { id, .. } => {
+                for plane in self.regions.values() {
+                    plane.recs.lock().remove_video(id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Loads the whole public catalog into every region's engine (at start).
+    pub async fn load_engines(&self) -> anyhow::Result<usize> {
+        let mut cursor: Option<sovereel_store::Cursor> = None;
+        let mut n = 0;
+        loop {
+            let page = self.catalog.fresh_videos(cursor.as_ref(), 2000).await?;
+            for v in &page {
+                let meta = crate::recommend::video_meta(v);
+                for plane in self.regions.values() {
+                    let _ = plane.recs.lock().upsert_video(&meta);
+                }
+            }
+            n += page.len();
+            match page.last() {
+                Some(v) if page.len() == 2000 => {
+                    cursor = Some(sovereel_store::Cursor {
+                        key: v.created_at as f64,
+                        id: v.id.clone(),
+                    })
+                }
+                _ => return Ok(n),
+            }
+        }
+    }
+
+    /// Snapshots every region's model.
+    pub fn snapshot_engines(&self) {
+        for plane in self.regions.values() {
+            if let Err(e) = plane.recs.snapshot() {
+                tracing::warn!(region = %plane.id, error = %e, "model snapshot failed");
+            }
         }
     }
 

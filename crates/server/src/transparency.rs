@@ -9,15 +9,15 @@
 //! `<data_dir>/regions/<region>/`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use sovereel_ledger::entry::RegionConfig as ConfigEntry;
 use sovereel_ledger::{
-    Entry, EntryBody, InProcessWitness, Log, LogConfig, LogStorage, NoteVerifier, RegionKeys,
-    Witness, WitnessClient, load_or_create_region_keys,
+    InProcessWitness, Log, LogConfig, LogStorage, NoteVerifier, RegionKeys, Witness, WitnessClient,
+    load_or_create_region_keys,
 };
 
 use crate::config::{Config, RegionConfig};
@@ -127,16 +127,15 @@ pub async fn open_all(config: &Config) -> anyhow::Result<BTreeMap<String, Arc<Re
             .filter(|o| o.id != r.id)
             .map(|o| keys[&o.id].witness.verifier().vkey())
             .collect();
-        record_config(&dir, &ledger, r, witness_keys).await?;
+        record_config(&ledger, r, witness_keys).await?;
         out.insert(r.id.clone(), ledger);
     }
     Ok(out)
 }
 
-/// Appends a `region_config` entry when the log is new or the region's
-/// configuration differs from the last one recorded.
+/// Records the region's configuration: the genesis entry of a new log,
+/// and a new entry whenever it differs from the last one recorded.
 async fn record_config(
-    dir: &Path,
     ledger: &RegionLedger,
     r: &RegionConfig,
     witness_keys: Vec<String>,
@@ -152,21 +151,7 @@ async fn record_config(
         policy_set_sha256: policy_set_sha256(),
         status: "active".into(),
     };
-    let marker = dir.join("ledger-config.json");
-    let current = serde_json::to_vec(&entry)?;
-    let recorded = std::fs::read(&marker).ok();
-    if ledger.log.checkpoint().checkpoint.size > 0 && recorded.as_deref() == Some(&current[..]) {
-        return Ok(());
-    }
-    ledger
-        .log
-        .append_entry(&Entry::now(EntryBody::RegionConfig(entry)))
-        .await?;
-    // Remembered only after the entry is acknowledged: a crash in between
-    // records the same configuration twice, never not at all.
-    let tmp = marker.with_extension("json.tmp");
-    std::fs::write(&tmp, &current)?;
-    std::fs::rename(&tmp, &marker)?;
+    ledger.log.ensure_region_config(&entry).await?;
     Ok(())
 }
 

@@ -409,3 +409,12 @@ pub async fn decline_request(
         .map_err(ApiError::internal)?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// "Reset my For You": the home engine forgets everything it learned about
+/// the caller. Their history stays theirs (export, delete); only the
+/// recommendation state is dropped.
+#[utoipa::path(post, path = "/v1/me/for-you/reset", tag = "feeds", responses((status = 204), (status = 401, body = crate::error::ProblemBody)))]
+pub async fn reset_for_you(user: AuthUser) -> ApiResult<StatusCode> {
+    user.home.recs.lock().forget_user(user.id.as_str());
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -30,6 +30,11 @@ pub async fn for_you(
     Viewer(viewer): Viewer,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiJson<FeedPage>> {
+    if let Some(v) = &viewer {
+        return Ok(ApiJson(
+            ranked_for_you(&app, v, q.limit, q.cursor.as_deref()).await?,
+        ));
+    }
     let limit = page_limit(q.limit, 10)?;
     let cursor = parse_cursor(q.cursor.as_deref())?;
     let seen: HashSet<String> = match &viewer {
@@ -120,6 +125,82 @@ pub async fn for_you(
         next_cursor,
         release: BASELINE_RELEASE.into(),
     }))
+}
+
+/// For You for a logged-in viewer, ranked by the region's engine under its
+/// active release.
+async fn ranked_for_you(
+    app: &App,
+    v: &AuthUser,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> ApiResult<FeedPage> {
+    let limit = page_limit(limit, 10)?;
+    if cursor.is_some_and(|c| c.len() > 32) {
+        return Err(ApiError::new(
+            Kind::InvalidField,
+            "cursor: not a cursor this server issued",
+        ));
+    }
+    let me = v
+        .home
+        .store
+        .user(v.id.as_str())
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let adult = sovereel_model::Birthdate::parse(&me.birthdate)
+        .map(|b| b.age() >= 18)
+        .unwrap_or(false);
+    let mut q =
+        sovereel_recs::Query::new(v.id.as_str(), limit as usize, sovereel_model::now_millis());
+    q.follows = v.home.store.following(v.id.as_str(), 5000).await?;
+    q.blocked_authors = access::block_set(app, v).await?.into_iter().collect();
+    q.non_profiled = me.non_profiled;
+    q.viewer_is_adult = adult;
+    q.cursor = cursor.map(str::to_string);
+    q.exclude = v.home.store.seen_videos(v.id.as_str(), 500).await?;
+    let page = v.home.recs.lock().rank(&q).map_err(|e| match e {
+        sovereel_recs::RankError::InvalidCursor => ApiError::new(
+            Kind::InvalidField,
+            "cursor: not a cursor this server issued",
+        ),
+        other => ApiError::internal(other),
+    })?;
+    let ids: Vec<String> = page.items.iter().map(|i| i.video_id.clone()).collect();
+    let videos = app.catalog.videos(&ids).await?;
+    let views = access::catalog_views(app, Some(v), &videos).await?;
+    let items = page
+        .items
+        .iter()
+        .filter_map(|i| {
+            views.iter().find(|w| w.id == i.video_id).map(|w| FeedItem {
+                video: w.clone(),
+                reason: i.reason.clone(),
+                source: i.source.clone(),
+            })
+        })
+        .collect::<Vec<_>>();
+    let next_cursor =
+        (!page.items.is_empty() && !page.next_cursor.is_empty()).then_some(page.next_cursor);
+    Ok(FeedPage {
+        items,
+        next_cursor,
+        release: page.release_id,
+    })
+}
+
+/// Tells the viewer's home engine about an interaction, as it happens. The
+/// engine ignores videos it does not rank (non-public ones).
+pub fn learn(user: &AuthUser, video_id: &str, kind: sovereel_recs::EventKind) {
+    let e = sovereel_recs::Event::new(
+        user.id.as_str(),
+        video_id,
+        sovereel_model::now_millis(),
+        kind,
+    );
+    if let Err(err) = user.home.recs.lock().observe(&e) {
+        tracing::debug!(error = %err, "event not learned");
+    }
 }
 
 /// Following: newest videos of the accounts the viewer follows, including
@@ -336,6 +417,35 @@ pub async fn events(
         })
         .collect();
     user.home.store.append_events(&records, &out).await?;
+    let durations: std::collections::HashMap<String, i64> = app
+        .catalog
+        .videos(&ids)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v.duration_ms.unwrap_or(0)))
+        .collect();
+    {
+        let mut engine = user.home.recs.lock();
+        for r in &records {
+            let kind = match r.kind.as_str() {
+                "impression" => sovereel_recs::EventKind::Impression,
+                "skip" => sovereel_recs::EventKind::Skip,
+                "not_interested" => sovereel_recs::EventKind::NotInterested,
+                _ => sovereel_recs::EventKind::View {
+                    watch_ms: r.watch_ms.unwrap_or(0),
+                    duration_ms: r
+                        .duration_ms
+                        .filter(|d| *d > 0)
+                        .or_else(|| durations.get(&r.video_id).copied())
+                        .unwrap_or(0),
+                },
+            };
+            let e = sovereel_recs::Event::new(&r.user_id, &r.video_id, r.at, kind);
+            if let Err(err) = engine.observe(&e) {
+                tracing::debug!(error = %err, "event not learned");
+            }
+        }
+    }
     app.relay(&user.home).await.map_err(ApiError::internal)?;
     Ok((
         StatusCode::ACCEPTED,

@@ -55,6 +55,8 @@ pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenA
         .routes(routes!(videos::like, videos::unlike))
         .routes(routes!(videos::comments, videos::post_comment))
         .routes(routes!(videos::share))
+        .routes(routes!(videos::why))
+        .routes(routes!(accounts::reset_for_you))
         .routes(routes!(social::profile))
         .routes(routes!(social::user_videos))
         .routes(routes!(social::follow, social::unfollow))

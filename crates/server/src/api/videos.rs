@@ -410,6 +410,7 @@ pub async fn like(
         .store
         .like(user.id.as_str(), &id, sovereel_model::now_millis(), &out)
         .await?;
+    crate::api::feeds::learn(&user, &id, sovereel_recs::EventKind::Like);
     app.relay(&user.home).await.map_err(ApiError::internal)?;
     like_answer(&app, &user, &id, true).await
 }
@@ -435,6 +436,7 @@ pub async fn unlike(
         ));
     }
     user.home.store.unlike(user.id.as_str(), &id, &out).await?;
+    crate::api::feeds::learn(&user, &id, sovereel_recs::EventKind::Unlike);
     app.relay(&user.home).await.map_err(ApiError::internal)?;
     like_answer(&app, &user, &id, false).await
 }
@@ -520,6 +522,46 @@ pub async fn comments(
     }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct WhyAnswer {
+    /// One sentence: why this video is in the viewer's For You.
+    pub reason: String,
+    /// The release whose weights produced the score.
+    pub release: String,
+    pub score: f32,
+    /// Each objective's probability and weight, and the signals behind them.
+    pub details: Vec<String>,
+}
+
+/// "Why this video": what the viewer's home engine knows and how the
+/// active release weighs it.
+#[utoipa::path(get, path = "/v1/videos/{id}/why", tag = "feeds", responses((status = 200, body = WhyAnswer), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn why(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<WhyAnswer>> {
+    access::load_video(&app, Some(&user), &id).await?;
+    let x = user
+        .home
+        .recs
+        .lock()
+        .explain(user.id.as_str(), &id, sovereel_model::now_millis());
+    let x = x.map_err(|_| ApiError::not_found("explanation for this video"))?;
+    let mut details: Vec<String> = x
+        .objectives
+        .iter()
+        .map(|(name, p, w)| format!("{name}: probability {p:.2} × weight {w:+.1}"))
+        .collect();
+    details.extend(x.signals.iter().map(|(name, v)| format!("{name}: {v:.2}")));
+    Ok(ApiJson(WhyAnswer {
+        reason: x.summary,
+        release: x.release_id,
+        score: x.score,
+        details,
+    }))
+}
+
 /// Comment (or reply to a top-level comment), within the video's comment policy.
 #[utoipa::path(post, path = "/v1/videos/{id}/comments", tag = "videos", request_body = CommentBody,
     responses((status = 201, body = CommentView), (status = 403, body = crate::error::ProblemBody), (status = 404, body = crate::error::ProblemBody)))]
@@ -598,6 +640,7 @@ pub async fn post_comment(
         .store
         .record_comment(&record.id, user.id.as_str(), &id, now, &out)
         .await?;
+    crate::api::feeds::learn(&user, &id, sovereel_recs::EventKind::Comment);
     app.relay(&user.home).await.map_err(ApiError::internal)?;
     let view = comment_views(&app, std::slice::from_ref(&record))
         .await?
@@ -632,6 +675,7 @@ pub async fn share(
             &[video_counts(&v, 0, 0, 1, 0)],
         )
         .await?;
+    crate::api::feeds::learn(&user, &id, sovereel_recs::EventKind::Share);
     app.relay(&user.home).await.map_err(ApiError::internal)?;
     let v = access::load_video(&app, Some(&user), &id).await?;
     Ok((
