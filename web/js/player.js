@@ -226,7 +226,13 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
     setLiked(wanted);
     try {
       const answer = await api(`/v1/videos/${encodeURIComponent(video.id)}/like`, { method: wanted ? 'PUT' : 'DELETE' });
-      if (answer?.counts) setLiked(wanted, answer.counts);
+      if (answer?.counts) {
+        // Counters travel between regions asynchronously; never show a like
+        // count that ignores the viewer's own like.
+        const mine = video.counts.likes;
+        const likes = wanted ? Math.max(answer.counts.likes, mine) : Math.min(answer.counts.likes, mine);
+        setLiked(wanted, { ...answer.counts, likes });
+      }
     } catch (err) {
       video.counts = before;
       setLiked(!wanted);

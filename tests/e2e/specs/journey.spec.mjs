@@ -74,11 +74,18 @@ test('the creator sees the like and comment counts, and the follower gets new up
   if (!videoId) return t.skip('needs the earlier tests');
   const page = await openPage(browser);
   await logIn(page, creator);
-  await page.goto(`/v/${videoId}`);
+  // Counters reach the creator's region asynchronously (an aggregate relay), so
+  // look again until they arrive, a bounded number of times.
   const slide = page.locator(`article.slide[data-video-id="${videoId}"]`);
-  await slide.waitFor();
-  assert.equal(await slide.locator('.rail-item').nth(0).locator('.count').textContent(), '1', 'likes');
-  assert.equal(await slide.locator('.rail-item').nth(1).locator('.count').textContent(), '2', 'comments');
+  let counts = [];
+  for (let attempt = 0; attempt < 40; attempt++) {
+    await page.goto(`/v/${videoId}`);
+    await slide.waitFor();
+    counts = [await slide.locator('.rail-item').nth(0).locator('.count').textContent(), await slide.locator('.rail-item').nth(1).locator('.count').textContent()];
+    if (counts[0] === '1' && counts[1] === '2') break;
+    await page.waitForTimeout(500);
+  }
+  assert.deepEqual(counts, ['1', '2'], 'likes and comments as the creator sees them');
   await page.goto(`/@${creator}`);
   assert.match(await page.getByRole('list', { name: 'Counts' }).textContent(), /1 Followers/);
   const second = await upload(page, { file: makeClip('second', { color: 'teal' }), caption: `Second dish #${tag}` });
@@ -86,8 +93,15 @@ test('the creator sees the like and comment counts, and the follower gets new up
 
   const fan = await openPage(browser, { viewport: PHONE });
   await logIn(fan, viewer);
-  await fan.goto('/following');
-  await fan.locator(`article.slide[data-video-id="${second}"]`).waitFor();
+  let found = false;
+  for (let attempt = 0; attempt < 20 && !found; attempt++) {
+    await fan.goto('/following');
+    await fan.waitForFunction(() => document.querySelector('article.slide') || !/Loading/.test(document.querySelector('.feed-status')?.textContent ?? 'Loading'));
+    found = await fan.locator(`article.slide[data-video-id="${second}"]`).isVisible().catch(() => false)
+      || (await fan.locator(`article.slide[data-video-id="${second}"]`).count()) > 0;
+    if (!found) await fan.waitForTimeout(500);
+  }
+  assert.ok(found, 'the new upload is in the follower\'s Following feed');
   assertNoConsoleErrors(assert, fan);
   await fan.context().close();
 });
