@@ -313,3 +313,31 @@ fn wind_down_destroys_every_key() {
         "no KEK left to wrap with"
     );
 }
+
+#[test]
+fn reads_racing_a_destruction_see_the_key_or_no_key_never_a_torn_file() {
+    let gw = Arc::new(PolicyGateway::with_default_policies().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = Arc::new(Keyring::open_embedded(us(), dir.path()).unwrap());
+    for _ in 0..20 {
+        let user = UserId::generate(&us());
+        keyring.create_user_key(&user).unwrap();
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let (gw, keyring, user) = (gw.clone(), keyring.clone(), user.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..50 {
+                        match own_key(&gw, &keyring, &user) {
+                            Ok(_) | Err(KeyError::NoUserKey) => {}
+                            Err(e) => panic!("read saw {e}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        keyring.destroy_user_key(&user).unwrap();
+        for r in readers {
+            r.join().unwrap();
+        }
+    }
+}
