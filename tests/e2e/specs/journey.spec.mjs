@@ -86,8 +86,13 @@ test('the creator sees the like and comment counts, and the follower gets new up
     await page.waitForTimeout(500);
   }
   assert.deepEqual(counts, ['1', '2'], 'likes and comments as the creator sees them');
-  await page.goto(`/@${creator}`);
-  assert.match(await page.getByRole('list', { name: 'Counts' }).textContent(), /1 Followers/);
+  let stats = '';
+  for (let attempt = 0; attempt < 40 && !/1 Followers/.test(stats); attempt++) {
+    if (attempt) await page.waitForTimeout(500);
+    await page.goto(`/@${creator}`);
+    stats = await page.getByRole('list', { name: 'Counts' }).textContent();
+  }
+  assert.match(stats, /1 Followers/);
   const second = await upload(page, { file: makeClip('second', { color: 'teal' }), caption: `Second dish #${tag}` });
   await page.context().close();
 
