@@ -84,6 +84,12 @@ impl Server {
             loop {
                 tick.tick().await;
                 app.relay_all().await;
+                for plane in app.regions.values() {
+                    plane
+                        .recs
+                        .follow_activation(plane.id.as_str(), &plane.ledger)
+                        .await;
+                }
                 n += 1;
                 if n.is_multiple_of(15) {
                     let app = app.clone();

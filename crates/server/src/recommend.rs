@@ -125,7 +125,17 @@ impl RegionEngine {
             std::fs::read_to_string(dir.join("active")).unwrap_or_else(|_| DEFAULT_RELEASE.into());
         let note = std::fs::read(dir.join("releases").join(format!("{}.note", active.trim())))
             .or_else(|_| std::fs::read(&default_note))?;
-        let mut engine = Engine::new(EngineConfig::new(region), trust, &note)?;
+        let mut engine = match Engine::new(EngineConfig::new(region), trust.clone(), &note) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(region, error = %e, "the active release is refused; running the default release");
+                Engine::new(
+                    EngineConfig::new(region),
+                    trust,
+                    &std::fs::read(&default_note)?,
+                )?
+            }
+        };
         for entry in std::fs::read_dir(dir.join("releases"))? {
             let path = entry?.path();
             if path.extension().is_some_and(|e| e == "note")
@@ -163,6 +173,84 @@ impl RegionEngine {
     pub fn active_release(&self) -> String {
         self.lock().release_id().to_string()
     }
+
+    /// Switches to the release named in `<region>/recs/active` when it
+    /// changed: the operator's way to activate an approved release at run
+    /// time (`sovereel release activate`). A release that does not verify is
+    /// refused, logged, and the running one stays.
+    pub async fn follow_activation(&self, region: &str, ledger: &RegionLedger) {
+        let Ok(wanted) = std::fs::read_to_string(self.dir.join("active")) else {
+            return;
+        };
+        let wanted = wanted.trim().to_string();
+        if wanted.is_empty() || wanted == self.active_release() {
+            return;
+        }
+        let path = self.dir.join("releases").join(format!("{wanted}.note"));
+        let switched = match std::fs::read(&path) {
+            Ok(note) => self.lock().install_and_activate(&note).map(|id| (id, note)),
+            Err(e) => Err(sovereel_recs::ReleaseError::Malformed(format!(
+                "{}: {e}",
+                path.display()
+            ))),
+        };
+        match switched {
+            Ok((id, note)) => {
+                let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&note));
+                let entry = Entry::now(EntryBody::Release(Release {
+                    release_id: id.clone(),
+                    stage: ReleaseStage::Approved,
+                    manifest_sha256: digest,
+                    signer: Principal::CustodianStaff {
+                        region: region.into(),
+                        role: "release-approver".into(),
+                        staff_id: self.custodian_vkey.clone(),
+                    },
+                    signature: None,
+                }));
+                if let Err(e) = ledger.log.append_entry(&entry).await {
+                    tracing::error!(region, error = %e, "recording the release activation in the ledger failed");
+                }
+                tracing::info!(region, release = %id, "activated release");
+            }
+            Err(e) => {
+                tracing::error!(region, wanted = %wanted, error = %e, "refused release; the previous one keeps running");
+                // Point `active` back at what runs, so the refusal is visible.
+                let _ = write_atomic(&self.dir.join("active"), self.active_release().as_bytes());
+            }
+        }
+    }
+}
+
+/// `sovereel release activate`: places an approved release note in a
+/// region's directory and marks it active; a running server switches to it
+/// within seconds, a stopped one at start. The note is verified first
+/// against the region's trust (platform and custodian keys).
+pub fn stage_activation(config: &Config, region: &str, note: &[u8]) -> anyhow::Result<String> {
+    if !config.regions.iter().any(|r| r.id == region) {
+        anyhow::bail!("no region `{region}` in the configuration");
+    }
+    let trust = ReleaseTrust {
+        platform: platform_signer(config)?.verifier(),
+        custodian: custodian_signer(config, region)?.verifier(),
+    };
+    let manifest = sovereel_recs::release::verify_release(note, &trust)?;
+    let dir = config.data_dir.join("regions").join(region).join("recs");
+    std::fs::create_dir_all(dir.join("releases"))?;
+    write_atomic(
+        &dir.join("releases").join(format!("{}.note", manifest.id)),
+        note,
+    )?;
+    write_atomic(&dir.join("active"), manifest.id.as_bytes())?;
+    Ok(manifest.id)
+}
+
+/// The verifier keys a region trusts for releases: (platform, custodian).
+pub fn release_vkeys(config: &Config, region: &str) -> anyhow::Result<(String, String)> {
+    Ok((
+        platform_signer(config)?.verifier().vkey(),
+        custodian_signer(config, region)?.verifier().vkey(),
+    ))
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

@@ -60,10 +60,52 @@ enum Command {
     Seed(seed::SeedArgs),
     /// The auditor's tool: verify, check inclusion in, or monitor a transparency log.
     Audit(sovereel_ledger::audit::AuditCommand),
+    /// Evaluate the recommendation engine (MovieLens-100K, simulator, baselines).
+    Eval(sovereel_recs::eval::EvalArgs),
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+    /// Algorithm releases: create, sign (platform), approve (custodian), activate (region).
+    Release {
+        #[command(subcommand)]
+        what: ReleaseCli,
+    },
     /// Region keys.
     Keys {
         #[command(subcommand)]
         what: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Ranking latency, learning throughput and memory of the engine at scale.
+    Recs(sovereel_recs::bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum ReleaseCli {
+    #[command(flatten)]
+    Steps(sovereel_recs::release::cli::ReleaseCommand),
+    /// Region step: install an approved release note in a region and make it
+    /// active (a running server switches within seconds; a refused release
+    /// leaves the previous one running).
+    Activate {
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        note: PathBuf,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Print the release keys a region trusts (platform, custodian).
+    Keys {
+        #[arg(long)]
+        region: String,
+        #[command(flatten)]
+        serve: ServeArgs,
     },
 }
 
@@ -145,6 +187,56 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", toml_like(&cfg)?);
         }
         Command::Seed(args) => seed::run(args).await?,
+        Command::Eval(args) => match sovereel_recs::eval::run(&args) {
+            Ok(r) => println!("{}", sovereel_recs::eval::render(&r)),
+            Err(e) => {
+                eprintln!("sovereel eval: {e}");
+                std::process::exit(1);
+            }
+        },
+        Command::Bench {
+            what: BenchCommand::Recs(args),
+        } => match sovereel_recs::bench::run(&args) {
+            Ok(r) => println!("{}", sovereel_recs::bench::render(&r)),
+            Err(e) => {
+                eprintln!("sovereel bench recs: {e}");
+                std::process::exit(1);
+            }
+        },
+        Command::Release {
+            what: ReleaseCli::Steps(cmd),
+        } => match sovereel_recs::release::cli::run(&cmd) {
+            Ok(out) => println!("{out}"),
+            Err(e) => {
+                eprintln!("sovereel release: {e}");
+                std::process::exit(1);
+            }
+        },
+        Command::Release {
+            what:
+                ReleaseCli::Activate {
+                    region,
+                    note,
+                    serve,
+                },
+        } => {
+            let cfg = serve.load()?;
+            let bytes = std::fs::read(&note)?;
+            match sovereel_server::recommend::stage_activation(&cfg, &region, &bytes) {
+                Ok(id) => println!("release {id} is active in {region}"),
+                Err(e) => {
+                    eprintln!("sovereel release activate: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Release {
+            what: ReleaseCli::Keys { region, serve },
+        } => {
+            let cfg = serve.load()?;
+            let (p, c) = sovereel_server::recommend::release_vkeys(&cfg, &region)?;
+            println!("platform  {p}\ncustodian {c}");
+        }
         Command::Audit(cmd) => {
             if let Err(e) = sovereel_ledger::audit::run(&cmd).await {
                 eprintln!("sovereel audit: {e}");

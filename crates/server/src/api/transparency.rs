@@ -139,8 +139,8 @@ pub async fn transparency(State(app): State<Arc<App>>) -> ApiJson<Transparency> 
                 witnesses: crate::transparency::cosigners(&cp.note, &witness_keys),
                 log_url: format!("/log/{}/", p.id),
                 release: ReleaseSummary {
-                    id: crate::api::feeds::BASELINE_RELEASE.into(),
-                    approvals: vec![],
+                    id: p.recs.active_release(),
+                    approvals: vec![p.recs.custodian_vkey.clone()],
                 },
             }
         })
