@@ -55,12 +55,23 @@ pub fn encode(core: &EngineCore) -> Result<Vec<u8>, SnapshotError> {
         events_learned: core.events_learned,
         events_rejected: core.events_rejected,
     };
-    let body = postcard::to_allocvec(&saved).map_err(|e| SnapshotError::Encode(e.to_string()))?;
-    let mut out = Vec::with_capacity(body.len() + 12);
+    // Two passes, counting first, so the buffer is allocated once at its exact
+    // size: at a million videos a growing buffer (and a copy behind a header)
+    // would double the snapshot's transient memory, which set the peak RSS.
+    let enc = |e: postcard::Error| SnapshotError::Encode(e.to_string());
+    let size = postcard::to_extend(&saved, ByteCount(0)).map_err(enc)?.0;
+    let mut out = Vec::with_capacity(size + 12);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&body);
-    Ok(out)
+    postcard::to_extend(&saved, out).map_err(enc)
+}
+
+struct ByteCount(usize);
+
+impl Extend<u8> for ByteCount {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        self.0 += bytes.into_iter().count();
+    }
 }
 
 pub fn decode(bytes: &[u8]) -> Result<EngineCore, SnapshotError> {
