@@ -215,3 +215,18 @@ export class ApiClient {
     return video;
   }
 }
+
+/**
+ * Opens a feed page until it shows a video. New uploads reach the catalog and
+ * the feeds through an asynchronous relay, so a fresh server can answer an
+ * empty feed for a moment; this looks again a bounded number of times.
+ */
+export async function openFeedUntilVideo(page, path = '/', attempts = 40) {
+  for (let i = 0; i < attempts; i++) {
+    await page.goto(path);
+    await page.waitForFunction(() => document.querySelector('article.slide') || !/Loading/.test(document.querySelector('.feed-status')?.textContent ?? 'Loading'));
+    if (await page.locator('article.slide').count()) return;
+    await page.waitForTimeout(500);
+  }
+  throw new Error(`${path} showed no video after ${attempts} tries`);
+}

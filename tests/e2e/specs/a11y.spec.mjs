@@ -3,7 +3,7 @@
 // double-tap likes, and text colours keep a readable contrast.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiClient, assertNoConsoleErrors, launch, logIn, makeClip, needs, openPage, PHONE, DESKTOP, uniqueHandle } from '../lib/harness.mjs';
+import { ApiClient, assertNoConsoleErrors, launch, logIn, makeClip, needs, openFeedUntilVideo, openPage, PHONE, DESKTOP, uniqueHandle } from '../lib/harness.mjs';
 
 let browser;
 let viewer;
@@ -50,7 +50,9 @@ test('every visible control on the main screens has an accessible name', async (
   for (const viewport of [PHONE, DESKTOP]) {
     const page = await openPage(browser, { viewport });
     await logIn(page, viewer);
-    for (const [path, ready] of [['/', 'article.slide'], ['/upload', '#upload-file'], ['/search?q=access', '.results h2'], ['/settings', '#settings-private'], ['/privacy', '.access-log p'], ['/transparency', '.regions > *'], [`/@${viewer}`, '.profile-head']]) {
+    await openFeedUntilVideo(page, '/');
+    assert.deepEqual(await page.evaluate(unnamedControls), [], 'unnamed controls on the feed');
+    for (const [path, ready] of [['/upload', '#upload-file'], ['/search?q=access', '.results h2'], ['/settings', '#settings-private'], ['/privacy', '.access-log p'], ['/transparency', '.regions > *'], [`/@${viewer}`, '.profile-head']]) {
       await page.goto(path);
       await page.locator(ready).first().waitFor();
       assert.deepEqual(await page.evaluate(unnamedControls), [], `unnamed controls on ${path}`);
@@ -64,7 +66,7 @@ test('the feed moves with the arrow keys, and Like is a button reachable with Ta
   if (!(await seeded(t))) return;
   const page = await openPage(browser);
   await logIn(page, viewer);
-  await page.goto('/');
+  await openFeedUntilVideo(page, '/');
   await page.locator('article.slide.active').waitFor();
   const activeIndex = () => page.locator('article.slide.active').getAttribute('data-index');
   assert.equal(await activeIndex(), '0');

@@ -3,7 +3,7 @@
 // the transparency page's signature check, and the browser-made poster.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiClient, assertNoConsoleErrors, BASE, has, launch, logIn, makeClip, needs, openPage, PHONE, uniqueHandle } from '../lib/harness.mjs';
+import { ApiClient, assertNoConsoleErrors, BASE, has, launch, logIn, makeClip, needs, openFeedUntilVideo, openPage, PHONE, uniqueHandle } from '../lib/harness.mjs';
 
 let browser;
 let creator;
@@ -48,7 +48,7 @@ test('"Why this video" explains the pick, and "Not interested" moves on', async 
   // Without GET /v1/videos/{id}/why the dialog falls back to the feed's reason.
   const page = await openPage(browser, { viewport: PHONE, expected: [/\/why$/] });
   await logIn(page, viewer);
-  await page.goto('/');
+  await openFeedUntilVideo(page, '/');
   const first = page.locator('article.slide.active');
   await first.waitFor();
   await first.getByRole('button', { name: 'More options' }).click();

@@ -2,7 +2,7 @@
 // and skips everything else, gets a For You feed that is mostly #cooking.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiClient, assertNoConsoleErrors, launch, logIn, makeClip, needs, openPage, PHONE, uniqueHandle } from '../lib/harness.mjs';
+import { ApiClient, assertNoConsoleErrors, launch, logIn, makeClip, needs, openFeedUntilVideo, openPage, PHONE, uniqueHandle } from '../lib/harness.mjs';
 
 let browser;
 before(async () => {
@@ -32,7 +32,7 @@ test('after watching only #cooking to the end, For You is mostly #cooking', asyn
   await new ApiClient().signUp(viewer, 'US');
   const page = await openPage(browser, { viewport: PHONE });
   await logIn(page, viewer);
-  await page.goto('/');
+  await openFeedUntilVideo(page, '/');
   const feed = page.getByRole('region', { name: 'For You feed' });
   await feed.locator('article.slide').first().waitFor();
 
