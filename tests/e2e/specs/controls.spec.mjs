@@ -135,8 +135,14 @@ test('the transparency page verifies each region checkpoint signature', async (t
   await regions.first().waitFor();
   const count = await regions.count();
   assert.ok(count >= 1);
-  await page.waitForFunction((n) => document.querySelectorAll('article.region .badge').length === n, count);
-  assert.equal(await page.locator('article.region .badge.ok').count(), count, 'every region checkpoint verifies');
+  await page.waitForFunction((n) => document.querySelectorAll('article.region .signature-status .badge').length === n, count);
+  assert.equal(await page.locator('article.region .signature-status .badge.ok').count(), count, 'every region checkpoint verifies');
+  // Every witness named on the page cosigned, by a key the page could check.
+  assert.equal(await page.locator('.cosigners .badge.failed').count(), 0, 'no failed cosignature');
+  const summary = await (await fetch(new URL('/v1/transparency', BASE))).json().catch(() => null);
+  if (summary?.regions?.some((r) => r.witness_vkey && (r.witnesses || []).length)) {
+    assert.ok(await page.locator('.cosigners .badge.ok').count() > 0, 'witness cosignatures were checked');
+  }
 
   // A checkpoint altered on its way to the browser fails.
   await page.route('**/log/us/checkpoint', async (route) => {
@@ -152,8 +158,8 @@ test('the transparency page verifies each region checkpoint signature', async (t
     await route.fulfill({ response, json: answer });
   });
   await page.reload();
-  await page.waitForFunction((n) => document.querySelectorAll('article.region .badge').length === n, count);
-  assert.equal(await page.locator('#region-us').locator('xpath=..').locator('.badge.failed').count(), 1, 'the altered US checkpoint fails');
+  await page.waitForFunction((n) => document.querySelectorAll('article.region .signature-status .badge').length === n, count);
+  assert.equal(await page.locator('#region-us').locator('xpath=..').locator('.signature-status .badge.failed').count(), 1, 'the altered US checkpoint fails');
   assertNoConsoleErrors(assert, page);
   await page.context().close();
 });

@@ -136,7 +136,7 @@ test('every main screen renders at phone and desktop sizes without console error
     await screenshot(page, 'privacy');
     await page.goto('/transparency');
     await page.locator('.regions > *').first().waitFor();
-    await page.waitForFunction(() => !document.querySelector('.checkpoint [role="status"].muted'));
+    await page.waitForFunction(() => !document.querySelector('.checkpoint .signature-status.muted'));
     await screenshot(page, 'transparency');
     assertNoConsoleErrors(assert, page);
     await page.context().close();

@@ -8,6 +8,8 @@ import { concat, equalBytes, fromBase64, sha256, toHex, utf8 } from './bytes.js'
 import { verify as verifyEd25519 } from './ed25519.js';
 
 const ALG_ED25519 = 0x01;
+// Timestamped witness cosignatures (c2sp.org/tlog-cosignature).
+const ALG_COSIGNATURE_V1 = 0x04;
 
 function validName(name) {
   return name.length > 0 && !/[\s+]/u.test(name);
@@ -22,11 +24,11 @@ export async function parseVerifierKey(vkey) {
   const hashHex = vkey.slice(first + 1, second);
   if (!validName(name)) throw new Error('verifier key has an invalid name');
   if (!/^[0-9a-f]{8}$/.test(hashHex)) throw new Error('verifier key hash is not 8 hex digits');
-  const key = fromBase64(vkey.slice(second + 1));
-  if (key.length !== 33 || key[0] !== ALG_ED25519) throw new Error('verifier key is not an Ed25519 key');
+  const key = fromBase64(vkey.trim().slice(second + 1));
+  if (key.length !== 33 || (key[0] !== ALG_ED25519 && key[0] !== ALG_COSIGNATURE_V1)) throw new Error('verifier key is not an Ed25519 key');
   const expected = (await sha256(concat(utf8(name + '\n'), key))).subarray(0, 4);
   if (toHex(expected) !== hashHex) throw new Error('verifier key hash does not match its key');
-  return { name, keyHash: expected, publicKey: key.subarray(1) };
+  return { name, keyHash: expected, alg: key[0], publicKey: key.subarray(1) };
 }
 
 export function parseNote(note) {
@@ -59,6 +61,7 @@ export function parseNote(note) {
  */
 export async function openNote(note, vkey) {
   const key = await parseVerifierKey(vkey);
+  if (key.alg !== ALG_ED25519) throw new Error(`${key.name} is a witness key, not a log key`);
   const { text, signatures } = parseNote(note);
   const mine = signatures.filter((s) => s.name === key.name && equalBytes(s.keyHash, key.keyHash));
   if (mine.length === 0) throw new Error(`note is not signed by ${key.name}`);
@@ -91,4 +94,34 @@ export async function verifyCheckpoint(note, vkey) {
     throw new Error(`checkpoint origin ${checkpoint.origin} is not the key name ${opened.signer}`);
   }
   return { ...checkpoint, cosigners: opened.cosigners };
+}
+
+/**
+ * Checks the witness cosignatures on a note against the given witness keys.
+ * Returns one result per key: {name, ok, time (seconds), reason}. A witness
+ * that did not cosign is reported as not ok, with that reason.
+ */
+export async function verifyCosignatures(note, witnessVkeys) {
+  const { text, signatures } = parseNote(note);
+  const results = [];
+  for (const vkey of witnessVkeys) {
+    let key;
+    try {
+      key = await parseVerifierKey(vkey);
+    } catch (err) {
+      results.push({ name: String(vkey).split('+')[0], ok: false, reason: err.message });
+      continue;
+    }
+    const line = signatures.find((s) => s.name === key.name && equalBytes(s.keyHash, key.keyHash));
+    if (!line || key.alg !== ALG_COSIGNATURE_V1 || line.signature.length !== 72) {
+      results.push({ name: key.name, ok: false, reason: line ? 'not a timestamped cosignature' : 'no cosignature by this witness' });
+      continue;
+    }
+    let time = 0n;
+    for (const b of line.signature.subarray(0, 8)) time = (time << 8n) | BigInt(b);
+    const message = utf8(`cosignature/v1\ntime ${time}\n${text}`);
+    const ok = await verifyEd25519(key.publicKey, message, line.signature.subarray(8));
+    results.push({ name: key.name, ok, time: Number(time), reason: ok ? '' : 'the cosignature does not verify' });
+  }
+  return results;
 }

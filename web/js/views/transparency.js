@@ -29,10 +29,12 @@ export async function render(root) {
     list.replaceChildren(h('p', {}, 'No regions are configured.'));
     return;
   }
-  list.replaceChildren(...regions.map(regionCard));
+  // Witnesses are the other regions' custodians: their cosigning keys come with the regions.
+  const witnessKeys = regions.map((r) => r.witness_vkey).filter(Boolean);
+  list.replaceChildren(...regions.map((r) => regionCard(r, witnessKeys)));
 }
 
-function regionCard(region) {
+function regionCard(region, witnessKeys = []) {
   const checkpointBox = h('div', { class: 'checkpoint' });
   const card = h('article', { class: 'card region', 'aria-labelledby': `region-${region.id}` },
     h('h2', { id: `region-${region.id}` }, region.name || region.id),
@@ -42,41 +44,55 @@ function regionCard(region) {
       region.release === undefined ? null : [h('dt', {}, 'Algorithm release'), h('dd', {}, releaseText(region.release))]),
     h('h3', {}, 'Latest checkpoint'), checkpointBox,
     h('p', { class: 'small' }, h('a', { href: `/log/${encodeURIComponent(region.id)}/checkpoint` }, 'Raw checkpoint'), ' · ', h('a', { href: `/log/${encodeURIComponent(region.id)}/vkey` }, 'Log key')));
-  showCheckpoint(region, checkpointBox);
+  showCheckpoint(region, checkpointBox, witnessKeys);
   return card;
 }
 
 function releaseText(release) {
   if (!release) return 'none active';
   const approvals = (release.approvals || []).map((a) => {
-    if (typeof a === 'string') return a;
+    // A verifier key ("name+hash+key") is named by its key name.
+    if (typeof a === 'string') return a.includes('+') ? a.split('+')[0] : a;
     return [a.by || a.custodian || a.name || a.approver, a.at ? `(${formatDate(a.at)})` : ''].filter(Boolean).join(' ');
   });
   return `${release.id}${approvals.length ? `, approved by ${approvals.join(', ')}` : ', not yet approved'}`;
 }
 
-async function showCheckpoint(region, out) {
+async function showCheckpoint(region, out, witnessKeys) {
   if (!region.checkpoint) {
     out.replaceChildren(h('p', { class: 'muted' }, 'No checkpoint published yet.'));
     return;
   }
-  out.replaceChildren(h('pre', { class: 'note' }, region.checkpoint), h('p', { role: 'status', class: 'muted' }, 'Checking signature…'));
+  out.replaceChildren(h('pre', { class: 'note' }, region.checkpoint), h('p', { role: 'status', class: 'muted signature-status' }, 'Checking signature…'));
   const status = out.lastChild;
+  let vkey = region.vkey;
   try {
-    const response = await fetch(`/log/${encodeURIComponent(region.id)}/vkey`, { credentials: 'same-origin' });
-    const type = response.headers.get('content-type') || '';
-    if (!response.ok || type.includes('html')) {
-      status.textContent = 'This server does not publish the log key yet, so the signature was not checked.';
-      return;
+    if (!vkey) {
+      const response = await fetch(`/log/${encodeURIComponent(region.id)}/vkey`, { credentials: 'same-origin' });
+      const type = response.headers.get('content-type') || '';
+      if (!response.ok || type.includes('html')) {
+        status.textContent = 'This server does not publish the log key yet, so the signature was not checked.';
+        return;
+      }
+      vkey = (await response.text()).trim();
     }
-    const vkey = (await response.text()).trim();
-    const { verifyCheckpoint } = await import('../verify/note.js');
+    const { verifyCheckpoint, verifyCosignatures } = await import('../verify/note.js');
     const cp = await verifyCheckpoint(region.checkpoint, vkey);
-    status.replaceChildren(h('span', { class: 'badge ok' }, 'Signature verified'), ` ${cp.size} ${cp.size === 1n ? 'entry' : 'entries'}${cp.cosigners.length ? `, cosigned by ${cp.cosigners.join(', ')}` : ''}.`);
-    status.className = '';
+    status.replaceChildren(h('span', { class: 'badge ok' }, 'Signature verified'), ` ${cp.size} ${cp.size === 1n ? 'entry' : 'entries'}.`);
+    status.className = 'signature-status';
+    // Each named witness's cosignature, checked with its published key.
+    const keys = (region.witnesses || []).map((name) => witnessKeys.find((k) => k.split('+')[0] === name)).filter(Boolean);
+    if (keys.length) {
+      const results = await verifyCosignatures(region.checkpoint, keys);
+      out.append(h('ul', { class: 'cosigners', 'aria-label': `Cosignatures on the ${region.name || region.id} checkpoint` },
+        results.map((r) => h('li', {},
+          h('span', { class: `badge ${r.ok ? 'ok' : 'failed'}` }, r.ok ? 'Cosigned' : 'Not cosigned'),
+          ` ${r.name}`, r.ok && r.time ? h('span', { class: 'muted' }, ` at ${formatDate(r.time * 1000)}`) : '',
+          r.ok ? '' : h('span', { class: 'muted' }, ` (${r.reason})`)))));
+    }
   } catch (err) {
     status.replaceChildren(h('span', { class: 'badge failed' }, 'Signature failed'), ` ${err.message || describe(err)}`);
-    status.className = '';
+    status.className = 'signature-status';
   }
 }
 
