@@ -35,6 +35,9 @@ pub struct BenchArgs {
     /// Event → next page round trips timed.
     #[arg(long, default_value_t = 500)]
     pub effect_trials: usize,
+    /// Pages served and then reported on by the client (the production loop).
+    #[arg(long, default_value_t = 5_000)]
+    pub served_pages: usize,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
 }
@@ -49,6 +52,7 @@ impl Default for BenchArgs {
             hashtags: 2_000,
             creators: 100_000,
             effect_trials: 500,
+            served_pages: 5_000,
             seed: 7,
         }
     }
@@ -104,6 +108,8 @@ pub struct BenchReport {
     pub event_to_next_page_cpu: Option<Percentiles>,
     /// Share of trials where the liked video's hashtag gained items on the next page.
     pub effect_visible_share: f64,
+    /// Events per CPU-second when they report on a served page.
+    pub served_events_per_cpu_sec: Option<f64>,
     pub snapshot_bytes: usize,
     pub snapshot_secs: f64,
     pub peak_rss_bytes: Option<u64>,
@@ -297,6 +303,41 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, String> {
     let rank_cpu_mean_us = cpu_since(rank_cpu).map(|c| c * 1e6 / args.queries.max(1) as f64);
     let rank = percentiles(times);
 
+    // The production loop: a page is served, then the client reports what
+    // happened to each item. The learner then trains on the features the page
+    // was ranked with (joined from the open impression) instead of recomputing
+    // them, so this is the throughput a region sees from real clients.
+    let mut served_events = 0usize;
+    let mut served_cpu = 0.0;
+    for i in 0..args.served_pages {
+        let u = format!("u{}", rng.skewed(args.users));
+        let t = now + args.queries as i64 + i as i64 * 100;
+        let page = e.rank(&Query::new(&u, 10, t)).map_err(|e| e.to_string())?;
+        let evs: Vec<Event> = page
+            .items
+            .iter()
+            .enumerate()
+            .map(|(k, it)| {
+                let kind = if rng.below(10) < 6 {
+                    EventKind::View {
+                        watch_ms: 30_000,
+                        duration_ms: 30_000,
+                    }
+                } else {
+                    EventKind::Skip
+                };
+                Event::new(&u, &it.video_id, t + 1 + k as i64, kind)
+            })
+            .collect();
+        let cpu0 = thread_cpu_ns();
+        for ev in &evs {
+            let _ = e.observe(ev);
+        }
+        served_cpu += cpu_since(cpu0).unwrap_or(0.0);
+        served_events += evs.len();
+    }
+    let served_events_per_cpu_sec = (served_cpu > 0.0).then(|| served_events as f64 / served_cpu);
+
     // Event → next page: like a video under a hashtag the user has not
     // engaged with, then rank; the effect is visible if that hashtag gains items.
     let mut round_trips = Vec::new();
@@ -356,6 +397,7 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, String> {
         event_to_next_page: percentiles(round_trips),
         event_to_next_page_cpu: (!round_trip_cpu.is_empty()).then(|| percentiles(round_trip_cpu)),
         effect_visible_share: visible as f64 / args.effect_trials.max(1) as f64,
+        served_events_per_cpu_sec,
         snapshot_bytes: snap.len(),
         snapshot_secs,
         peak_rss_bytes: peak_rss_bytes(),
@@ -371,7 +413,7 @@ pub fn render(r: &BenchReport) -> String {
     let opt = |x: Option<f64>| x.map_or("n/a".to_string(), |x| format!("{x:.0}"));
     format!(
         "videos {} · users with state {} · events {}\n\
-         catalog load {:.1} s · online learning {:.0} events/s wall, {} events per CPU-second (one thread)\n\
+         catalog load {:.1} s · online learning {:.0} events/s wall, {} events per CPU-second (one thread); events reporting on served pages: {} per CPU-second\n\
          For You rank (10 items, mean {:.1} returned): p50 {:.0} µs · p90 {:.0} µs · p99 {:.0} µs · p99.9 {:.0} µs · max {:.0} µs (wall) · mean CPU {} µs\n\
          For You rank CPU time per request: {}\n\
          event → next page (observe like + rank): p50 {:.0} µs · p99 {:.0} µs (wall), CPU p50 {} µs · p99 {} µs · effect visible in {:.0}% of trials\n\
@@ -382,6 +424,7 @@ pub fn render(r: &BenchReport) -> String {
         r.catalog_load_secs,
         r.learn_events_per_sec,
         opt(r.learn_events_per_cpu_sec),
+        opt(r.served_events_per_cpu_sec),
         r.rank_items_mean,
         r.rank.p50_us,
         r.rank.p90_us,
@@ -428,6 +471,7 @@ mod tests {
             hashtags: 20,
             creators: 100,
             effect_trials: 20,
+            served_pages: 20,
             seed: 1,
         };
         let r = run(&args).unwrap();
