@@ -31,20 +31,25 @@ export async function render(root) {
   }
   // Witnesses are the other regions' custodians: their cosigning keys come with the regions.
   const witnessKeys = regions.map((r) => r.witness_vkey).filter(Boolean);
-  list.replaceChildren(...regions.map((r) => regionCard(r, witnessKeys)));
+  // A witness key name reads better as the custodian it belongs to.
+  const label = (name) => {
+    const owner = regions.find((r) => r.witness_vkey && r.witness_vkey.split('+')[0] === name);
+    return owner ? `${owner.custodian} (${owner.name})` : name;
+  };
+  list.replaceChildren(...regions.map((r) => regionCard(r, witnessKeys, label)));
 }
 
-function regionCard(region, witnessKeys = []) {
+function regionCard(region, witnessKeys = [], label = (name) => name) {
   const checkpointBox = h('div', { class: 'checkpoint' });
   const card = h('article', { class: 'card region', 'aria-labelledby': `region-${region.id}` },
     h('h2', { id: `region-${region.id}` }, region.name || region.id),
     h('dl', {},
       h('dt', {}, 'Custodian'), h('dd', {}, region.custodian || 'unknown'),
-      region.witnesses === null ? null : [h('dt', {}, 'Witnesses'), h('dd', {}, (region.witnesses || []).length ? region.witnesses.join(', ') : 'none yet')],
+      region.witnesses === null ? null : [h('dt', {}, 'Witnesses'), h('dd', {}, (region.witnesses || []).length ? region.witnesses.map(label).join(', ') : 'none yet')],
       region.release === undefined ? null : [h('dt', {}, 'Algorithm release'), h('dd', {}, releaseText(region.release))]),
     h('h3', {}, 'Latest checkpoint'), checkpointBox,
     h('p', { class: 'small' }, h('a', { href: `/log/${encodeURIComponent(region.id)}/checkpoint` }, 'Raw checkpoint'), ' · ', h('a', { href: `/log/${encodeURIComponent(region.id)}/vkey` }, 'Log key')));
-  showCheckpoint(region, checkpointBox, witnessKeys);
+  showCheckpoint(region, checkpointBox, witnessKeys, label);
   return card;
 }
 
@@ -58,7 +63,7 @@ function releaseText(release) {
   return `${release.id}${approvals.length ? `, approved by ${approvals.join(', ')}` : ', not yet approved'}`;
 }
 
-async function showCheckpoint(region, out, witnessKeys) {
+async function showCheckpoint(region, out, witnessKeys, label = (name) => name) {
   if (!region.checkpoint) {
     out.replaceChildren(h('p', { class: 'muted' }, 'No checkpoint published yet.'));
     return;
@@ -87,7 +92,7 @@ async function showCheckpoint(region, out, witnessKeys) {
       out.append(h('ul', { class: 'cosigners', 'aria-label': `Cosignatures on the ${region.name || region.id} checkpoint` },
         results.map((r) => h('li', {},
           h('span', { class: `badge ${r.ok ? 'ok' : 'failed'}` }, r.ok ? 'Cosigned' : 'Not cosigned'),
-          ` ${r.name}`, r.ok && r.time ? h('span', { class: 'muted' }, ` at ${formatDate(r.time * 1000)}`) : '',
+          ` ${label(r.name)}`, r.ok && r.time ? h('span', { class: 'muted' }, ` at ${formatDate(r.time * 1000)}`) : '',
           r.ok ? '' : h('span', { class: 'muted' }, ` (${r.reason})`)))));
     }
   } catch (err) {
