@@ -28,6 +28,10 @@ pub struct Config {
     /// browser-playable uploads are served as uploaded even where ffmpeg exists.
     #[serde(default = "yes")]
     pub transcode: bool,
+    /// A directory with `schema.cedarschema` and `default.cedar` replacing the
+    /// built-in policy set. It is validated strictly at start-up.
+    #[serde(default)]
+    pub policies: Option<PathBuf>,
     pub regions: Vec<RegionConfig>,
 }
 
@@ -46,6 +50,10 @@ pub struct Limits {
     pub session_days: u64,
     /// Largest JSON request body, in bytes.
     pub max_json_bytes: usize,
+    /// Grace period between `DELETE /v1/me` and crypto-shredding, in seconds.
+    pub deletion_grace_secs: u64,
+    /// How long a data export can be downloaded, in seconds.
+    pub export_ttl_secs: u64,
 }
 
 impl Default for Limits {
@@ -55,6 +63,8 @@ impl Default for Limits {
             max_duration_secs: 180,
             session_days: 30,
             max_json_bytes: 64 * 1024,
+            deletion_grace_secs: 30 * 86_400,
+            export_ttl_secs: 7 * 86_400,
         }
     }
 }
@@ -101,6 +111,7 @@ impl Default for Config {
             catalog: None,
             limits: Limits::default(),
             transcode: true,
+            policies: None,
             regions: vec![
                 region(
                     "us",
@@ -296,12 +307,17 @@ data_dir = "./sovereel-data"
 # Transcode uploads with ffmpeg when it is on the PATH (false: serve
 # browser-playable uploads as uploaded).
 transcode = true
+# A directory holding schema.cedarschema and default.cedar to replace the
+# built-in Cedar policy set (validated strictly at start-up).
+# policies = "./policies"
 
 [limits]
 max_upload_bytes = 209715200   # 200 MB
 max_duration_secs = 180        # 3 minutes
 session_days = 30
 max_json_bytes = 65536
+deletion_grace_secs = 2592000  # 30 days between DELETE /v1/me and crypto-shredding
+export_ttl_secs = 604800       # exports can be downloaded for 7 days
 
 # One [[regions]] table per jurisdiction. Every country belongs to exactly
 # one region; the region with default = true takes every unlisted country.

@@ -70,7 +70,32 @@ async fn run(app: &App, plane: &RegionPlane, id: &str) -> anyhow::Result<()> {
                     "mp4"
                 };
                 let media_key = format!("videos/{id}/video.{ext}");
-                plane.media.put_file(&media_key, &p.video).await?;
+                // Followers-only and private media is sealed with the
+                // author's data key in 64 KiB chunks (Range still works);
+                // public media is public content and stored as it is.
+                let sealing = if video.visibility == "public" {
+                    None
+                } else {
+                    let author = sovereel_model::UserId::parse(&video.author_id)?;
+                    let key = crate::custody::own_key(
+                        &app.gateway,
+                        plane,
+                        &author,
+                        crate::custody::WriteProtected,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("author's data key: {}", e.detail))?;
+                    Some(std::sync::Arc::new(key))
+                };
+                match &sealing {
+                    Some(key) => {
+                        key.store_encrypted_media(&plane.media, &media_key, id, &p.video)
+                            .await?;
+                    }
+                    None => {
+                        plane.media.put_file(&media_key, &p.video).await?;
+                    }
+                }
                 let poster_key = format!("videos/{id}/poster.jpg");
                 let poster = match (&p.poster, client_poster.exists()) {
                     (Some(path), _) => Some(path.clone()),
@@ -79,7 +104,20 @@ async fn run(app: &App, plane: &RegionPlane, id: &str) -> anyhow::Result<()> {
                 };
                 let poster_key = match poster {
                     Some(path) => {
-                        plane.media.put_file(&poster_key, &path).await?;
+                        match &sealing {
+                            Some(key) => {
+                                key.store_encrypted_media(
+                                    &plane.media,
+                                    &poster_key,
+                                    &format!("{id}/poster"),
+                                    &path,
+                                )
+                                .await?;
+                            }
+                            None => {
+                                plane.media.put_file(&poster_key, &path).await?;
+                            }
+                        }
                         Some(poster_key)
                     }
                     None => None,

@@ -27,6 +27,8 @@ pub struct RegionPlane {
     pub media: MediaStore,
     /// The region's transparency log, witness and keys.
     pub ledger: Arc<crate::transparency::RegionLedger>,
+    /// The region's keyring: its key-encryption key and users' data keys.
+    pub keyring: sovereel_custody::Keyring,
     /// The region's recommendation engine (its own events only).
     pub recs: Arc<crate::recommend::RegionEngine>,
     /// Serialises outbox draining, so changes apply in order.
@@ -40,6 +42,12 @@ pub struct App {
     country_region: HashMap<String, String>,
     default_region: String,
     pub processor: MediaProcessor,
+    /// The Cedar policy gateway every protected read or write passes.
+    pub gateway: sovereel_custody::PolicyGateway,
+    /// Data export jobs.
+    pub exports: crate::export::Exports,
+    /// The class check on everything that leaves a region.
+    pub egress: sovereel_custody::EgressGateway,
     pub metrics: Metrics,
     /// Where uploads wait for processing; kept across restarts.
     pub incoming_dir: PathBuf,
@@ -56,7 +64,14 @@ impl App {
         let catalog = sovereel_store::open_catalog(&config.catalog_storage())
             .await
             .map_err(|e| anyhow::anyhow!("opening the catalog: {e}"))?;
-        let mut ledgers = crate::transparency::open_all(&config).await?;
+        // An invalid policy set stops start-up with the validator's message.
+        let gateway = match &config.policies {
+            Some(dir) => sovereel_custody::PolicyGateway::from_dir(dir),
+            None => sovereel_custody::PolicyGateway::with_default_policies(),
+        }
+        .map_err(|e| anyhow::anyhow!("policy set: {e}"))?;
+        let mut ledgers =
+            crate::transparency::open_all(&config, gateway.policy_set_sha256()).await?;
         let mut regions = BTreeMap::new();
         let mut country_region = HashMap::new();
         let mut default_region = String::new();
@@ -75,6 +90,11 @@ impl App {
             let ledger = ledgers.remove(&r.id).expect("a ledger per region");
             let recs =
                 Arc::new(crate::recommend::RegionEngine::open(&config, &r.id, &ledger).await?);
+            let keyring = sovereel_custody::Keyring::open_embedded(
+                RegionId::parse(&r.id)?,
+                &crate::transparency::keyring_dir(&config, &r.id),
+            )
+            .map_err(|e| anyhow::anyhow!("region `{}` keyring: {e}", r.id))?;
             let plane = RegionPlane {
                 id: RegionId::parse(&r.id)?,
                 name: r.name.clone(),
@@ -84,6 +104,7 @@ impl App {
                 store,
                 media,
                 ledger,
+                keyring,
                 recs,
                 relay_lock: tokio::sync::Mutex::new(()),
             };
@@ -112,6 +133,9 @@ impl App {
             country_region,
             default_region,
             processor,
+            gateway,
+            egress: sovereel_custody::EgressGateway::new(),
+            exports: Default::default(),
             metrics: Metrics::default(),
             incoming_dir,
             tmp_dir,

@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use sovereel_ledger::entry::RegionConfig as ConfigEntry;
 use sovereel_ledger::{
     InProcessWitness, Log, LogConfig, LogStorage, NoteVerifier, RegionKeys, Witness, WitnessClient,
@@ -76,13 +75,11 @@ pub fn load_keys(config: &Config) -> anyhow::Result<BTreeMap<String, RegionKeys>
     Ok(out)
 }
 
-/// The SHA-256 of the policy set in force, recorded in `region_config`.
-pub fn policy_set_sha256() -> String {
-    hex::encode(Sha256::digest(crate::policy::POLICY_SET_TEXT.as_bytes()))
-}
-
 /// Opens every region's witness and log, and records the configuration.
-pub async fn open_all(config: &Config) -> anyhow::Result<BTreeMap<String, Arc<RegionLedger>>> {
+pub async fn open_all(
+    config: &Config,
+    policy_set_sha256: &str,
+) -> anyhow::Result<BTreeMap<String, Arc<RegionLedger>>> {
     let keys = load_keys(config)?;
     let log_verifiers: BTreeMap<String, NoteVerifier> = keys
         .iter()
@@ -127,7 +124,7 @@ pub async fn open_all(config: &Config) -> anyhow::Result<BTreeMap<String, Arc<Re
             .filter(|o| o.id != r.id)
             .map(|o| keys[&o.id].witness.verifier().vkey())
             .collect();
-        record_config(&ledger, r, witness_keys).await?;
+        record_config(&ledger, r, witness_keys, policy_set_sha256).await?;
         out.insert(r.id.clone(), ledger);
     }
     Ok(out)
@@ -139,6 +136,7 @@ async fn record_config(
     ledger: &RegionLedger,
     r: &RegionConfig,
     witness_keys: Vec<String>,
+    policy_set_sha256: &str,
 ) -> anyhow::Result<()> {
     let mut countries = r.countries.clone();
     countries.sort();
@@ -148,7 +146,7 @@ async fn record_config(
         countries,
         log_vkey: ledger.vkey(),
         verifier_keys: witness_keys,
-        policy_set_sha256: policy_set_sha256(),
+        policy_set_sha256: policy_set_sha256.to_string(),
         status: "active".into(),
     };
     ledger.log.ensure_region_config(&entry).await?;

@@ -87,6 +87,12 @@ pub enum Change {
     InsertComment {
         comment: CommentRecord,
     },
+    /// A deleted account: its profile, handle, public videos and public
+    /// comments leave the catalog.
+    PurgeUser {
+        user_id: String,
+        handle: String,
+    },
 }
 
 /// A change to enqueue with its target.

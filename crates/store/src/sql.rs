@@ -63,6 +63,10 @@ async fn sqlite_pools(url: &str) -> Result<(Pool<Sqlite>, Pool<Sqlite>)> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
+        // Freed pages are overwritten with zeros, so deleted rows (a
+        // deleted account's bio, a deleted video's caption) do not linger
+        // in the file.
+        .pragma("secure_delete", "ON")
         .busy_timeout(Duration::from_secs(10));
     if let Some(parent) = opts.get_filename().parent()
         && !parent.as_os_str().is_empty()
@@ -167,6 +171,19 @@ pub async fn open_catalog(url: &str) -> Result<Arc<dyn CatalogStore>> {
     }
 }
 
+/// The tables a data export reads, with the column naming the user.
+const EXPORT_TABLES: &[(&str, &str)] = &[
+    ("users", "id"),
+    ("videos", "author_id"),
+    ("likes", "user_id"),
+    ("follows", "follower_id"),
+    ("blocks", "blocker_id"),
+    ("comments", "author_id"),
+    ("my_comments", "user_id"),
+    ("shares", "user_id"),
+    ("events", "user_id"),
+];
+
 /// `$start, $start+1, …` for `n` values.
 fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
@@ -204,6 +221,18 @@ const COMMENT_COLS: &str =
 
 macro_rules! impl_stores {
     ($DB:ty) => {
+
+        async fn compact_db(pool: &Pool<$DB>) -> Result<()> {
+            if std::any::type_name::<$DB>().contains("Sqlite") {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
+            } else {
+                for t in ["users", "videos", "comments", "events", "likes", "follows", "profiles", "directory", "video_hashtags"] {
+                    // Tables of the other kind of database do not exist here.
+                    let _ = sqlx::query(&format!("VACUUM {t}")).execute(pool).await;
+                }
+            }
+            Ok(())
+        }
 
         fn comment_row(r: &<$DB as sqlx::Database>::Row) -> Result<CommentRecord> {
             Ok(CommentRecord {
@@ -352,6 +381,107 @@ macro_rules! impl_stores {
                 Self::enqueue(&mut tx, outbox, sovereel_model::now_millis()).await?;
                 tx.commit().await?;
                 Ok(user)
+            }
+        }
+
+        #[async_trait]
+        impl Deletion for SqlRegion<$DB> {
+            async fn schedule_deletion(&self, id: &str, delete_after: i64, outbox: &[OutboxItem]) -> Result<()> {
+                let mut tx = self.writer.begin().await?;
+                let r = sqlx::query("UPDATE users SET state = 'deleting', delete_after = $2 WHERE id = $1")
+                    .bind(id).bind(delete_after).execute(&mut *tx).await?;
+                if r.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+                Self::enqueue(&mut tx, outbox, sovereel_model::now_millis()).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn cancel_deletion(&self, id: &str, outbox: &[OutboxItem]) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                let r = sqlx::query("UPDATE users SET state = 'active', delete_after = NULL WHERE id = $1 AND state = 'deleting'")
+                    .bind(id).execute(&mut *tx).await?;
+                let cancelled = r.rows_affected() == 1;
+                if cancelled {
+                    Self::enqueue(&mut tx, outbox, sovereel_model::now_millis()).await?;
+                }
+                tx.commit().await?;
+                Ok(cancelled)
+            }
+
+            async fn due_for_deletion(&self, now: i64, limit: i64) -> Result<Vec<String>> {
+                let rows = sqlx::query("SELECT id FROM users WHERE state = 'deleting' AND delete_after <= $1 ORDER BY delete_after LIMIT $2")
+                    .bind(now).bind(limit).fetch_all(&self.reader).await?;
+                Ok(rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?)
+            }
+
+            async fn purge_user(&self, id: &str, outbox: &[OutboxItem]) -> Result<Vec<String>> {
+                let mut tx = self.writer.begin().await?;
+                let keys = sqlx::query("SELECT media_key, poster_key FROM videos WHERE author_id = $1").bind(id).fetch_all(&mut *tx).await?;
+                let mut media = vec![];
+                for r in keys {
+                    media.extend(r.try_get::<Option<String>, _>("media_key")?);
+                    media.extend(r.try_get::<Option<String>, _>("poster_key")?);
+                }
+                for sql in [
+                    "DELETE FROM comments WHERE video_id IN (SELECT id FROM videos WHERE author_id = $1)",
+                    "DELETE FROM comments WHERE author_id = $1",
+                    "DELETE FROM videos WHERE author_id = $1",
+                    "DELETE FROM likes WHERE user_id = $1",
+                    "DELETE FROM follows WHERE follower_id = $1 OR followee_id = $1",
+                    "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
+                    "DELETE FROM shares WHERE user_id = $1",
+                    "DELETE FROM my_comments WHERE user_id = $1",
+                    "DELETE FROM events WHERE user_id = $1",
+                    "DELETE FROM sessions WHERE user_id = $1",
+                    "DELETE FROM users WHERE id = $1",
+                ] {
+                    sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+                }
+                Self::enqueue(&mut tx, outbox, sovereel_model::now_millis()).await?;
+                tx.commit().await?;
+                Ok(media)
+            }
+        }
+
+        #[async_trait]
+        impl Export for SqlRegion<$DB> {
+            async fn export_user(&self, user_id: &str) -> Result<Vec<ExportRow>> {
+                let mut out = vec![];
+                for (table, user_col) in EXPORT_TABLES {
+                    let cols: Vec<&str> = sovereel_model::COLUMNS
+                        .iter()
+                        .filter(|c| c.db == sovereel_model::Db::Region && c.table == *table)
+                        .map(|c| c.column)
+                        .collect();
+                    let select = cols.iter().map(|c| format!("CAST({c} AS TEXT) AS {c}")).collect::<Vec<_>>().join(", ");
+                    let rows = sqlx::query(&format!("SELECT {select} FROM {table} WHERE {user_col} = $1"))
+                        .bind(user_id).fetch_all(&self.reader).await?;
+                    for r in rows {
+                        let mut values = vec![];
+                        for c in &cols {
+                            values.push((c.to_string(), r.try_get::<Option<String>, _>(*c)?));
+                        }
+                        out.push(ExportRow { table: table.to_string(), values });
+                    }
+                }
+                Ok(out)
+            }
+        }
+
+        #[async_trait]
+        impl Compact for SqlRegion<$DB> {
+            async fn compact(&self) -> Result<()> {
+                compact_db(&self.writer).await
+            }
+        }
+
+        #[async_trait]
+        impl Compact for SqlCatalog<$DB> {
+            async fn compact(&self) -> Result<()> {
+                compact_db(&self.writer).await
             }
         }
 
@@ -929,6 +1059,25 @@ macro_rules! impl_stores {
                             .bind(user_id).bind(followers).bind(following).bind(likes).execute(&mut *tx).await?;
                     }
                     Change::InsertComment { comment } => insert_comment(&mut tx, comment).await?,
+                    Change::PurgeUser { user_id, handle } => {
+                        let tags = sqlx::query("SELECT h.tag AS tag FROM video_hashtags h JOIN videos v ON v.id = h.video_id WHERE v.author_id = $1")
+                            .bind(user_id).fetch_all(&mut *tx).await?;
+                        for t in tags {
+                            let tag: String = t.try_get("tag")?;
+                            sqlx::query("UPDATE hashtags SET videos = videos - 1 WHERE tag = $1").bind(tag).execute(&mut *tx).await?;
+                        }
+                        for sql in [
+                            "DELETE FROM video_hashtags WHERE video_id IN (SELECT id FROM videos WHERE author_id = $1)",
+                            "DELETE FROM comments WHERE video_id IN (SELECT id FROM videos WHERE author_id = $1)",
+                            "DELETE FROM comments WHERE author_id = $1",
+                            "DELETE FROM videos WHERE author_id = $1",
+                            "DELETE FROM profiles WHERE user_id = $1",
+                            "DELETE FROM directory WHERE user_id = $1",
+                        ] {
+                            sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
+                        }
+                        let _ = handle;
+                    }
                 }
                 tx.commit().await?;
                 Ok(true)

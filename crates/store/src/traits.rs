@@ -22,6 +22,49 @@ pub trait Accounts: Send + Sync {
     ) -> Result<UserRecord>;
 }
 
+/// Account deletion: hide at once, shred at the deadline.
+#[async_trait]
+pub trait Deletion: Send + Sync {
+    /// Marks the account `deleting` with its deadline and ends its sessions.
+    async fn schedule_deletion(
+        &self,
+        id: &str,
+        delete_after: i64,
+        outbox: &[OutboxItem],
+    ) -> Result<()>;
+    /// Back to `active` (a login during the grace period).
+    async fn cancel_deletion(&self, id: &str, outbox: &[OutboxItem]) -> Result<bool>;
+    async fn due_for_deletion(&self, now: i64, limit: i64) -> Result<Vec<String>>;
+    /// Deletes every row about the user stored here (account, sessions,
+    /// videos, likes, follows, blocks, shares, comments, events), with the
+    /// changes that remove their public content elsewhere; answers the media
+    /// keys of their videos so the caller can delete the objects.
+    async fn purge_user(&self, id: &str, outbox: &[OutboxItem]) -> Result<Vec<String>>;
+}
+
+/// One stored row, every value as text, for data exports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRow {
+    pub table: String,
+    pub values: Vec<(String, Option<String>)>,
+}
+
+#[async_trait]
+pub trait Export: Send + Sync {
+    /// Every row about the user stored in this region's database, as text
+    /// (sessions excepted: only their hashes are stored, which say nothing).
+    async fn export_user(&self, user_id: &str) -> Result<Vec<ExportRow>>;
+}
+
+#[async_trait]
+pub trait Compact: Send + Sync {
+    /// Makes deleted bytes unrecoverable from the database files where the
+    /// backend allows it: SQLite runs with `secure_delete` (freed pages are
+    /// zeroed) and this checkpoints and truncates the WAL, which still holds
+    /// old page images. PostgreSQL: `VACUUM` of the touched tables.
+    async fn compact(&self) -> Result<()>;
+}
+
 #[async_trait]
 pub trait Sessions: Send + Sync {
     async fn create_session(
@@ -160,7 +203,17 @@ pub trait ApplyChanges: Send + Sync {
 
 /// A region's database.
 pub trait RegionStore:
-    Accounts + Sessions + Videos + Social + Comments + Events + Outbox + ApplyChanges
+    Accounts
+    + Deletion
+    + Export
+    + Compact
+    + Sessions
+    + Videos
+    + Social
+    + Comments
+    + Events
+    + Outbox
+    + ApplyChanges
 {
 }
 
@@ -210,4 +263,4 @@ pub trait Catalog: Send + Sync {
 }
 
 /// The public catalog.
-pub trait CatalogStore: Directory + Catalog + Comments + ApplyChanges {}
+pub trait CatalogStore: Directory + Catalog + Comments + ApplyChanges + Compact {}

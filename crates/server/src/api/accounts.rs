@@ -80,6 +80,13 @@ pub async fn signup(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     let now = sovereel_model::now_millis();
+    // The user's data key is made first: protected fields are stored sealed
+    // with it, and it lives in the region's keyring, not in the database.
+    home.keyring
+        .create_user_key(&id)
+        .map_err(ApiError::internal)?;
+    let key =
+        crate::custody::own_key(&app.gateway, &home, &id, crate::custody::WriteProtected).await?;
     let user = UserRecord {
         id: id.to_string(),
         handle: handle.as_str().to_string(),
@@ -87,9 +94,9 @@ pub async fn signup(
         bio: String::new(),
         // Under-16 accounts start private.
         private: age < 16,
-        email: email.as_str().to_string(),
-        birthdate: birthdate.to_iso(),
-        country: country.as_str().to_string(),
+        email: key.encrypt_field("users.email", email.as_str()),
+        birthdate: key.encrypt_field("users.birthdate", &birthdate.to_iso()),
+        country: key.encrypt_field("users.country", country.as_str()),
         password_hash,
         non_profiled: false,
         state: "active".into(),
@@ -99,15 +106,21 @@ pub async fn signup(
     // The handle is reserved in the global directory first, so two regions
     // can never hand out the same handle; the reservation is released if the
     // home region refuses the account.
-    app.catalog
+    if let Err(e) = app
+        .catalog
         .reserve_handle(&user.handle, &user.id, home.id.as_str(), now)
-        .await?;
+        .await
+    {
+        let _ = home.keyring.destroy_user_key(&id);
+        return Err(e.into());
+    }
     if let Err(e) = home
         .store
         .create_user(&user, &[upsert_profile(&user, home.id.as_str())])
         .await
     {
         let _ = app.catalog.release_handle(&user.handle, &user.id).await;
+        let _ = home.keyring.destroy_user_key(&id);
         return Err(e.into());
     }
     app.relay(&home).await.map_err(ApiError::internal)?;
@@ -171,6 +184,18 @@ pub async fn login(
     let Some((user, home)) = found.filter(|_| ok) else {
         return Err(bad());
     };
+    if user.state == "deleting" {
+        // A login during the grace period cancels the deletion.
+        let show = OutboxItem::new(
+            Target::Catalog,
+            Change::SetProfileHidden {
+                user_id: user.id.clone(),
+                hidden: false,
+            },
+        );
+        home.store.cancel_deletion(&user.id, &[show]).await?;
+        app.relay(&home).await.map_err(ApiError::internal)?;
+    }
     let token = auth::new_token(home.id.as_str());
     let now = sovereel_model::now_millis();
     let ttl = app.config.limits.session_days * 86_400;
@@ -233,11 +258,23 @@ async fn me_view(app: &App, user: &AuthUser) -> ApiResult<MeView> {
         .profile(&rec.id)
         .await?
         .ok_or_else(|| ApiError::internal("profile missing"))?;
+    let key = crate::custody::own_key(
+        &app.gateway,
+        &user.home,
+        &user.id,
+        crate::custody::ReadProtected,
+    )
+    .await?;
+    let open = |field: &str, v: &str| {
+        key.decrypt_field(field, v)
+            .map(|z| z.to_string())
+            .map_err(ApiError::internal)
+    };
     Ok(MeView {
         user: UserView::from_profile(&profile, None),
-        email: rec.email,
-        birthdate: rec.birthdate,
-        country: rec.country,
+        email: open("users.email", &rec.email)?,
+        birthdate: open("users.birthdate", &rec.birthdate)?,
+        country: open("users.country", &rec.country)?,
         non_profiled: rec.non_profiled,
         region: RegionView {
             id: user.home.id.to_string(),
@@ -417,4 +454,132 @@ pub async fn decline_request(
 pub async fn reset_for_you(user: AuthUser) -> ApiResult<StatusCode> {
     user.home.recs.lock().forget_user(user.id.as_str());
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeletionScheduled {
+    /// When the account's data key is destroyed and its data deleted (RFC 3339).
+    pub delete_after: String,
+    pub grace_period_secs: u64,
+}
+
+/// Delete my account: it is hidden at once and every session ends; after the
+/// grace period its data key is destroyed (crypto-shredding) and its data
+/// deleted. Logging in during the grace period cancels the deletion.
+#[utoipa::path(delete, path = "/v1/me", tag = "accounts", responses((status = 202, body = DeletionScheduled), (status = 401, body = crate::error::ProblemBody)))]
+pub async fn delete_me(State(app): State<Arc<App>>, user: AuthUser) -> ApiResult<Response> {
+    let _grant = crate::custody::own(
+        &app.gateway,
+        &user.home,
+        &user.id,
+        crate::custody::WriteProtected,
+    )
+    .await?;
+    let grace = app.config.limits.deletion_grace_secs;
+    let at = sovereel_model::now_millis() + grace as i64 * 1000;
+    let hide = OutboxItem::new(
+        Target::Catalog,
+        Change::SetProfileHidden {
+            user_id: user.id.to_string(),
+            hidden: true,
+        },
+    );
+    user.home
+        .store
+        .schedule_deletion(user.id.as_str(), at, &[hide])
+        .await?;
+    app.relay(&user.home).await.map_err(ApiError::internal)?;
+    if grace == 0 {
+        crate::deletion::run_due(&app).await;
+    }
+    let body = DeletionScheduled {
+        delete_after: sovereel_model::rfc3339(at),
+        grace_period_secs: grace,
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::SET_COOKIE, auth::clear_cookie())],
+        ApiJson(body),
+    )
+        .into_response())
+}
+
+/// Request an export of everything stored about me. The job's progress is
+/// in its state; the archive is downloadable by me only, until it expires.
+#[utoipa::path(post, path = "/v1/me/exports", tag = "privacy", responses((status = 202, body = crate::export::ExportJob), (status = 401, body = crate::error::ProblemBody)))]
+pub async fn create_export(State(app): State<Arc<App>>, user: AuthUser) -> ApiResult<Response> {
+    let _grant = crate::custody::own(
+        &app.gateway,
+        &user.home,
+        &user.id,
+        crate::custody::ReadProtected,
+    )
+    .await?;
+    let job = crate::export::start(app.clone(), user.home.clone(), user.id.clone());
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/v1/me/exports/{}", job.id))],
+        ApiJson(job),
+    )
+        .into_response())
+}
+
+fn my_export(app: &App, user: &AuthUser, id: &str) -> ApiResult<crate::export::ExportJob> {
+    match app.exports.get(id) {
+        Some(j) if j.owner == user.id.as_str() => Ok(j),
+        _ => Err(ApiError::not_found("export")),
+    }
+}
+
+/// An export's state and progress.
+#[utoipa::path(get, path = "/v1/me/exports/{id}", tag = "privacy", responses((status = 200, body = crate::export::ExportJob), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn get_export(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<ApiJson<crate::export::ExportJob>> {
+    Ok(ApiJson(my_export(&app, &user, &id)?))
+}
+
+/// Download a ready export (a tar archive).
+#[utoipa::path(get, path = "/v1/me/exports/{id}/download", tag = "privacy", responses((status = 200, content_type = "application/x-tar"), (status = 404, body = crate::error::ProblemBody)))]
+pub async fn download_export(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let job = my_export(&app, &user, &id)?;
+    let path = match (job.state.as_str(), job.path) {
+        ("ready", Some(p)) => p,
+        ("expired", _) => {
+            return Err(ApiError::new(
+                Kind::NotFound,
+                "this export has expired; request a new one",
+            ));
+        }
+        _ => {
+            return Err(ApiError::new(
+                Kind::Conflict,
+                "this export is not ready yet",
+            ));
+        }
+    };
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| ApiError::not_found("export"))?;
+    let len = file.metadata().await.map_err(ApiError::internal)?.len();
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-tar".to_string()),
+            (header::CONTENT_LENGTH, len.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"sovereel-export-{id}.tar\""),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response())
 }

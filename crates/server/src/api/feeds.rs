@@ -148,7 +148,12 @@ async fn ranked_for_you(
         .user(v.id.as_str())
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    let adult = sovereel_model::Birthdate::parse(&me.birthdate)
+    let key = crate::custody::own_key(&app.gateway, &v.home, &v.id, crate::custody::ReadProtected)
+        .await?;
+    let birthdate = key
+        .decrypt_field("users.birthdate", &me.birthdate)
+        .map_err(ApiError::internal)?;
+    let adult = sovereel_model::Birthdate::parse(&birthdate)
         .map(|b| b.age() >= 18)
         .unwrap_or(false);
     let mut q =

@@ -43,8 +43,15 @@ pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenA
         .routes(routes!(accounts::signup))
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::logout))
-        .routes(routes!(accounts::me, accounts::update_me))
+        .routes(routes!(
+            accounts::me,
+            accounts::update_me,
+            accounts::delete_me
+        ))
         .routes(routes!(accounts::follow_requests))
+        .routes(routes!(accounts::create_export))
+        .routes(routes!(accounts::get_export))
+        .routes(routes!(accounts::download_export))
         .routes(routes!(
             accounts::approve_request,
             accounts::decline_request

@@ -268,27 +268,70 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The data key that opens a non-public video's media for this viewer: the
+/// owner's own grant, or an approved follower's grant (shared by the owner),
+/// which is ledgered before any byte is served.
+async fn media_key_for(
+    app: &App,
+    viewer: Option<&AuthUser>,
+    v: &LoadedVideo,
+) -> ApiResult<Option<std::sync::Arc<sovereel_custody::UserKey>>> {
+    if v.record.visibility == "public" {
+        return Ok(None);
+    }
+    let owner = sovereel_model::UserId::parse(&v.record.author_id).map_err(ApiError::internal)?;
+    let viewer = viewer.ok_or_else(|| ApiError::not_found("video"))?;
+    let key = if viewer.id == owner {
+        crate::custody::own_key(&app.gateway, &v.home, &owner, crate::custody::ReadProtected)
+            .await?
+    } else {
+        let principal = sovereel_custody::Principal::user(viewer.id.clone());
+        let context =
+            sovereel_custody::AccessContext::shared_by_owner().with_purpose("followers-only video");
+        let grant = crate::custody::authorize(
+            &app.gateway,
+            &v.home,
+            &principal,
+            crate::custody::ReadProtected,
+            &sovereel_custody::Resource::protected(&owner),
+            &context,
+        )
+        .await?;
+        crate::custody::key_for(&v.home, &grant, &owner)?
+    };
+    Ok(Some(std::sync::Arc::new(key)))
+}
+
 async fn media_response(
+    app: &App,
+    viewer: Option<&AuthUser>,
     v: &LoadedVideo,
     key: Option<&String>,
+    sealed_as: &str,
     content_type: &str,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
     let key = key.ok_or_else(|| ApiError::not_found("media"))?;
     let range = headers.get(header::RANGE).and_then(|h| h.to_str().ok());
-    let pb = sovereel_media::open_playback(&v.home.media, key, range)
-        .await
-        .map_err(|e| match e {
-            sovereel_media::PlaybackError::RangeNotSatisfiable(r) => ApiError::new(
-                Kind::RangeNotSatisfiable,
-                "the range starts past the end of the file",
-            )
-            .with_header(header::CONTENT_RANGE, r.content_range()),
-            sovereel_media::PlaybackError::Store(s) if s.http_status() == 404 => {
-                ApiError::not_found("media")
-            }
-            other => ApiError::internal(other),
-        })?;
+    let pb = match media_key_for(app, viewer, v).await? {
+        Some(data_key) => {
+            let reader =
+                sovereel_custody::DecryptingReader::new(v.home.media.clone(), data_key, sealed_as);
+            sovereel_media::open_playback(&reader, key, range).await
+        }
+        None => sovereel_media::open_playback(&v.home.media, key, range).await,
+    }
+    .map_err(|e| match e {
+        sovereel_media::PlaybackError::RangeNotSatisfiable(r) => ApiError::new(
+            Kind::RangeNotSatisfiable,
+            "the range starts past the end of the file",
+        )
+        .with_header(header::CONTENT_RANGE, r.content_range()),
+        sovereel_media::PlaybackError::Store(s) if s.http_status() == 404 => {
+            ApiError::not_found("media")
+        }
+        other => ApiError::internal(other),
+    })?;
     let status = StatusCode::from_u16(pb.http_status()).unwrap_or(StatusCode::OK);
     let mut resp = Response::builder()
         .status(status)
@@ -330,7 +373,16 @@ pub async fn stream(
         .content_type
         .clone()
         .unwrap_or_else(|| "video/mp4".into());
-    media_response(&v, v.record.media_key.as_ref(), &ct, &headers).await
+    media_response(
+        &app,
+        viewer.as_ref(),
+        &v,
+        v.record.media_key.as_ref(),
+        &id,
+        &ct,
+        &headers,
+    )
+    .await
 }
 
 /// The poster frame (JPEG).
@@ -342,7 +394,16 @@ pub async fn poster(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let v = access::load_video(&app, viewer.as_ref(), &id).await?;
-    media_response(&v, v.record.poster_key.as_ref(), "image/jpeg", &headers).await
+    media_response(
+        &app,
+        viewer.as_ref(),
+        &v,
+        v.record.poster_key.as_ref(),
+        &format!("{id}/poster"),
+        "image/jpeg",
+        &headers,
+    )
+    .await
 }
 
 #[derive(Serialize, ToSchema)]
