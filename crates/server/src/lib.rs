@@ -15,6 +15,7 @@ pub mod auth;
 pub mod config;
 pub mod custody;
 pub mod deletion;
+pub mod egress;
 pub mod error;
 pub mod export;
 pub mod metrics;

@@ -167,7 +167,56 @@ impl App {
                 return Ok(());
             }
             let mut done = Vec::with_capacity(pending.len());
+            // Everything that leaves the region passes the egress check
+            // first; the batch is recorded in the region's ledger (its
+            // SHA-256 over the exact payloads) before it is applied.
+            let mut crossing: std::collections::BTreeMap<String, (Vec<u8>, Vec<sovereel_custody::EgressReceipt>)> = Default::default();
+            let mut allowed = Vec::with_capacity(pending.len());
             for p in pending {
+                let destination = match &p.target {
+                    Target::Catalog => Some("catalog".to_string()),
+                    Target::Region(r) if r != plane.id.as_str() => Some(format!("region:{r}")),
+                    Target::Region(_) => None,
+                };
+                if let Some(dest) = destination {
+                    let payload = serde_json::to_vec(&p.change)?;
+                    let db = if matches!(p.target, Target::Catalog) { sovereel_model::Db::Catalog } else { sovereel_model::Db::Region };
+                    let fields = crate::egress::fields(&p.change, db);
+                    match self.egress.check_payload(&dest, &fields, &payload) {
+                        Ok(receipt) => {
+                            let e = crossing.entry(dest).or_default();
+                            e.0.extend_from_slice(&payload);
+                            e.1.push(receipt);
+                        }
+                        Err(refused) => {
+                            // Refused, logged and counted; never applied.
+                            tracing::error!(region = %plane.id, seq = p.seq, error = %refused, "egress refused");
+                            done.push(p.seq);
+                            continue;
+                        }
+                    }
+                }
+                allowed.push(p);
+            }
+            for (dest, (bytes, receipts)) in crossing {
+                let mut classes: Vec<sovereel_ledger::entry::DataClass> = vec![];
+                for r in &receipts {
+                    for c in &r.classes {
+                        let c = crate::egress::ledger_class(*c);
+                        if !classes.contains(&c) {
+                            classes.push(c);
+                        }
+                    }
+                }
+                let entry = sovereel_ledger::Entry::now(sovereel_ledger::EntryBody::Egress(sovereel_ledger::entry::Egress {
+                    batch_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+                    classes,
+                    destination: dest,
+                    items: receipts.iter().map(|r| r.items).sum(),
+                }));
+                plane.ledger.log.append_entry(&entry).await?;
+            }
+            for p in allowed {
                 let origin = plane.id.as_str();
                 match &p.target {
                     Target::Catalog => {
@@ -185,9 +234,7 @@ impl App {
                         }
                     },
                 };
-                self.metrics
-                    .outbox_applied
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics.outbox_applied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 done.push(p.seq);
             }
             plane.store.mark_applied(&done).await?;

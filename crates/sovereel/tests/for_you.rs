@@ -179,9 +179,19 @@ async fn for_you_learns_from_each_user_in_their_region() {
             .map(|i| i["video"]["id"].clone())
             .collect::<Vec<_>>()
     };
-    let (pa, pb) = (page(&app, &a.token).await, page(&app, &b.token).await);
-    assert!(!ids(&pa).is_empty());
-    assert_eq!(ids(&pa), ids(&pb), "non-profiled feeds differ");
+    // Trending decays with time, so the ranking may move between two
+    // requests; b's page must equal a's page from just before or just after.
+    let pa = page(&app, &a.token).await;
+    let pb = page(&app, &b.token).await;
+    let pa2 = page(&app, &a.token).await;
+    assert!(!ids(&pb).is_empty());
+    assert!(
+        ids(&pa) == ids(&pb) || ids(&pa2) == ids(&pb),
+        "non-profiled feeds differ: {:?} / {:?} / {:?}",
+        ids(&pa),
+        ids(&pb),
+        ids(&pa2)
+    );
 
     // Reset forgets what the engine learned about the cooking fan.
     let (s, _) = app

@@ -561,10 +561,7 @@ pub async fn comments(
             .comments(&id, q.parent_id.as_deref(), cursor.as_ref(), limit)
             .await?
     } else {
-        v.home
-            .store
-            .comments(&id, q.parent_id.as_deref(), cursor.as_ref(), limit)
-            .await?
+        scattered_comments(&app, &id, q.parent_id.as_deref(), cursor.as_ref(), limit).await?
     };
     let next_cursor = (list.len() as i64 == limit)
         .then(|| {
@@ -581,6 +578,31 @@ pub async fn comments(
         items: comment_views(&app, &list).await?,
         next_cursor,
     }))
+}
+
+/// A comment of this video by id: in the catalog for public videos; for the
+/// others, at the home of whoever wrote it (every plane is asked).
+async fn find_comment(app: &App, v: &LoadedVideo, id: &str) -> ApiResult<Option<CommentRecord>> {
+    if v.is_public() {
+        return Ok(app.catalog.comment(id).await?);
+    }
+    let Ok(cid) = sovereel_model::CommentId::parse(id) else { return Ok(None) };
+    match app.region(cid.region_str()) {
+        Some(plane) => Ok(plane.store.comment(id).await?),
+        None => Ok(None),
+    }
+}
+
+/// Comments of a non-public video: each is at its author's home, so every
+/// plane is asked and the answers merged in order.
+async fn scattered_comments(app: &App, video: &str, parent: Option<&str>, after: Option<&Cursor>, limit: i64) -> ApiResult<Vec<CommentRecord>> {
+    let mut all = vec![];
+    for plane in app.regions.values() {
+        all.extend(plane.store.comments(video, parent, after, limit).await?);
+    }
+    all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    all.truncate(limit as usize);
+    Ok(all)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -649,13 +671,8 @@ pub async fn post_comment(
             "the creator limited who can comment on this video",
         ));
     }
-    let comments_store: &dyn sovereel_store::Comments = if v.is_public() {
-        app.catalog.as_ref()
-    } else {
-        v.home.store.as_ref()
-    };
     if let Some(parent) = &body.parent_id {
-        let p = comments_store.comment(parent).await?;
+        let p = find_comment(&app, &v, parent).await?;
         match p {
             Some(p) if p.video_id == id && p.parent_id.is_none() => {}
             Some(_) => {
@@ -688,9 +705,12 @@ pub async fn post_comment(
         created_at: now,
         replies_count: 0,
     };
+    // A public comment is public content (the catalog); a comment on a
+    // followers-only or private video stays at its author's home.
+    let comment_target = if v.is_public() { Target::Catalog } else { Target::Region(user.home.id.to_string()) };
     let out = vec![
         OutboxItem::new(
-            counter_target(&v),
+            comment_target,
             Change::InsertComment {
                 comment: record.clone(),
             },
