@@ -2,9 +2,11 @@
 # The browser tests. Builds `sovereel` (dev profile, shared with the other
 # tests), starts it on a free loopback port with a fresh data directory, runs
 # the unit tests of the client's verifiers and the browser specs with node's
-# test runner, then stops the server. Screenshots land in artifacts/screenshots/.
+# test runner, then stops the server. A second server, started with
+# SOVEREEL_TRANSCODE=false (as a machine without ffmpeg), runs the spec of the
+# poster the browser makes. Screenshots land in artifacts/screenshots/.
 #
-#   tests/e2e/run.sh                      # against the real server
+#   tests/e2e/run.sh                            # against the real server
 #   SOVEREEL_E2E_SERVER=mock tests/e2e/run.sh   # against the contract mock
 #   tests/e2e/run.sh specs/journey.spec.mjs     # only some files
 set -euo pipefail
@@ -19,24 +21,25 @@ if [ ! -d node_modules/playwright-core ]; then
   npm ci --no-audit --no-fund
 fi
 
-port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+mode="${SOVEREEL_E2E_SERVER:-real}"
 work="$(mktemp -d)"
-log="$work/server.log"
-pid=""
+pids=()
 stop() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
+  for pid in "${pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$work"
 }
 trap stop EXIT
 
-if [ "${SOVEREEL_E2E_SERVER:-real}" = mock ]; then
-  echo "== starting the contract mock on 127.0.0.1:$port"
-  node mock/server.mjs --listen "127.0.0.1:$port" >"$log" 2>&1 &
-  pid=$!
-else
+free_port() {
+  node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+}
+
+if [ "$mode" != mock ]; then
   echo "== cargo build -p sovereel"
   (cd "$root" && cargo build -p sovereel)
   bin="$root/target/debug/sovereel"
@@ -44,33 +47,59 @@ else
     echo "run.sh: $bin has no 'serve' subcommand yet; use SOVEREEL_E2E_SERVER=mock to test the client alone" >&2
     exit 1
   fi
-  echo "== starting sovereel serve on 127.0.0.1:$port"
-  "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" >"$log" 2>&1 &
-  pid=$!
 fi
 
-# Wait (at most about a minute) for /healthz; stop early if the server died.
-up=""
-for _ in $(seq 1 120); do
-  if ! kill -0 "$pid" 2>/dev/null; then break; fi
-  if node -e "fetch('http://127.0.0.1:$port/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; then up=1; break; fi
-  sleep 0.5
-done
-if [ -z "$up" ]; then
-  echo "run.sh: the server did not answer /healthz; its log:" >&2
+# start NAME [ENV=VALUE…]: starts a server, waits (at most about a minute) for
+# /healthz, and sets $url. `exec` keeps $! the server's own pid.
+start() {
+  local name="$1"; shift
+  local port log
+  port="$(free_port)"
+  log="$work/$name.log"
+  if [ "$mode" = mock ]; then
+    echo "== starting the contract mock ($name) on 127.0.0.1:$port"
+    (exec env "$@" node mock/server.mjs --listen "127.0.0.1:$port" >"$log" 2>&1) &
+  else
+    echo "== starting sovereel serve ($name) on 127.0.0.1:$port"
+    (exec env "$@" "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/$name-data" >"$log" 2>&1) &
+  fi
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 120); do
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    if node -e "fetch('http://127.0.0.1:$port/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; then
+      url="http://127.0.0.1:$port"
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "run.sh: the $name server did not answer /healthz; its log:" >&2
   tail -n 50 "$log" >&2 || true
   exit 1
-fi
+}
 
-files=("$@")
-if [ ${#files[@]} -eq 0 ]; then
-  files=(unit/*.test.mjs specs/*.spec.mjs)
-fi
-echo "== node --test ${files[*]}"
+# run NAME FILES…: the test files against $url; prints the server log on failure.
+run() {
+  local name="$1"; shift
+  echo "== node --test $* (against $name)"
+  local status=0
+  SOVEREEL_URL="$url" node --test --test-concurrency=1 "$@" || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "== $name server log (last 40 lines)"
+    tail -n 40 "$work/$name.log" || true
+  fi
+  return "$status"
+}
+
 status=0
-SOVEREEL_URL="http://127.0.0.1:$port" node --test --test-concurrency=1 "${files[@]}" || status=$?
-if [ "$status" -ne 0 ]; then
-  echo "== server log (last 40 lines)"
-  tail -n 40 "$log" || true
+start main
+if [ $# -gt 0 ]; then
+  run main "$@" || status=$?
+  exit "$status"
+fi
+run main unit/*.test.mjs specs/*.spec.mjs || status=$?
+if [ "$mode" != mock ]; then
+  start no-ffmpeg SOVEREEL_TRANSCODE=false
+  run no-ffmpeg specs/poster.spec.mjs || status=$?
 fi
 exit "$status"

@@ -221,7 +221,7 @@ export class ApiClient {
  * the feeds through an asynchronous relay, so a fresh server can answer an
  * empty feed for a moment; this looks again a bounded number of times.
  */
-export async function openFeedUntilVideo(page, path = '/', attempts = 40) {
+export async function openFeedUntilVideo(page, path = '/', attempts = 120) {
   for (let i = 0; i < attempts; i++) {
     await page.goto(path);
     await page.waitForFunction(() => document.querySelector('article.slide') || !/Loading/.test(document.querySelector('.feed-status')?.textContent ?? 'Loading'));

@@ -50,8 +50,10 @@ test('every visible control on the main screens has an accessible name', async (
   for (const viewport of [PHONE, DESKTOP]) {
     const page = await openPage(browser, { viewport });
     await logIn(page, viewer);
-    await openFeedUntilVideo(page, '/');
-    assert.deepEqual(await page.evaluate(unnamedControls), [], 'unnamed controls on the feed');
+    // The player's controls, on a video's own page (the feeds use the same player).
+    await page.goto(`/v/${clips[0].id}`);
+    await page.locator('article.slide.active').waitFor();
+    assert.deepEqual(await page.evaluate(unnamedControls), [], 'unnamed controls on the player');
     for (const [path, ready] of [['/upload', '#upload-file'], ['/search?q=access', '.results h2'], ['/settings', '#settings-private'], ['/privacy', '.access-log p'], ['/transparency', '.regions > *'], [`/@${viewer}`, '.profile-head']]) {
       await page.goto(path);
       await page.locator(ready).first().waitFor();

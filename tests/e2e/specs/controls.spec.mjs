@@ -1,6 +1,6 @@
 // The smaller controls: share, why this video, not interested, search for
 // people and captions, block, settings that persist, reset For You, log out,
-// the transparency page's signature check, and the browser-made poster.
+// follow requests, and the transparency page's signature checks.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiClient, assertNoConsoleErrors, BASE, has, launch, logIn, makeClip, needs, openFeedUntilVideo, openPage, PHONE, uniqueHandle } from '../lib/harness.mjs';
@@ -160,29 +160,6 @@ test('the transparency page verifies each region checkpoint signature', async (t
   await page.reload();
   await page.waitForFunction((n) => document.querySelectorAll('article.region .signature-status .badge').length === n, count);
   assert.equal(await page.locator('#region-us').locator('xpath=..').locator('.signature-status .badge.failed').count(), 1, 'the altered US checkpoint fails');
-  assertNoConsoleErrors(assert, page);
-  await page.context().close();
-});
-
-test('without ffmpeg on the server, the browser sends a poster frame with the upload', async (t) => {
-  if (!(await seeded(t))) return;
-  const server = await (await fetch(new URL('/v1/server', BASE))).json().catch(() => null);
-  if (!server || server.ffmpeg !== false) return t.skip('the server has ffmpeg (or no /v1/server), so it makes posters itself');
-  const page = await openPage(browser);
-  await logIn(page, viewer);
-  await page.goto('/upload');
-  await page.getByLabel('Video file').setInputFiles(makeClip('poster', { color: 'gold', seconds: 2 }));
-  await page.getByRole('img', { name: 'Poster frame made from the video' }).waitFor();
-  await page.getByLabel('Caption').fill('Poster check #knives');
-  // Without ffmpeg the server cannot make a poster, so one it serves came from the browser.
-  await page.getByRole('button', { name: 'Post' }).click();
-  await page.getByText('Your video is ready.').waitFor();
-  const id = (await page.getByRole('link', { name: 'Watch it' }).getAttribute('href')).split('/').pop();
-  const video = await (await fetch(new URL(`/v1/videos/${id}`, BASE), { headers: { Cookie: (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } })).json();
-  assert.ok(video.poster_url, 'the video has a poster (sent as the multipart part "poster")');
-  const poster = await fetch(new URL(video.poster_url, BASE), { headers: { Cookie: (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } });
-  assert.equal(poster.status, 200);
-  assert.deepEqual([...new Uint8Array(await poster.arrayBuffer()).slice(0, 2)], [0xff, 0xd8], 'a JPEG');
   assertNoConsoleErrors(assert, page);
   await page.context().close();
 });

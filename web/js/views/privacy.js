@@ -205,7 +205,8 @@ async function deleteSection(me, ctx) {
   let graceDays = null;
   try {
     const server = await api('/v1/server', { auth: false, fixedPath: true });
-    graceDays = server?.deletion_grace_days ?? server?.deletion_grace_period_days ?? null;
+    graceDays = server?.deletion_grace_days ?? server?.deletion_grace_period_days
+      ?? (server?.deletion_grace_secs !== undefined ? Math.round(server.deletion_grace_secs / 86400) : null);
   } catch {
     graceDays = null;
   }
@@ -225,14 +226,16 @@ async function deleteSection(me, ctx) {
     button.disabled = true;
     try {
       const answer = await api('/v1/me', { method: 'DELETE' });
-      const when = answer?.purge_at || answer?.shred_at || answer?.scheduled_for;
+      const when = answer?.delete_after || answer?.purge_at || answer?.scheduled_for;
       try {
         await api('/v1/sessions/current', { method: 'DELETE', auth: false });
       } catch {
         // Deleting the account usually ends its sessions already.
       }
       ctx.session.clear();
-      toast(when ? `Your account is deleted. Its keys will be destroyed on ${formatDate(when)}.` : 'Your account is deleted. Its keys will be destroyed after the grace period.', { timeout: 10000 });
+      toast(when
+        ? `Your account is deleted. Its key will be destroyed on ${formatDate(when)}; logging in before then cancels the deletion.`
+        : 'Your account is deleted. Its key will be destroyed after the grace period.', { timeout: 10000 });
       ctx.navigate('/', { replace: true });
     } catch (err) {
       message.textContent = describe(err);
@@ -241,7 +244,8 @@ async function deleteSection(me, ctx) {
   });
   return h('section', { 'aria-labelledby': 'delete-title', class: 'card danger-zone' },
     h('h2', { id: 'delete-title' }, 'Delete my account'),
-    h('p', {}, `Your profile and videos disappear at once and you are logged out. After ${graceText}, your region’s custodian destroys your encryption key. From then on nothing stored about you can be read again, anywhere, and a receipt of the key’s destruction goes to the public log.`),
+    h('p', {}, `Your profile and videos disappear at once and you are logged out everywhere. After ${graceText}, your region’s custodian destroys your encryption key. From then on nothing stored about you can be read again, anywhere, and a receipt of the key’s destruction goes to the public log.`),
+    h('p', {}, 'Changed your mind? Logging in again before the key is destroyed cancels the deletion.'),
     h('p', {}, 'Download your data first if you want to keep a copy.'),
     form);
 }
