@@ -69,6 +69,7 @@ async fn shred(app: &App, plane: &RegionPlane, id: &str) -> anyhow::Result<()> {
             tracing::warn!(error = %e, "deleting a deleted account's media");
         }
     }
+    let _ = tokio::fs::remove_dir_all(crate::export::exports_dir(app, plane, &user)).await;
     plane.store.compact().await?;
     app.catalog.compact().await?;
     plane.recs.lock().forget_user(id);

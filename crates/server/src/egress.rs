@@ -17,14 +17,26 @@ pub fn ledger_class(c: DataClass) -> LedgerClass {
 }
 
 fn f<'a>(db: Db, table: &'a str, column: &'a str, value: &'a [u8]) -> EgressField<'a> {
-    EgressField { db, table, column, value }
+    EgressField {
+        db,
+        table,
+        column,
+        value,
+    }
 }
 
 /// The fields a change writes at its destination (`db` is the destination's kind).
 pub fn fields(change: &Change, db: Db) -> Vec<EgressField<'_>> {
     const NUM: &[u8] = b"";
     match change {
-        Change::UpsertProfile { user_id, handle, display_name, bio, region, .. } => vec![
+        Change::UpsertProfile {
+            user_id,
+            handle,
+            display_name,
+            bio,
+            region,
+            ..
+        } => vec![
             f(db, "profiles", "user_id", user_id.as_bytes()),
             f(db, "profiles", "handle", handle.as_bytes()),
             f(db, "profiles", "display_name", display_name.as_bytes()),
@@ -33,8 +45,17 @@ pub fn fields(change: &Change, db: Db) -> Vec<EgressField<'_>> {
             f(db, "profiles", "region", region.as_bytes()),
             f(db, "profiles", "created_at", NUM),
         ],
-        Change::SetProfileHidden { user_id, .. } => vec![f(db, "profiles", "user_id", user_id.as_bytes()), f(db, "profiles", "hidden", NUM)],
-        Change::PublishVideo { id, author_id, caption, comments_policy, .. } => vec![
+        Change::SetProfileHidden { user_id, .. } => vec![
+            f(db, "profiles", "user_id", user_id.as_bytes()),
+            f(db, "profiles", "hidden", NUM),
+        ],
+        Change::PublishVideo {
+            id,
+            author_id,
+            caption,
+            comments_policy,
+            ..
+        } => vec![
             f(db, "videos", "id", id.as_bytes()),
             f(db, "videos", "author_id", author_id.as_bytes()),
             f(db, "videos", "caption", caption.as_bytes()),
@@ -46,7 +67,10 @@ pub fn fields(change: &Change, db: Db) -> Vec<EgressField<'_>> {
             f(db, "videos", "height", NUM),
             f(db, "videos", "created_at", NUM),
         ],
-        Change::UnpublishVideo { id, author_id } => vec![f(db, "videos", "id", id.as_bytes()), f(db, "videos", "author_id", author_id.as_bytes())],
+        Change::UnpublishVideo { id, author_id } => vec![
+            f(db, "videos", "id", id.as_bytes()),
+            f(db, "videos", "author_id", author_id.as_bytes()),
+        ],
         Change::VideoCounts { video_id, .. } => vec![
             f(db, "videos", "id", video_id.as_bytes()),
             f(db, "videos", "likes", NUM),
@@ -64,11 +88,19 @@ pub fn fields(change: &Change, db: Db) -> Vec<EgressField<'_>> {
             f(db, "comments", "id", comment.id.as_bytes()),
             f(db, "comments", "video_id", comment.video_id.as_bytes()),
             f(db, "comments", "author_id", comment.author_id.as_bytes()),
-            f(db, "comments", "author_handle", comment.author_handle.as_bytes()),
+            f(
+                db,
+                "comments",
+                "author_handle",
+                comment.author_handle.as_bytes(),
+            ),
             f(db, "comments", "text", comment.text.as_bytes()),
             f(db, "comments", "parent_id", NUM),
             f(db, "comments", "created_at", NUM),
         ],
-        Change::PurgeUser { user_id, handle } => vec![f(db, "profiles", "user_id", user_id.as_bytes()), f(db, "profiles", "handle", handle.as_bytes())],
+        Change::PurgeUser { user_id, handle } => vec![
+            f(db, "profiles", "user_id", user_id.as_bytes()),
+            f(db, "profiles", "handle", handle.as_bytes()),
+        ],
     }
 }

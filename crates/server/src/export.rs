@@ -90,6 +90,16 @@ impl Exports {
     }
 }
 
+/// Where a user's archives are kept (deleted with the account).
+pub fn exports_dir(app: &App, plane: &RegionPlane, user: &UserId) -> PathBuf {
+    app.config
+        .data_dir
+        .join("regions")
+        .join(plane.id.as_str())
+        .join("exports")
+        .join(user.as_str())
+}
+
 /// Starts an export for `user`; answers the job.
 pub fn start(app: Arc<App>, plane: Arc<RegionPlane>, user: UserId) -> ExportJob {
     let id = format!("{}_{}", plane.id, hex::encode(random16()));
@@ -250,12 +260,7 @@ async fn run(app: &App, plane: &RegionPlane, user: &UserId, id: &str) -> anyhow:
     });
     progress(40);
 
-    let dir = app
-        .config
-        .data_dir
-        .join("regions")
-        .join(plane.id.as_str())
-        .join("exports");
+    let dir = exports_dir(app, plane, user);
     tokio::fs::create_dir_all(&dir).await?;
     let work = tempfile::Builder::new()
         .prefix("export-")

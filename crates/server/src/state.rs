@@ -170,7 +170,10 @@ impl App {
             // Everything that leaves the region passes the egress check
             // first; the batch is recorded in the region's ledger (its
             // SHA-256 over the exact payloads) before it is applied.
-            let mut crossing: std::collections::BTreeMap<String, (Vec<u8>, Vec<sovereel_custody::EgressReceipt>)> = Default::default();
+            let mut crossing: std::collections::BTreeMap<
+                String,
+                (Vec<u8>, Vec<sovereel_custody::EgressReceipt>),
+            > = Default::default();
             let mut allowed = Vec::with_capacity(pending.len());
             for p in pending {
                 let destination = match &p.target {
@@ -180,7 +183,11 @@ impl App {
                 };
                 if let Some(dest) = destination {
                     let payload = serde_json::to_vec(&p.change)?;
-                    let db = if matches!(p.target, Target::Catalog) { sovereel_model::Db::Catalog } else { sovereel_model::Db::Region };
+                    let db = if matches!(p.target, Target::Catalog) {
+                        sovereel_model::Db::Catalog
+                    } else {
+                        sovereel_model::Db::Region
+                    };
                     let fields = crate::egress::fields(&p.change, db);
                     match self.egress.check_payload(&dest, &fields, &payload) {
                         Ok(receipt) => {
@@ -208,12 +215,14 @@ impl App {
                         }
                     }
                 }
-                let entry = sovereel_ledger::Entry::now(sovereel_ledger::EntryBody::Egress(sovereel_ledger::entry::Egress {
-                    batch_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
-                    classes,
-                    destination: dest,
-                    items: receipts.iter().map(|r| r.items).sum(),
-                }));
+                let entry = sovereel_ledger::Entry::now(sovereel_ledger::EntryBody::Egress(
+                    sovereel_ledger::entry::Egress {
+                        batch_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+                        classes,
+                        destination: dest,
+                        items: receipts.iter().map(|r| r.items).sum(),
+                    },
+                ));
                 plane.ledger.log.append_entry(&entry).await?;
             }
             for p in allowed {
@@ -234,7 +243,9 @@ impl App {
                         }
                     },
                 };
-                self.metrics.outbox_applied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics
+                    .outbox_applied
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 done.push(p.seq);
             }
             plane.store.mark_applied(&done).await?;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use sovereel_server::{Config, Server};
 
+mod custody_cli;
 mod seed;
 
 #[derive(Parser)]
@@ -72,6 +73,11 @@ enum Command {
         #[command(subcommand)]
         what: ReleaseCli,
     },
+    /// Custody checks on a data directory.
+    Custody {
+        #[command(subcommand)]
+        what: CustodyCommand,
+    },
     /// Region keys.
     Keys {
         #[command(subcommand)]
@@ -110,7 +116,23 @@ enum ReleaseCli {
 }
 
 #[derive(Subcommand)]
+enum CustodyCommand {
+    /// Read every region's files directly: report any protected datum outside
+    /// its home region and any plaintext where ciphertext is expected.
+    /// Exits non-zero on a finding.
+    Scan(ServeArgs),
+}
+
+#[derive(Subcommand)]
 enum KeysCommand {
+    /// Rotate a region's key-encryption key: every data key is re-wrapped,
+    /// no data is re-encrypted. Run it with the server stopped.
+    Rotate {
+        #[arg(long)]
+        region: String,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
     /// Print each region's log verifier key (what `GET /log/<region>/vkey`
     /// serves) and witness key, for auditors to pin out of band. Creates
     /// the keys if this data directory has none yet.
@@ -236,6 +258,20 @@ async fn main() -> anyhow::Result<()> {
             let cfg = serve.load()?;
             let (p, c) = sovereel_server::recommend::release_vkeys(&cfg, &region)?;
             println!("platform  {p}\ncustodian {c}");
+        }
+        Command::Custody {
+            what: CustodyCommand::Scan(args),
+        } => {
+            let cfg = args.load()?;
+            if !custody_cli::scan_command(&cfg).await? {
+                std::process::exit(1);
+            }
+        }
+        Command::Keys {
+            what: KeysCommand::Rotate { region, serve },
+        } => {
+            let cfg = serve.load()?;
+            println!("{}", custody_cli::rotate(&cfg, &region)?);
         }
         Command::Audit(cmd) => {
             if let Err(e) = sovereel_ledger::audit::run(&cmd).await {

@@ -42,11 +42,13 @@ pub async fn healthz(State(app): State<Arc<App>>) -> ApiResult<ApiJson<Health>> 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(),
-    )
-        .into_response()
+    let mut text = app.metrics.render();
+    text.push_str(&format!(
+        "# HELP sovereel_egress_refused_total Outbox changes refused by the egress check (a protected field tried to leave its region).\n# TYPE sovereel_egress_refused_total counter\nsovereel_egress_refused_total {}\n# TYPE sovereel_egress_passed_total counter\nsovereel_egress_passed_total {}\n",
+        app.egress.refused_total(),
+        app.egress.passed_total()
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 #[derive(Serialize, ToSchema)]

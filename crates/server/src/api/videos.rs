@@ -586,7 +586,9 @@ async fn find_comment(app: &App, v: &LoadedVideo, id: &str) -> ApiResult<Option<
     if v.is_public() {
         return Ok(app.catalog.comment(id).await?);
     }
-    let Ok(cid) = sovereel_model::CommentId::parse(id) else { return Ok(None) };
+    let Ok(cid) = sovereel_model::CommentId::parse(id) else {
+        return Ok(None);
+    };
     match app.region(cid.region_str()) {
         Some(plane) => Ok(plane.store.comment(id).await?),
         None => Ok(None),
@@ -595,7 +597,13 @@ async fn find_comment(app: &App, v: &LoadedVideo, id: &str) -> ApiResult<Option<
 
 /// Comments of a non-public video: each is at its author's home, so every
 /// plane is asked and the answers merged in order.
-async fn scattered_comments(app: &App, video: &str, parent: Option<&str>, after: Option<&Cursor>, limit: i64) -> ApiResult<Vec<CommentRecord>> {
+async fn scattered_comments(
+    app: &App,
+    video: &str,
+    parent: Option<&str>,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> ApiResult<Vec<CommentRecord>> {
     let mut all = vec![];
     for plane in app.regions.values() {
         all.extend(plane.store.comments(video, parent, after, limit).await?);
@@ -707,7 +715,11 @@ pub async fn post_comment(
     };
     // A public comment is public content (the catalog); a comment on a
     // followers-only or private video stays at its author's home.
-    let comment_target = if v.is_public() { Target::Catalog } else { Target::Region(user.home.id.to_string()) };
+    let comment_target = if v.is_public() {
+        Target::Catalog
+    } else {
+        Target::Region(user.home.id.to_string())
+    };
     let out = vec![
         OutboxItem::new(
             comment_target,

@@ -15,6 +15,7 @@ use sovereel_store::Backend;
 use sovereel_store::testing::TestDatabases;
 
 pub struct TestApp {
+    pub app: std::sync::Arc<sovereel_server::App>,
     pub base: String,
     pub client: reqwest::Client,
     pub config: Config,
@@ -46,11 +47,13 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Te
     tweak(&mut config);
     let server = Server::build(config.clone()).await.expect("server starts");
     let base = format!("http://{}", server.local_addr());
+    let inner = server.app.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
     TestApp {
+        app: inner,
         base,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
