@@ -92,14 +92,16 @@ run() {
 }
 
 status=0
-start main
 if [ $# -gt 0 ]; then
+  start main
   run main "$@" || status=$?
   exit "$status"
 fi
-run main unit/*.test.mjs specs/*.spec.mjs || status=$?
+# The no-ffmpeg pass first, so the whole suite's summary closes the output.
 if [ "$mode" != mock ]; then
   start no-ffmpeg SOVEREEL_TRANSCODE=false
   run no-ffmpeg specs/poster.spec.mjs || status=$?
 fi
+start main
+run main unit/*.test.mjs specs/*.spec.mjs || status=$?
 exit "$status"
