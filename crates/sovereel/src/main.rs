@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use sovereel_server::{Config, Server};
 
 mod custody_cli;
+mod demo;
 mod seed;
 
 #[derive(Parser)]
@@ -57,6 +58,9 @@ enum Command {
         #[command(subcommand)]
         what: ConfigCommand,
     },
+    /// Start a fresh platform seeded with creators, viewers in every region,
+    /// a few hundred clips, viewing history and staff activity.
+    Demo(demo::DemoArgs),
     /// Fill the platform's stores with synthetic users and videos (for benchmarks).
     Seed(seed::SeedArgs),
     /// The auditor's tool: verify, check inclusion in, or monitor a transparency log.
@@ -157,6 +161,15 @@ fn init_logging() {
         .init();
 }
 
+fn init_logging_quiet() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SOVEREEL_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -209,6 +222,10 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", toml_like(&cfg)?);
         }
         Command::Seed(args) => seed::run(args).await?,
+        Command::Demo(args) => {
+            init_logging_quiet();
+            demo::run(args).await?;
+        }
         Command::Eval(args) => match sovereel_recs::eval::run(&args) {
             Ok(r) => println!("{}", sovereel_recs::eval::render(&r)),
             Err(e) => {

@@ -178,10 +178,23 @@ async fn ranked_for_you(
         .items
         .iter()
         .filter_map(|i| {
-            views.iter().find(|w| w.id == i.video_id).map(|w| FeedItem {
-                video: w.clone(),
-                reason: i.reason.clone(),
-                source: i.source.clone(),
+            views.iter().find(|w| w.id == i.video_id).map(|w| {
+                // The engine speaks in ids; people read handles.
+                let author = videos
+                    .iter()
+                    .find(|c| c.id == i.video_id)
+                    .map(|c| c.author_id.as_str())
+                    .unwrap_or("");
+                let reason = if author.is_empty() {
+                    i.reason.clone()
+                } else {
+                    i.reason.replace(author, &format!("@{}", w.author.handle))
+                };
+                FeedItem {
+                    video: w.clone(),
+                    reason,
+                    source: i.source.clone(),
+                }
             })
         })
         .collect::<Vec<_>>();
