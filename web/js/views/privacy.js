@@ -182,15 +182,23 @@ function describePrincipal(p) {
   }
 }
 
+// "RunDataRequest" and "data_request" read as "run data request".
+function words(text) {
+  return String(text).replace(/([a-z])([A-Z])/g, '$1 $2').replaceAll('_', ' ').toLowerCase();
+}
+
 function renderEntry(item) {
   const e = item.entry || {};
-  const what = [e.kind, e.action].filter(Boolean).join(': ').replaceAll('_', ' ') || 'entry';
+  const what = [e.kind, e.action || e.request_kind, e.status].filter(Boolean).map(words).join(': ') || 'entry';
+  const actor = e.principal || e.operator;
   const details = [
-    e.principal ? `By ${describePrincipal(e.principal)}` : null,
+    actor ? `By ${describePrincipal(actor)}` : null,
     e.decision ? `Decision: ${e.decision === 'allow' ? 'allowed' : e.decision === 'deny' ? 'denied' : e.decision}` : null,
     e.purpose ? `Purpose: ${e.purpose}` : null,
     e.case_id ? `Case: ${e.case_id}` : null,
     e.resource_class ? `Data class: ${e.resource_class}` : null,
+    e.request_id ? `Request: ${e.request_id}` : null,
+    e.policy_id ? `Policy: ${e.policy_id}` : null,
   ].filter(Boolean);
   return h('li', { class: `entry ${item.ok ? 'ok' : 'failed'}`, dataset: { index: String(item.index) } },
     h('span', { class: `badge ${item.ok ? 'ok' : 'failed'}` }, item.ok ? 'Verified' : 'Failed'),
