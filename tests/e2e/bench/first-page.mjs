@@ -1,12 +1,14 @@
 // Lighthouse-style numbers for BENCHMARKS.md, measured with Chromium against a
 // running server (SOVEREEL_URL): the JS and CSS the first page transfers before
 // any video, and the time from navigation to the first decoded video frame on
-// loopback. It seeds one account and clip through the API. Prints JSON.
+// loopback, on a video's own page (what a shared link opens; feeds hide what a
+// viewer has seen, so they are no fixed target). It seeds one account and clip
+// through the API. Prints JSON.
 //   SOVEREEL_URL=http://127.0.0.1:PORT node bench/first-page.mjs
 import { ApiClient, BASE, launch, logIn, makeClip, openPage, PHONE, uniqueHandle } from '../lib/harness.mjs';
 
 const creator = await new ApiClient().signUp(uniqueHandle('bench'), 'US');
-await creator.upload(makeClip('bench', { color: 'gray', seconds: 2 }), 'Benchmark clip #bench');
+const clip = await creator.upload(makeClip('bench', { color: 'gray', seconds: 2 }), 'Benchmark clip #bench');
 const viewer = uniqueHandle('benchview');
 await new ApiClient().signUp(viewer, 'US');
 
@@ -27,7 +29,7 @@ try {
       if (type in bytes) bytes[type] += e.encodedDataLength;
     });
     const start = Date.now();
-    await page.goto('/');
+    await page.goto(`/v/${clip.id}`);
     await page.waitForFunction(() => {
       const v = document.querySelector('article.slide.active video');
       return v && v.readyState >= 2 && v.currentTime > 0;

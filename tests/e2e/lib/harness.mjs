@@ -55,7 +55,7 @@ export function missingEndpoints() {
       const [method, p] = e.split(' ');
       if (!(await has(method, p))) out.push(e);
     }
-    if (out.length) console.log(`the server does not offer yet: ${out.join(', ')}`);
+    if (out.length) console.error(`the server does not offer yet: ${out.join(', ')}`);
     return out;
   })();
   return missing;
