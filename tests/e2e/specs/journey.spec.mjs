@@ -26,6 +26,8 @@ test('a US user signs up, sees where the data is held, uploads a clip and sees i
   assert.match(await page.getByTestId('home-region').textContent(), /held in .*United States/i);
   videoId = await upload(page, { file: makeClip('first', { color: 'tomato' }), caption: `Weeknight pasta #${tag} with @${viewer}` });
   assert.ok(videoId);
+  // The progress bar followed the upload to its end.
+  assert.equal(await page.getByRole('progressbar', { name: 'Upload progress' }).evaluate((p) => p.value), 100);
   await page.goto(`/@${creator}`);
   await page.getByRole('link', { name: new RegExp(`Video by @${creator}: Weeknight pasta`) }).waitFor();
   assertNoConsoleErrors(assert, page);
