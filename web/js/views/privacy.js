@@ -122,7 +122,9 @@ async function loadAccessLog(out) {
   const keyNote = vkey ? pinKey(vkey) : null;
   let headline;
   if (checkpoint) {
-    headline = h('p', { class: 'verified-line' }, h('span', { class: 'badge ok' }, 'Signature verified'), ` Checkpoint of ${checkpoint.origin}: ${checkpoint.size} ${checkpoint.size === 1n ? 'entry' : 'entries'}${checkpoint.cosigners.length ? `, cosigned by ${checkpoint.cosigners.join(', ')}` : ''}.`);
+    const note = answer.checkpoint || answer.items?.at(-1)?.checkpoint;
+    const witnesses = await checkWitnesses(note, checkpoint.cosigners);
+    headline = h('p', { class: 'verified-line' }, h('span', { class: 'badge ok' }, 'Signature verified'), ` Checkpoint of ${checkpoint.origin}: ${checkpoint.size} ${checkpoint.size === 1n ? 'entry' : 'entries'}${witnesses ? `, ${witnesses}` : ''}.`);
   } else if (checkpointError) {
     headline = h('p', { class: 'verified-line' }, h('span', { class: 'badge failed' }, 'Signature failed'), ` ${checkpointError}`);
   } else {
@@ -134,6 +136,24 @@ async function loadAccessLog(out) {
     items.length === 0
       ? h('p', {}, 'Nobody but you has accessed your data.')
       : h('ol', { class: 'entries', 'aria-label': 'Log entries about you' }, items.map(renderEntry)));
+}
+
+// The other custodians' cosignatures, checked with the witness keys the
+// transparency summary publishes; names alone when those keys are not known.
+async function checkWitnesses(note, names) {
+  if (!names.length) return '';
+  try {
+    const summary = await api('/v1/transparency', { auth: false, fixedPath: true });
+    const keys = (summary?.regions || []).map((r) => r.witness_vkey).filter((k) => k && names.includes(k.split('+')[0]));
+    if (!keys.length) throw new Error('no witness keys');
+    const { verifyCosignatures } = await import('../verify/note.js');
+    const results = await verifyCosignatures(note, keys);
+    const good = results.filter((r) => r.ok).map((r) => r.name);
+    const bad = results.filter((r) => !r.ok).map((r) => r.name);
+    return [good.length ? `cosignatures verified for ${good.join(', ')}` : '', bad.length ? `cosignatures FAILED for ${bad.join(', ')}` : ''].filter(Boolean).join('; ');
+  } catch {
+    return `cosigned by ${names.join(', ')} (not checked)`;
+  }
 }
 
 // The key of the viewer's home-region log, as the log itself publishes it.
