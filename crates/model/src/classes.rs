@@ -73,6 +73,8 @@ pub const COLUMNS: &[Column] = columns! {
         id: Protected, user_id: Protected, video_id: Protected, kind: Protected,
         watch_ms: Protected, duration_ms: Protected, at: Protected,
     }
+    Region.staff { id: Protected, handle: Protected, org: Protected, role: Protected, password_hash: Protected, created_at: Protected }
+    Region.staff_sessions { token_hash: Protected, staff_id: Protected, created_at: Protected, expires_at: Protected }
     Region.outbox { seq: Interop, target: Interop, payload: Interop, created_at: Interop }
     Region.applied_outbox { origin: Interop, seq: Interop }
 

@@ -125,3 +125,68 @@ pub fn rotate(cfg: &Config, region: &str) -> anyhow::Result<String> {
     let report = keyring.rotate_kek()?;
     Ok(format!("{report:?}"))
 }
+
+/// `sovereel staff create`.
+pub async fn create_staff(
+    cfg: &Config,
+    handle: &str,
+    role: &str,
+    org: &str,
+    region: Option<&str>,
+) -> anyhow::Result<String> {
+    sovereel_custody::StaffRole::parse(role)
+        .map_err(|_| anyhow::anyhow!("role must be operator, moderator or support"))?;
+    let handle = sovereel_model::Handle::parse(handle).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let region = match org {
+        "platform" => cfg
+            .regions
+            .iter()
+            .find(|r| r.default)
+            .map(|r| r.id.clone())
+            .ok_or_else(|| anyhow::anyhow!("no default region"))?,
+        "custodian" => region
+            .ok_or_else(|| anyhow::anyhow!("custodian staff need --region"))?
+            .to_string(),
+        _ => anyhow::bail!("org must be custodian or platform"),
+    };
+    let r = cfg
+        .regions
+        .iter()
+        .find(|r| r.id == region)
+        .ok_or_else(|| anyhow::anyhow!("no region `{region}` in the configuration"))?;
+    let store = sovereel_store::open_region(&cfg.region_storage(r)).await?;
+    let (password, generated) = match std::env::var("SOVEREEL_STAFF_PASSWORD") {
+        Ok(p) if p.chars().count() >= 12 => (p, false),
+        Ok(_) => anyhow::bail!("SOVEREEL_STAFF_PASSWORD must be at least 12 characters"),
+        Err(_) => {
+            let mut b = [0u8; 18];
+            getrandom::getrandom(&mut b)?;
+            (b.iter().map(|x| format!("{x:02x}")).collect(), true)
+        }
+    };
+    let mut idb = [0u8; 12];
+    getrandom::getrandom(&mut idb)?;
+    let id = format!(
+        "staff-{}",
+        idb.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    );
+    let hash = sovereel_server::auth::hash_password(&password)?;
+    store
+        .create_staff(&sovereel_store::StaffRecord {
+            id: id.clone(),
+            handle: handle.as_str().into(),
+            org: org.into(),
+            role: role.into(),
+            password_hash: hash,
+            created_at: sovereel_model::now_millis(),
+        })
+        .await?;
+    let mut out = format!(
+        "created {org} staff {} ({role}) in region {region}, id {id}",
+        handle.as_str()
+    );
+    if generated {
+        out.push_str(&format!("\npassword (shown once): {password}"));
+    }
+    Ok(out)
+}

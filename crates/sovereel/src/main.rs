@@ -77,6 +77,11 @@ enum Command {
         #[command(subcommand)]
         what: ReleaseCli,
     },
+    /// Staff accounts (custodian operators, moderators, support; platform staff).
+    Staff {
+        #[command(subcommand)]
+        what: StaffCommand,
+    },
     /// Custody checks on a data directory.
     Custody {
         #[command(subcommand)]
@@ -114,6 +119,28 @@ enum ReleaseCli {
     Keys {
         #[arg(long)]
         region: String,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create a staff account. Custodian staff belong to one region; platform
+    /// staff are kept in the default (platform-run) region. The password comes
+    /// from SOVEREEL_STAFF_PASSWORD, or is generated and printed once.
+    Create {
+        #[arg(long)]
+        handle: String,
+        /// operator, moderator or support.
+        #[arg(long)]
+        role: String,
+        /// custodian or platform.
+        #[arg(long, default_value = "custodian")]
+        org: String,
+        /// The custodian's region (ignored for platform staff).
+        #[arg(long)]
+        region: Option<String>,
         #[command(flatten)]
         serve: ServeArgs,
     },
@@ -275,6 +302,22 @@ async fn main() -> anyhow::Result<()> {
             let cfg = serve.load()?;
             let (p, c) = sovereel_server::recommend::release_vkeys(&cfg, &region)?;
             println!("platform  {p}\ncustodian {c}");
+        }
+        Command::Staff {
+            what:
+                StaffCommand::Create {
+                    handle,
+                    role,
+                    org,
+                    region,
+                    serve,
+                },
+        } => {
+            let cfg = serve.load()?;
+            println!(
+                "{}",
+                custody_cli::create_staff(&cfg, &handle, &role, &org, region.as_deref()).await?
+            );
         }
         Command::Custody {
             what: CustodyCommand::Scan(args),

@@ -180,3 +180,14 @@ impl Cursor {
         })
     }
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffRecord {
+    pub id: String,
+    pub handle: String,
+    /// `platform` or `custodian`.
+    pub org: String,
+    pub role: String,
+    pub password_hash: String,
+    pub created_at: i64,
+}

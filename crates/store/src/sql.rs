@@ -472,6 +472,42 @@ macro_rules! impl_stores {
         }
 
         #[async_trait]
+        impl Staff for SqlRegion<$DB> {
+            async fn create_staff(&self, st: &StaffRecord) -> Result<()> {
+                let r = sqlx::query("INSERT INTO staff (id, handle, org, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&st.id).bind(&st.handle).bind(&st.org).bind(&st.role).bind(&st.password_hash).bind(st.created_at)
+                    .execute(&self.writer).await;
+                match r {
+                    Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::Conflict("staff handle")),
+                    r => { r?; Ok(()) }
+                }
+            }
+
+            async fn staff_by_handle(&self, handle: &str) -> Result<Option<StaffRecord>> {
+                let row = sqlx::query("SELECT id, handle, org, role, password_hash, created_at FROM staff WHERE handle = $1")
+                    .bind(handle).fetch_optional(&self.reader).await?;
+                row.map(|r| Ok(StaffRecord { id: r.try_get("id")?, handle: r.try_get("handle")?, org: r.try_get("org")?, role: r.try_get("role")?, password_hash: r.try_get("password_hash")?, created_at: r.try_get("created_at")? })).transpose()
+            }
+
+            async fn create_staff_session(&self, token_hash: &str, staff_id: &str, now: i64, expires_at: i64) -> Result<()> {
+                sqlx::query("INSERT INTO staff_sessions (token_hash, staff_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                    .bind(token_hash).bind(staff_id).bind(now).bind(expires_at).execute(&self.writer).await?;
+                Ok(())
+            }
+
+            async fn delete_staff_session(&self, token_hash: &str) -> Result<()> {
+                sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1").bind(token_hash).execute(&self.writer).await?;
+                Ok(())
+            }
+
+            async fn staff_session(&self, token_hash: &str, now: i64) -> Result<Option<StaffRecord>> {
+                let row = sqlx::query("SELECT s.id, s.handle, s.org, s.role, s.password_hash, s.created_at FROM staff_sessions t JOIN staff s ON s.id = t.staff_id WHERE t.token_hash = $1 AND t.expires_at > $2")
+                    .bind(token_hash).bind(now).fetch_optional(&self.reader).await?;
+                row.map(|r| Ok(StaffRecord { id: r.try_get("id")?, handle: r.try_get("handle")?, org: r.try_get("org")?, role: r.try_get("role")?, password_hash: r.try_get("password_hash")?, created_at: r.try_get("created_at")? })).transpose()
+            }
+        }
+
+        #[async_trait]
         impl Compact for SqlRegion<$DB> {
             async fn compact(&self) -> Result<()> {
                 compact_db(&self.writer).await
@@ -970,6 +1006,13 @@ macro_rules! impl_stores {
                                         ORDER BY CASE WHEN tag = $1 THEN 0 ELSE 1 END, videos DESC, tag LIMIT $3")
                     .bind(q).bind(prefix).bind(limit).fetch_all(&self.reader).await?;
                 rows.iter().map(|r| Ok((r.try_get("tag")?, r.try_get("videos")?))).collect()
+            }
+
+            async fn region_counts(&self, region: &str) -> Result<(i64, i64)> {
+                let a = sqlx::query("SELECT COUNT(*) AS n FROM profiles WHERE region = $1").bind(region).fetch_one(&self.reader).await?;
+                let v = sqlx::query("SELECT COUNT(*) AS n FROM videos v JOIN profiles p ON p.user_id = v.author_id WHERE p.region = $1")
+                    .bind(region).fetch_one(&self.reader).await?;
+                Ok((a.try_get("n")?, v.try_get("n")?))
             }
 
             async fn search_captions(&self, words: &[String], limit: i64) -> Result<Vec<CatalogVideo>> {

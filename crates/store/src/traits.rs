@@ -57,6 +57,22 @@ pub trait Export: Send + Sync {
 }
 
 #[async_trait]
+pub trait Staff: Send + Sync {
+    /// `Conflict("staff handle")` if the handle exists in this region.
+    async fn create_staff(&self, staff: &StaffRecord) -> Result<()>;
+    async fn staff_by_handle(&self, handle: &str) -> Result<Option<StaffRecord>>;
+    async fn create_staff_session(
+        &self,
+        token_hash: &str,
+        staff_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()>;
+    async fn staff_session(&self, token_hash: &str, now: i64) -> Result<Option<StaffRecord>>;
+    async fn delete_staff_session(&self, token_hash: &str) -> Result<()>;
+}
+
+#[async_trait]
 pub trait Compact: Send + Sync {
     /// Makes deleted bytes unrecoverable from the database files where the
     /// backend allows it: SQLite runs with `secure_delete` (freed pages are
@@ -206,6 +222,7 @@ pub trait RegionStore:
     Accounts
     + Deletion
     + Export
+    + Staff
     + Compact
     + Sessions
     + Videos
@@ -259,6 +276,8 @@ pub trait Catalog: Send + Sync {
     async fn hashtag_count(&self, tag: &str) -> Result<i64>;
     async fn search_profiles(&self, q: &str, limit: i64) -> Result<Vec<ProfileRecord>>;
     async fn search_hashtags(&self, q: &str, limit: i64) -> Result<Vec<(String, i64)>>;
+    /// `(accounts homed in region, public videos by them)`.
+    async fn region_counts(&self, region: &str) -> Result<(i64, i64)>;
     async fn search_captions(&self, words: &[String], limit: i64) -> Result<Vec<CatalogVideo>>;
 }
 

@@ -5,6 +5,7 @@ pub mod feeds;
 pub mod meta;
 pub mod search;
 pub mod social;
+pub mod staff;
 pub mod transparency;
 pub mod videos;
 
@@ -74,6 +75,12 @@ pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenA
         .routes(routes!(search::search))
         .routes(routes!(search::hashtag))
         .routes(routes!(transparency::access_log))
+        .routes(routes!(staff::login))
+        .routes(routes!(staff::logout))
+        .routes(routes!(staff::account_status))
+        .routes(routes!(staff::protected_profile))
+        .routes(routes!(staff::aggregates))
+        .routes(routes!(staff::releases, staff::activate_release))
         .routes(routes!(transparency::transparency))
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(upload)
