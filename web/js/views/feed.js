@@ -34,7 +34,7 @@ export async function render(root, { tab }, ctx) {
 
   const empty = tab === 'following'
     ? h('span', {}, 'No new videos from people you follow. ', h('a', { href: '/search' }, 'Find creators to follow'), '.')
-    : h('span', {}, 'Nothing to watch yet. ', h('a', { href: '/upload' }, 'Upload the first video'), '.');
+    : h('span', {}, 'You are all caught up: nothing new For You right now. ', h('a', { href: '/search' }, 'Search creators and hashtags'), ', ', h('a', { href: '/upload' }, 'upload a video'), ', or come back soon.');
   const release = h('p', { class: 'release-note muted' });
   const player = createPlayer(root, {
     label: tab === 'following' ? 'Following feed' : 'For You feed',
