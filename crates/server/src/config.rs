@@ -165,8 +165,27 @@ impl Config {
             fig = fig.merge(Toml::file(f));
         }
         fig = fig.merge(
+            // Only the configuration's own keys: other SOVEREEL_* variables
+            // (SOVEREEL_LOG, SOVEREEL_STAFF_PASSWORD, test settings) belong
+            // to other parts of the program.
             Env::prefixed("SOVEREEL_")
-                .ignore(&["CONFIG", "TEST_POSTGRES", "LOG"])
+                .filter(|k| {
+                    let top = k
+                        .as_str()
+                        .split("__")
+                        .next()
+                        .unwrap_or_default()
+                        .to_ascii_lowercase();
+                    [
+                        "listen",
+                        "data_dir",
+                        "catalog",
+                        "limits",
+                        "transcode",
+                        "policies",
+                    ]
+                    .contains(&top.as_str())
+                })
                 .split("__")
                 .map(|k| k.as_str().to_ascii_lowercase().into()),
         );
