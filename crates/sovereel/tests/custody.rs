@@ -483,34 +483,3 @@ fn find_user_id(tar_bytes: &[u8]) -> String {
     }
     panic!("no interop.json in the export");
 }
-
-async fn ledger_entries(app: &TestApp, region: &str) -> Vec<Value> {
-    let cp = app
-        .client
-        .get(app.url(&format!("/log/{region}/checkpoint")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let size: u64 = cp.lines().nth(1).unwrap().parse().unwrap();
-    assert!(size < 256, "one partial bundle is enough here");
-    let b = app
-        .client
-        .get(app.url(&format!("/log/{region}/tile/entries/000.p/{size}")))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let mut out = vec![];
-    let mut i = 0;
-    while i + 2 <= b.len() {
-        let n = u16::from_be_bytes([b[i], b[i + 1]]) as usize;
-        out.push(serde_json::from_slice(&b[i + 2..i + 2 + n]).unwrap());
-        i += 2 + n;
-    }
-    out
-}

@@ -39,35 +39,6 @@ async fn staff(app: &TestApp, region: &str, handle: &str, org: &str, role: &str)
     b["token"].as_str().unwrap().to_string()
 }
 
-async fn ledger(app: &TestApp, region: &str) -> Vec<Value> {
-    let cp = app
-        .client
-        .get(app.url(&format!("/log/{region}/checkpoint")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let size: u64 = cp.lines().nth(1).unwrap().parse().unwrap();
-    let b = app
-        .client
-        .get(app.url(&format!("/log/{region}/tile/entries/000.p/{size}")))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let (mut out, mut i) = (vec![], 0);
-    while i + 2 <= b.len() {
-        let n = u16::from_be_bytes([b[i], b[i + 1]]) as usize;
-        out.push(serde_json::from_slice(&b[i + 2..i + 2 + n]).unwrap());
-        i += 2 + n;
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_act_only_within_policy_and_on_the_record() {
     let app = spawn(Backend::Sqlite).await;
@@ -149,7 +120,7 @@ async fn staff_act_only_within_policy_and_on_the_record() {
 
     // The ledger holds every staff denial and the allowed operator access;
     // the user sees the allowed one, not the denials of other principals.
-    let entries = ledger(&app, "au").await;
+    let entries = ledger_entries(&app, "au").await;
     let access: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "access").collect();
     assert!(
         access.iter().any(
