@@ -245,6 +245,80 @@ pub fn stage_activation(config: &Config, region: &str, note: &[u8]) -> anyhow::R
     Ok(manifest.id)
 }
 
+/// Platform step, for platform staff: signs a manifest with the platform's
+/// release key and records the proposal in every region's ledger.
+pub async fn sign_as_platform(
+    config: &Config,
+    manifest: &Manifest,
+    ledgers: &[&RegionLedger],
+    staff_id: &str,
+) -> anyhow::Result<Vec<u8>> {
+    let platform = platform_signer(config)?;
+    let note = sign_release(manifest, &platform)?;
+    let digest = manifest_sha256(manifest)?;
+    for ledger in ledgers {
+        ledger
+            .log
+            .append_entry(&Entry::now(EntryBody::Release(Release {
+                release_id: manifest.id.clone(),
+                stage: ReleaseStage::Proposed,
+                manifest_sha256: digest.clone(),
+                signer: Principal::PlatformStaff {
+                    role: "operator".into(),
+                    staff_id: staff_id.into(),
+                },
+                signature: None,
+            })))
+            .await?;
+    }
+    Ok(note)
+}
+
+/// Custodian step, for the region's operator: checks the platform
+/// signature, cosigns with the region's approval key, records the approval
+/// and stores the note so the region can activate it.
+pub async fn approve_as_custodian(
+    config: &Config,
+    region: &str,
+    note: &[u8],
+    ledger: &RegionLedger,
+    staff_id: &str,
+) -> anyhow::Result<String> {
+    let platform = platform_signer(config)?;
+    let custodian = custodian_signer(config, region)?;
+    let approved = approve_release(note, &platform.verifier(), &custodian)?;
+    let manifest = sovereel_recs::release::verify_release(
+        &approved,
+        &ReleaseTrust {
+            platform: platform.verifier(),
+            custodian: custodian.verifier(),
+        },
+    )?;
+    ledger
+        .log
+        .append_entry(&Entry::now(EntryBody::Release(Release {
+            release_id: manifest.id.clone(),
+            stage: ReleaseStage::Approved,
+            manifest_sha256: manifest_sha256(&manifest)?,
+            signer: Principal::CustodianStaff {
+                region: region.into(),
+                role: "operator".into(),
+                staff_id: staff_id.into(),
+            },
+            signature: None,
+        })))
+        .await?;
+    let dir = config
+        .data_dir
+        .join("regions")
+        .join(region)
+        .join("recs")
+        .join("releases");
+    std::fs::create_dir_all(&dir)?;
+    write_atomic(&dir.join(format!("{}.note", manifest.id)), &approved)?;
+    Ok(String::from_utf8_lossy(&approved).to_string())
+}
+
 /// The verifier keys a region trusts for releases: (platform, custodian).
 pub fn release_vkeys(config: &Config, region: &str) -> anyhow::Result<(String, String)> {
     Ok((

@@ -180,6 +180,95 @@ async fn staff_act_only_within_policy_and_on_the_record() {
         "a refused release leaves the running one"
     );
 
+    // The whole release path through staff endpoints: the platform signs,
+    // the region's custodian approves, the region activates.
+    let manifest =
+        serde_json::to_string(&sovereel_recs::Manifest::default_with_id("staff-2")).unwrap();
+    let signed = app
+        .client
+        .post(app.url("/v1/staff/releases"))
+        .bearer_auth(&platform)
+        .body(manifest.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), StatusCode::CREATED);
+    let signed = signed.text().await.unwrap();
+    let denied = app
+        .client
+        .post(app.url("/v1/staff/releases"))
+        .bearer_auth(&operator)
+        .body(manifest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        denied.status(),
+        StatusCode::FORBIDDEN,
+        "custodians do not sign releases"
+    );
+    let denied = app
+        .client
+        .post(app.url("/v1/staff/regions/au/approvals"))
+        .bearer_auth(&nz_operator)
+        .body(signed.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        denied.status(),
+        StatusCode::FORBIDDEN,
+        "nz's custodian cannot approve for au"
+    );
+    let approved = app
+        .client
+        .post(app.url("/v1/staff/regions/au/approvals"))
+        .bearer_auth(&operator)
+        .body(signed.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), StatusCode::CREATED);
+    let approved = approved.text().await.unwrap();
+    let (_, r) = app
+        .get("/v1/staff/regions/au/releases", Some(&operator))
+        .await;
+    assert_eq!(r["active"], "default-1", "approved is not yet active");
+    let activated = app
+        .client
+        .post(app.url("/v1/staff/regions/au/releases"))
+        .bearer_auth(&operator)
+        .body(signed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        activated.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a note without the custodian's approval is refused"
+    );
+    let activated = app
+        .client
+        .post(app.url("/v1/staff/regions/au/releases"))
+        .bearer_auth(&operator)
+        .body(approved)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(activated.status(), StatusCode::OK);
+    let (_, page) = app.get("/v1/feed/for-you", Some(&user.token)).await;
+    assert_eq!(page["release"], "staff-2");
+    let stages: Vec<Value> = ledger_entries(&app, "au")
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "release" && e["release_id"] == "staff-2")
+        .map(|e| e["stage"].clone())
+        .collect();
+    assert!(
+        stages.contains(&json!("proposed")) && stages.contains(&json!("approved")),
+        "{stages:?}"
+    );
+
     // Forged, user and ended sessions are refused.
     for token in ["staff.au.forged", user.token.as_str()] {
         let (s, b) = app

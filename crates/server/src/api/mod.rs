@@ -81,6 +81,8 @@ pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenA
         .routes(routes!(staff::protected_profile))
         .routes(routes!(staff::aggregates))
         .routes(routes!(staff::releases, staff::activate_release))
+        .routes(routes!(staff::sign_release))
+        .routes(routes!(staff::approve_release))
         .routes(routes!(transparency::transparency))
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(upload)

@@ -407,3 +407,81 @@ pub async fn logout(staff: StaffUser) -> ApiResult<Response> {
     )
         .into_response())
 }
+
+/// Platform step: platform staff (operators) sign a release manifest (JSON)
+/// with the platform's key; answers the signed note. The proposal is
+/// recorded in every region's ledger.
+#[utoipa::path(post, path = "/v1/staff/releases", tag = "staff", request_body(content = String, content_type = "application/json"), responses((status = 201, body = String, content_type = "text/plain"), (status = 403, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
+pub async fn sign_release(
+    State(app): State<Arc<App>>,
+    staff: StaffUser,
+    body: String,
+) -> ApiResult<Response> {
+    let home = staff.plane.clone();
+    let resource = Resource::release_manifest(home.id.clone());
+    let _grant = crate::custody::authorize(
+        &app.gateway,
+        &home,
+        &staff.principal()?,
+        act::PublishRelease,
+        &resource,
+        &AccessContext::none().with_purpose("release signing"),
+    )
+    .await?;
+    if body.len() > 64 * 1024 {
+        return Err(ApiError::new(
+            Kind::PayloadTooLarge,
+            "a manifest is at most 64 KiB",
+        ));
+    }
+    let manifest: sovereel_recs::Manifest = serde_json::from_str(&body)
+        .map_err(|e| ApiError::new(Kind::InvalidField, format!("manifest: {e}")))?;
+    manifest
+        .validate()
+        .map_err(|e| ApiError::new(Kind::InvalidField, format!("manifest: {e}")))?;
+    let ledgers: Vec<&crate::transparency::RegionLedger> =
+        app.regions.values().map(|p| p.ledger.as_ref()).collect();
+    let note = crate::recommend::sign_as_platform(&app.config, &manifest, &ledgers, &staff.id)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        String::from_utf8_lossy(&note).to_string(),
+    )
+        .into_response())
+}
+
+/// Custodian step: the region's operator approves (cosigns) a platform-signed
+/// release for the region; it is installed, and activated with
+/// `POST /v1/staff/regions/{region}/releases`.
+#[utoipa::path(post, path = "/v1/staff/regions/{region}/approvals", tag = "staff", request_body(content = String, content_type = "text/plain"), responses((status = 201, body = String, content_type = "text/plain"), (status = 403, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
+pub async fn approve_release(
+    State(app): State<Arc<App>>,
+    staff: StaffUser,
+    ApiPath(region): ApiPath<String>,
+    body: String,
+) -> ApiResult<Response> {
+    let plane = release_grant(&app, &staff, &region).await?;
+    if body.len() > 64 * 1024 {
+        return Err(ApiError::new(
+            Kind::PayloadTooLarge,
+            "a release note is at most 64 KiB",
+        ));
+    }
+    let approved = crate::recommend::approve_as_custodian(
+        &app.config,
+        plane.id.as_str(),
+        body.as_bytes(),
+        &plane.ledger,
+        &staff.id,
+    )
+    .await
+    .map_err(|e| ApiError::new(Kind::InvalidField, format!("release refused: {e}")))?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        approved,
+    )
+        .into_response())
+}
