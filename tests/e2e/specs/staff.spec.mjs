@@ -36,7 +36,7 @@ test('a wrong staff password is refused in words', async (t) => {
 });
 
 test('a custodian support agent sees an account status, then signs out', async (t) => {
-  const agent = accounts.find((a) => a.region !== 'global');
+  const agent = accounts.find((a) => a.handle === 'e2e_support') || accounts.find((a) => a.region !== 'global');
   if (!agent) return t.skip('no staff account given (run.sh creates them with `sovereel staff create`)');
   const user = uniqueHandle('helped');
   await new ApiClient().signUp(user, agent.region.toUpperCase());
@@ -60,6 +60,21 @@ test('platform staff see aggregates only', async (t) => {
   await page.getByRole('heading', { name: 'Platform aggregates' }).waitFor();
   await page.getByRole('table').waitFor();
   assert.equal(await page.getByRole('heading', { name: 'Account status' }).count(), 0, 'no account lookups for platform staff');
+  assertNoConsoleErrors(assert, page);
+  await page.context().close();
+});
+
+test('a custodian operator sees the releases, and a bad release note is refused in words', async (t) => {
+  const operator = accounts.find((a) => a.handle === 'e2e_operator');
+  if (!operator) return t.skip('no custodian operator account given');
+  const page = await openPage(browser, { expected: [/\/v1\/staff\/regions\/[a-z]+\/approvals/] });
+  await signIn(page, operator);
+  await page.getByText('Active release').waitFor();
+  await page.getByLabel('Platform-signed release note').fill('not a signed note\n');
+  await page.getByRole('button', { name: 'Approve for this region' }).click();
+  const refusal = page.locator('#approve-title').locator('xpath=..').locator('[role="alert"], .notice');
+  await refusal.waitFor();
+  assert.doesNotMatch(await refusal.textContent(), /^Something went wrong\.?$|not available/);
   assertNoConsoleErrors(assert, page);
   await page.context().close();
 });

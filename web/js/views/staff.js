@@ -94,6 +94,8 @@ function console_(page, staff) {
     // offers what the role is meant to use.
     staff.org === 'platform' ? null : statusSection(page),
     staff.org !== 'platform' && staff.role === 'operator' ? releasesSection(staff) : null,
+    staff.org !== 'platform' && staff.role === 'operator' ? approvalSection(staff) : null,
+    staff.org === 'platform' && staff.role === 'operator' ? signingSection() : null,
     staff.org === 'platform' ? aggregatesSection() : null);
 }
 
@@ -159,4 +161,64 @@ function aggregatesSection() {
   return h('section', { class: 'card', 'aria-labelledby': 'aggregates-title' },
     h('h2', { id: 'aggregates-title' }, 'Platform aggregates'),
     h('p', { class: 'muted' }, 'Counts only, with fewer than 50 accounts never shown (k-anonymity).'), out);
+}
+
+// Sends text (a signed note, a manifest) and answers the server's text.
+async function sendText(path, text, type) {
+  const response = await staffApi(path, { method: 'POST', fixedPath: true, raw: true, body: new Blob([text], { type }) });
+  return response.text();
+}
+
+function noteBox(id, label) {
+  const box = h('textarea', { class: 'input mono', id, rows: '8', spellcheck: 'false' });
+  return [h('label', { for: id }, label), box];
+}
+
+// The platform's step: sign a release manifest; the signed note goes to each custodian.
+function signingSection() {
+  const [label, manifest] = noteBox('staff-manifest', 'Release manifest (JSON)');
+  const out = h('div', { 'aria-live': 'polite' });
+  const form = h('form', { class: 'form' }, label, manifest, h('button', { type: 'submit', class: 'button primary' }, 'Sign release'), out);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    out.replaceChildren(h('p', { role: 'status' }, 'Signing…'));
+    try {
+      const note = await sendText('/v1/staff/releases', manifest.value, 'application/json');
+      const result = h('textarea', { class: 'input mono', rows: '8', readonly: true, 'aria-label': 'Signed release note' });
+      result.value = note;
+      out.replaceChildren(h('p', {}, 'Signed. Send this note to each region’s custodian for approval:'), result);
+    } catch (err) {
+      out.replaceChildren(failure(describe(err), err));
+    }
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'sign-title' }, h('h2', { id: 'sign-title' }, 'Sign an algorithm release'),
+    h('p', { class: 'muted' }, 'The proposal is written to every region’s log. No region runs it until its custodian approves.'), form);
+}
+
+// The custodian's step: approve (cosign) a platform-signed release, then activate it.
+function approvalSection(staff) {
+  const [label, note] = noteBox('staff-release-note', 'Platform-signed release note');
+  const out = h('div', { 'aria-live': 'polite' });
+  const form = h('form', { class: 'form' }, label, note, h('button', { type: 'submit', class: 'button primary' }, 'Approve for this region'), out);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    out.replaceChildren(h('p', { role: 'status' }, 'Approving…'));
+    try {
+      const approved = await sendText(`/v1/staff/regions/${encodeURIComponent(staff.region)}/approvals`, note.value, 'text/plain');
+      const activate = h('button', { type: 'button', class: 'button primary' }, 'Activate now');
+      activate.addEventListener('click', async () => {
+        try {
+          const list = JSON.parse(await sendText(`/v1/staff/regions/${encodeURIComponent(staff.region)}/releases`, approved, 'text/plain'));
+          out.replaceChildren(h('p', { class: 'ready' }, `Active release in ${staff.region.toUpperCase()}: ${list.active}.`));
+        } catch (err) {
+          out.replaceChildren(failure(describe(err), err));
+        }
+      });
+      out.replaceChildren(h('p', {}, 'Approved and installed; the approval is on the region’s log.'), activate);
+    } catch (err) {
+      out.replaceChildren(failure(describe(err), err));
+    }
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'approve-title' }, h('h2', { id: 'approve-title' }, 'Approve an algorithm release'),
+    h('p', { class: 'muted' }, 'Check the manifest in the note, then approve it for this region only. Both steps are written to the log.'), form);
 }
