@@ -770,6 +770,12 @@ macro_rules! impl_stores {
                 Ok(())
             }
 
+            async fn not_interested_videos(&self, user_id: &str, limit: i64) -> Result<Vec<String>> {
+                let rows = sqlx::query("SELECT video_id, MAX(at) AS last FROM events WHERE user_id = $1 AND kind = 'not_interested' GROUP BY video_id ORDER BY last DESC LIMIT $2")
+                    .bind(user_id).bind(limit).fetch_all(&self.reader).await?;
+                Ok(rows.iter().map(|r| r.try_get("video_id")).collect::<Result<_, _>>()?)
+            }
+
             async fn seen_videos(&self, user_id: &str, limit: i64) -> Result<Vec<String>> {
                 let rows = sqlx::query("SELECT video_id, MAX(at) AS last FROM events WHERE user_id = $1 AND kind IN ('impression', 'view', 'skip', 'not_interested') \
                                         GROUP BY video_id ORDER BY last DESC LIMIT $2")

@@ -202,6 +202,8 @@ pub trait Events: Send + Sync {
     async fn append_events(&self, events: &[EventRecord], outbox: &[OutboxItem]) -> Result<()>;
     /// Videos the user has had an impression of (or skipped, or viewed).
     async fn seen_videos(&self, user_id: &str, limit: i64) -> Result<Vec<String>>;
+    /// Videos the user marked "not interested".
+    async fn not_interested_videos(&self, user_id: &str, limit: i64) -> Result<Vec<String>>;
 }
 
 #[async_trait]

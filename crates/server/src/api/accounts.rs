@@ -236,8 +236,11 @@ pub async fn logout(user: AuthUser) -> ApiResult<Response> {
 
 #[derive(Serialize, ToSchema)]
 pub struct MeView {
-    #[serde(flatten)]
-    pub user: UserView,
+    pub handle: String,
+    pub display_name: String,
+    pub bio: String,
+    pub private: bool,
+    pub counts: crate::views::UserCounts,
     pub email: String,
     pub birthdate: String,
     pub country: String,
@@ -271,7 +274,11 @@ async fn me_view(app: &App, user: &AuthUser) -> ApiResult<MeView> {
             .map_err(ApiError::internal)
     };
     Ok(MeView {
-        user: UserView::from_profile(&profile, None),
+        handle: profile.handle.clone(),
+        display_name: profile.display_name.clone(),
+        bio: profile.bio.clone(),
+        private: profile.private,
+        counts: UserView::from_profile(&profile, None).counts,
         email: open("users.email", &rec.email)?,
         birthdate: open("users.birthdate", &rec.birthdate)?,
         country: open("users.country", &rec.country)?,

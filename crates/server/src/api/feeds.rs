@@ -198,6 +198,48 @@ async fn ranked_for_you(
             })
         })
         .collect::<Vec<_>>();
+    let mut items = items;
+    // A small or young catalog can leave the engine's candidate sources
+    // short of a page; unseen popular videos fill the rest, so a feed is
+    // never empty while there is something left to watch.
+    if (items.len() as i64) < limit {
+        let seen: std::collections::HashSet<&String> = q.exclude.iter().collect();
+        let shown: std::collections::HashSet<String> =
+            items.iter().map(|i| i.video.id.clone()).collect();
+        let muted: std::collections::HashSet<String> = app
+            .catalog
+            .videos(
+                &v.home
+                    .store
+                    .not_interested_videos(v.id.as_str(), 200)
+                    .await?,
+            )
+            .await?
+            .into_iter()
+            .map(|c| c.author_id)
+            .collect();
+        let hot = app.catalog.hot_videos(None, 200).await?;
+        let fill: Vec<_> = hot
+            .into_iter()
+            .filter(|c| {
+                !seen.contains(&c.id)
+                    && !shown.contains(&c.id)
+                    && c.author_id != v.id.as_str()
+                    && !q.blocked_authors.contains(&c.author_id)
+                    && !muted.contains(&c.author_id)
+            })
+            .collect();
+        for w in access::catalog_views(app, Some(v), &fill).await? {
+            if items.len() as i64 >= limit {
+                break;
+            }
+            items.push(FeedItem {
+                video: w,
+                reason: "Popular on Sovereel right now".into(),
+                source: "trending".into(),
+            });
+        }
+    }
     let next_cursor =
         (!page.items.is_empty() && !page.next_cursor.is_empty()).then_some(page.next_cursor);
     Ok(FeedPage {

@@ -117,6 +117,8 @@ pub struct ServerInfo {
     pub ffmpeg: bool,
     pub max_upload_bytes: u64,
     pub max_duration_ms: u64,
+    /// Seconds between `DELETE /v1/me` and crypto-shredding.
+    pub deletion_grace_secs: u64,
     pub regions: Vec<RegionInfo>,
 }
 
@@ -127,6 +129,7 @@ pub async fn server(State(app): State<Arc<App>>) -> ApiJson<ServerInfo> {
         ffmpeg: app.processor.transcodes(),
         max_upload_bytes: app.config.limits.max_upload_bytes,
         max_duration_ms: app.config.limits.max_duration_secs * 1000,
+        deletion_grace_secs: app.config.limits.deletion_grace_secs,
         regions: region_infos(&app),
     })
 }
