@@ -75,6 +75,11 @@ pub const COLUMNS: &[Column] = columns! {
     }
     Region.staff { id: Protected, handle: Protected, org: Protected, role: Protected, password_hash: Protected, created_at: Protected }
     Region.staff_sessions { token_hash: Protected, staff_id: Protected, created_at: Protected, expires_at: Protected }
+    Region.reports { id: Protected, reporter_id: Protected, video_id: Protected, category: Protected, details: Protected, created_at: Protected }
+    Region.cases {
+        id: Protected, video_id: Protected, subject_id: Protected, category: Protected,
+        state: Protected, assignee: Protected, created_at: Protected, closed_at: Protected,
+    }
     Region.outbox { seq: Interop, target: Interop, payload: Interop, created_at: Interop }
     Region.applied_outbox { origin: Interop, seq: Interop }
 

@@ -98,6 +98,10 @@ pub fn fields(change: &Change, db: Db) -> Vec<EgressField<'_>> {
             f(db, "comments", "parent_id", NUM),
             f(db, "comments", "created_at", NUM),
         ],
+        Change::SetLabels { video_id, .. } => vec![
+            f(db, "videos", "id", video_id.as_bytes()),
+            f(db, "videos", "labels", NUM),
+        ],
         Change::PurgeUser { user_id, handle } => vec![
             f(db, "profiles", "user_id", user_id.as_bytes()),
             f(db, "profiles", "handle", handle.as_bytes()),

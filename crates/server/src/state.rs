@@ -255,7 +255,8 @@ impl App {
     /// Keeps every region's engine in step with the public catalog.
     async fn tell_engines(&self, change: &sovereel_store::Change) {
         match change {
-            sovereel_store::Change::PublishVideo { id, .. } => {
+            sovereel_store::Change::PublishVideo { id, .. }
+            | sovereel_store::Change::SetLabels { video_id: id, .. } => {
                 if let Ok(Some(v)) = self.catalog.video(id).await {
                     let meta = crate::recommend::video_meta(&v);
                     for plane in self.regions.values() {

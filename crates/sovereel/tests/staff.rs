@@ -335,3 +335,127 @@ async fn an_invalid_policy_set_stops_start_up_with_the_validators_message() {
         assert!(err.contains("policy set"), "{name}: {err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderators_work_only_open_cases_assigned_to_them() {
+    let app = spawn(Backend::Sqlite).await;
+    let creator = app.signup("mod_creator", "AU").await;
+    let reporter = app.signup("mod_reporter", "US").await;
+    let video = app
+        .upload_ready(&creator.token, "miracle cure #health", "public")
+        .await;
+    let vid = video["id"].as_str().unwrap();
+    let (s, b) = app
+        .call(
+            Method::POST,
+            "/v1/reports",
+            Some(&reporter.token),
+            Some(json!({"video_id": vid, "category": "nonsense"})),
+        )
+        .await;
+    assert_problem(s, &b, 422, "invalid-field");
+    let (s, r) = app
+        .call(
+            Method::POST,
+            "/v1/reports",
+            Some(&reporter.token),
+            Some(
+                json!({"video_id": vid, "category": "misinformation", "details": "claims a cure"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+
+    let mia = staff(&app, "au", "mia_mod", "custodian", "moderator").await;
+    let max = staff(&app, "au", "max_mod", "custodian", "moderator").await;
+    let nz_mod = staff(&app, "nz", "nz_mod", "custodian", "moderator").await;
+    let support = staff(&app, "au", "sue_support", "custodian", "support").await;
+    let (s, list) = app.get("/v1/staff/cases", Some(&mia)).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let case = list[0]["id"].as_str().unwrap().to_string();
+    assert!(
+        !list.to_string().contains("mod_reporter"),
+        "a case does not name the reporter"
+    );
+    let (_, nz_list) = app.get("/v1/staff/cases", Some(&nz_mod)).await;
+    assert_eq!(nz_list, json!([]), "cases stay in the content's region");
+    let (s, b) = app.get("/v1/staff/cases", Some(&support)).await;
+    assert_problem(s, &b, 403, "forbidden");
+
+    // Not assigned yet: the item is refused (and the denial ledgered).
+    let (s, b) = app
+        .get(&format!("/v1/staff/cases/{case}/item"), Some(&mia))
+        .await;
+    assert_problem(s, &b, 403, "forbidden");
+    let (s, _) = app
+        .call(
+            Method::POST,
+            &format!("/v1/staff/cases/{case}/assign"),
+            Some(&mia),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, item) = app
+        .get(&format!("/v1/staff/cases/{case}/item"), Some(&mia))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{item}");
+    assert_eq!(item["caption"], "miracle cure #health");
+    // Another moderator, not assigned, gets nothing.
+    let (s, b) = app
+        .get(&format!("/v1/staff/cases/{case}/item"), Some(&max))
+        .await;
+    assert_problem(s, &b, 403, "forbidden");
+    // An action needs a statement of reasons.
+    let (s, b) = app
+        .call(
+            Method::POST,
+            &format!("/v1/staff/cases/{case}/actions"),
+            Some(&mia),
+            Some(json!({"action": "label", "ground": "", "facts": "x"})),
+        )
+        .await;
+    assert_problem(s, &b, 422, "invalid-field");
+    let (s, done) = app
+        .call(Method::POST, &format!("/v1/staff/cases/{case}/actions"), Some(&mia), Some(json!({"action": "label", "ground": "Terms §4: health misinformation", "facts": "The video claims a cure without evidence."})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{done}");
+    assert_eq!(done["case"]["state"], "closed");
+    let (_, v) = app.get(&format!("/v1/videos/{vid}"), None).await;
+    assert_eq!(v["labels"], json!(["misinformation"]));
+    // Closed: no more reading, even for the assignee.
+    let (s, b) = app
+        .get(&format!("/v1/staff/cases/{case}/item"), Some(&mia))
+        .await;
+    assert_problem(s, &b, 403, "forbidden");
+    // The ledger holds the allowed read, the denials and the action; the
+    // creator sees what concerned them.
+    let entries = ledger_entries(&app, "au").await;
+    assert!(
+        entries.iter().any(|e| e["kind"] == "moderation"
+            && e["action"] == "label"
+            && e["ground"].as_str().unwrap().contains("Terms")),
+        "{entries:?}"
+    );
+    assert!(entries.iter().any(|e| e["kind"] == "access"
+        && e["action"] == "ReadCaseItem"
+        && e["decision"] == "allow"));
+    assert!(
+        entries
+            .iter()
+            .filter(|e| e["kind"] == "access"
+                && e["action"] == "ReadCaseItem"
+                && e["decision"] == "deny")
+            .count()
+            >= 3
+    );
+    let (_, log) = app.get("/v1/me/access-log", Some(&creator.token)).await;
+    assert!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["entry"]["kind"] == "moderation"),
+        "{log}"
+    );
+}

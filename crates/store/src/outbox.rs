@@ -87,6 +87,11 @@ pub enum Change {
     InsertComment {
         comment: CommentRecord,
     },
+    /// Moderation labels of a public video (e.g. `misinformation`).
+    SetLabels {
+        video_id: String,
+        labels: Vec<String>,
+    },
     /// A deleted account: its profile, handle, public videos and public
     /// comments leave the catalog.
     PurgeUser {

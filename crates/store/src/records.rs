@@ -191,3 +191,16 @@ pub struct StaffRecord {
     pub password_hash: String,
     pub created_at: i64,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    pub id: String,
+    pub video_id: String,
+    pub subject_id: String,
+    pub category: String,
+    /// `open` or `closed`.
+    pub state: String,
+    pub assignee: Option<String>,
+    pub created_at: i64,
+    pub closed_at: Option<i64>,
+}

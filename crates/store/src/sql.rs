@@ -508,6 +508,44 @@ macro_rules! impl_stores {
         }
 
         #[async_trait]
+        impl Moderation for SqlRegion<$DB> {
+            async fn create_report(&self, id: &str, reporter_id: &str, video_id: &str, category: &str, details: &str, now: i64) -> Result<()> {
+                sqlx::query("INSERT INTO reports (id, reporter_id, video_id, category, details, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(id).bind(reporter_id).bind(video_id).bind(category).bind(details).bind(now).execute(&self.writer).await?;
+                Ok(())
+            }
+
+            async fn create_case(&self, c: &CaseRecord) -> Result<()> {
+                sqlx::query("INSERT INTO cases (id, video_id, subject_id, category, state, assignee, created_at, closed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(&c.id).bind(&c.video_id).bind(&c.subject_id).bind(&c.category).bind(&c.state).bind(&c.assignee).bind(c.created_at).bind(c.closed_at)
+                    .execute(&self.writer).await?;
+                Ok(())
+            }
+
+            async fn case(&self, id: &str) -> Result<Option<CaseRecord>> {
+                let row = sqlx::query("SELECT id, video_id, subject_id, category, state, assignee, created_at, closed_at FROM cases WHERE id = $1")
+                    .bind(id).fetch_optional(&self.reader).await?;
+                row.map(|r| Ok(CaseRecord { id: r.try_get("id")?, video_id: r.try_get("video_id")?, subject_id: r.try_get("subject_id")?, category: r.try_get("category")?, state: r.try_get("state")?, assignee: r.try_get("assignee")?, created_at: r.try_get("created_at")?, closed_at: r.try_get("closed_at")? })).transpose()
+            }
+
+            async fn open_cases(&self, limit: i64) -> Result<Vec<CaseRecord>> {
+                let rows = sqlx::query("SELECT id, video_id, subject_id, category, state, assignee, created_at, closed_at FROM cases WHERE state = 'open' ORDER BY created_at LIMIT $1")
+                    .bind(limit).fetch_all(&self.reader).await?;
+                rows.iter().map(|r| Ok(CaseRecord { id: r.try_get("id")?, video_id: r.try_get("video_id")?, subject_id: r.try_get("subject_id")?, category: r.try_get("category")?, state: r.try_get("state")?, assignee: r.try_get("assignee")?, created_at: r.try_get("created_at")?, closed_at: r.try_get("closed_at")? })).collect()
+            }
+
+            async fn assign_case(&self, id: &str, staff_id: &str) -> Result<bool> {
+                let r = sqlx::query("UPDATE cases SET assignee = $2 WHERE id = $1 AND state = 'open'").bind(id).bind(staff_id).execute(&self.writer).await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn close_case(&self, id: &str, now: i64) -> Result<bool> {
+                let r = sqlx::query("UPDATE cases SET state = 'closed', closed_at = $2 WHERE id = $1 AND state = 'open'").bind(id).bind(now).execute(&self.writer).await?;
+                Ok(r.rows_affected() == 1)
+            }
+        }
+
+        #[async_trait]
         impl Compact for SqlRegion<$DB> {
             async fn compact(&self) -> Result<()> {
                 compact_db(&self.writer).await
@@ -1108,6 +1146,9 @@ macro_rules! impl_stores {
                             .bind(user_id).bind(followers).bind(following).bind(likes).execute(&mut *tx).await?;
                     }
                     Change::InsertComment { comment } => insert_comment(&mut tx, comment).await?,
+                    Change::SetLabels { video_id, labels } => {
+                        sqlx::query("UPDATE videos SET labels = $2 WHERE id = $1").bind(video_id).bind(json_list(labels)).execute(&mut *tx).await?;
+                    }
                     Change::PurgeUser { user_id, handle } => {
                         let tags = sqlx::query("SELECT h.tag AS tag FROM video_hashtags h JOIN videos v ON v.id = h.video_id WHERE v.author_id = $1")
                             .bind(user_id).fetch_all(&mut *tx).await?;

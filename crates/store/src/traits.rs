@@ -72,6 +72,27 @@ pub trait Staff: Send + Sync {
     async fn delete_staff_session(&self, token_hash: &str) -> Result<()>;
 }
 
+/// Reports (at the reporter's home) and moderation cases (at the reported
+/// content's home).
+#[async_trait]
+pub trait Moderation: Send + Sync {
+    async fn create_report(
+        &self,
+        id: &str,
+        reporter_id: &str,
+        video_id: &str,
+        category: &str,
+        details: &str,
+        now: i64,
+    ) -> Result<()>;
+    async fn create_case(&self, case: &CaseRecord) -> Result<()>;
+    async fn case(&self, id: &str) -> Result<Option<CaseRecord>>;
+    async fn open_cases(&self, limit: i64) -> Result<Vec<CaseRecord>>;
+    /// Assigns an open case; false when it is closed or gone.
+    async fn assign_case(&self, id: &str, staff_id: &str) -> Result<bool>;
+    async fn close_case(&self, id: &str, now: i64) -> Result<bool>;
+}
+
 #[async_trait]
 pub trait Compact: Send + Sync {
     /// Makes deleted bytes unrecoverable from the database files where the
@@ -225,6 +246,7 @@ pub trait RegionStore:
     + Deletion
     + Export
     + Staff
+    + Moderation
     + Compact
     + Sessions
     + Videos

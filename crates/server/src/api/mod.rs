@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod feeds;
 pub mod meta;
+pub mod moderation;
 pub mod search;
 pub mod social;
 pub mod staff;
@@ -82,6 +83,11 @@ pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenA
         .routes(routes!(staff::aggregates))
         .routes(routes!(staff::releases, staff::activate_release))
         .routes(routes!(staff::sign_release))
+        .routes(routes!(moderation::report))
+        .routes(routes!(moderation::cases))
+        .routes(routes!(moderation::assign))
+        .routes(routes!(moderation::item))
+        .routes(routes!(moderation::act_on_case))
         .routes(routes!(staff::approve_release))
         .routes(routes!(transparency::transparency))
         .layer(DefaultBodyLimit::max(json_limit))
