@@ -200,9 +200,11 @@ async fn ranked_for_you(
         .collect::<Vec<_>>();
     let mut items = items;
     // A small or young catalog can leave the engine's candidate sources
-    // short of a page; unseen popular videos fill the rest, so a feed is
-    // never empty while there is something left to watch.
-    if (items.len() as i64) < limit {
+    // with nothing to offer; unseen popular videos then fill the page, so a
+    // feed is never empty while there is something left to watch. A short
+    // but non-empty page is left as the engine ranked it: filling it would
+    // dilute what the engine learned.
+    if items.is_empty() {
         let seen: std::collections::HashSet<&String> = q.exclude.iter().collect();
         let shown: std::collections::HashSet<String> =
             items.iter().map(|i| i.video.id.clone()).collect();
