@@ -503,7 +503,7 @@ async function whyThisVideo(video, item) {
 
 function report(video) {
   const category = h('select', { class: 'input', name: 'category', id: 'report-category' },
-    ['spam', 'harassment', 'hate', 'violence', 'misinformation', 'nudity', 'self-harm', 'other'].map((c) => h('option', { value: c }, c)));
+    ['spam', 'harassment', 'hate', 'violence', 'misinformation', 'nudity', 'self_harm', 'other'].map((c) => h('option', { value: c }, c.replace('_', ' '))));
   const note = h('textarea', { class: 'input', id: 'report-note', rows: '3', maxlength: '1000' });
   const message = h('p', { role: 'status' });
   const form = h('form', { class: 'form' },
@@ -514,7 +514,7 @@ function report(video) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
-      await api('/v1/reports', { method: 'POST', fixedPath: true, body: { target: { kind: 'video', id: video.id }, category: category.value, note: note.value } });
+      await api('/v1/reports', { method: 'POST', fixedPath: true, body: { video_id: video.id, category: category.value, details: note.value } });
       dialog.close();
       toast('Thanks. A moderator in the creator’s region will review it.');
     } catch (err) {

@@ -93,6 +93,7 @@ function console_(page, staff) {
     // What each role may see: the server's gateway decides; the console only
     // offers what the role is meant to use.
     staff.org === 'platform' ? null : statusSection(page),
+    staff.org !== 'platform' && staff.role === 'moderator' ? casesSection(page) : null,
     staff.org !== 'platform' && staff.role === 'operator' ? releasesSection(staff) : null,
     staff.org !== 'platform' && staff.role === 'operator' ? approvalSection(staff) : null,
     staff.org === 'platform' && staff.role === 'operator' ? signingSection() : null,
@@ -136,6 +137,71 @@ function statusSection(page) {
     h('h2', { id: 'status-title' }, 'Account status'),
     h('p', { class: 'muted' }, 'State and settings only: never content or history. Logged.'),
     h('label', { for: 'staff-lookup' }, 'Handle'), form, out);
+}
+
+// The moderator queue: the region's open report cases. A case's item is
+// readable only once the moderator has taken it, and every action needs a
+// statement of reasons; the server records each step in the region's ledger.
+function casesSection(page) {
+  const out = h('div', { 'aria-live': 'polite' }, h('p', { role: 'status' }, 'Loading cases…'));
+  const load = () => staffApi('/v1/staff/cases', { fixedPath: true }).then((list) => {
+    if (!list || !list.length) {
+      out.replaceChildren(h('p', { class: 'muted' }, 'No open cases in this region.'));
+      return;
+    }
+    out.replaceChildren(h('ul', { class: 'cases' }, list.map((c) => caseRow(c, page, load))));
+  }).catch((err) => {
+    if (!handle401(err, page)) out.replaceChildren(failure(describe(err), err));
+  });
+  load();
+  return h('section', { class: 'card', 'aria-labelledby': 'cases-title' },
+    h('h2', { id: 'cases-title' }, 'Moderation queue'),
+    h('p', { class: 'muted' }, 'Reported videos of this region. Take a case to see the item; act with a statement of reasons. Logged.'), out);
+}
+
+function caseRow(c, page, reload) {
+  const detail = h('div', {});
+  const take = h('button', { type: 'button', class: 'button' }, c.assigned_to_me ? 'Open' : 'Take case');
+  take.addEventListener('click', async () => {
+    try {
+      if (!c.assigned_to_me) await staffApi(`/v1/staff/cases/${encodeURIComponent(c.id)}/assign`, { method: 'POST' });
+      const item = await staffApi(`/v1/staff/cases/${encodeURIComponent(c.id)}/item`);
+      detail.replaceChildren(h('dl', { class: 'facts' },
+        h('dt', {}, 'Caption'), h('dd', {}, item.caption),
+        h('dt', {}, 'Visibility'), h('dd', {}, item.visibility),
+        h('dt', {}, 'Labels'), h('dd', {}, (item.labels || []).join(', ') || 'none')),
+      actionForm(c, page, reload));
+    } catch (err) {
+      if (!handle401(err, page)) detail.replaceChildren(failure(describe(err), err));
+    }
+  });
+  return h('li', { class: 'case' },
+    h('p', {}, h('strong', {}, c.category), ` · video ${c.video_id} · reported ${c.created_at}`), take, detail);
+}
+
+function actionForm(c, page, reload) {
+  const id = `case-${c.id}`;
+  const action = h('select', { class: 'input', id: `${id}-action` },
+    [['label', 'Label as misinformation'], ['remove', 'Remove the video'], ['dismiss', 'Dismiss the report']].map(([v, t]) => h('option', { value: v }, t)));
+  const ground = h('input', { class: 'input', id: `${id}-ground`, type: 'text', required: 'required', maxlength: '2000' });
+  const facts = h('textarea', { class: 'input', id: `${id}-facts`, rows: '3', required: 'required', maxlength: '2000' });
+  const message = h('p', { role: 'status' });
+  const form = h('form', { class: 'form' },
+    h('label', { for: `${id}-action` }, 'Action'), action,
+    h('label', { for: `${id}-ground` }, 'Ground (the rule or law)'), ground,
+    h('label', { for: `${id}-facts` }, 'Facts relied on'), facts,
+    h('button', { type: 'submit', class: 'button primary' }, 'Act on the case'), message);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const done = await staffApi(`/v1/staff/cases/${encodeURIComponent(c.id)}/actions`, { method: 'POST', body: { action: action.value, ground: ground.value, facts: facts.value } });
+      toast(`Case closed; recorded as ledger entry ${done.ledger_index}.`);
+      reload();
+    } catch (err) {
+      if (!handle401(err, page)) message.textContent = describe(err);
+    }
+  });
+  return form;
 }
 
 function releasesSection(staff) {
