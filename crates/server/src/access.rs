@@ -125,11 +125,7 @@ pub async fn load_video(app: &App, viewer: Option<&AuthUser>, id: &str) -> ApiRe
     })
 }
 
-pub async fn video_view(
-    app: &App,
-    viewer: Option<&AuthUser>,
-    v: &LoadedVideo,
-) -> ApiResult<VideoView> {
+pub async fn video_view(viewer: Option<&AuthUser>, v: &LoadedVideo) -> ApiResult<VideoView> {
     let liked = match viewer {
         Some(u) => !u
             .home
@@ -139,7 +135,6 @@ pub async fn video_view(
             .is_empty(),
         None => false,
     };
-    let _ = app;
     Ok(VideoView::from_record(
         &v.record,
         author_view(v.author.as_ref(), &v.record.author_id),

@@ -234,6 +234,14 @@ macro_rules! impl_stores {
             Ok(())
         }
 
+        fn staff_row(r: &<$DB as sqlx::Database>::Row) -> Result<StaffRecord> {
+            Ok(StaffRecord { id: r.try_get("id")?, handle: r.try_get("handle")?, org: r.try_get("org")?, role: r.try_get("role")?, password_hash: r.try_get("password_hash")?, created_at: r.try_get("created_at")? })
+        }
+
+        fn case_row(r: &<$DB as sqlx::Database>::Row) -> Result<CaseRecord> {
+            Ok(CaseRecord { id: r.try_get("id")?, video_id: r.try_get("video_id")?, subject_id: r.try_get("subject_id")?, category: r.try_get("category")?, state: r.try_get("state")?, assignee: r.try_get("assignee")?, created_at: r.try_get("created_at")?, closed_at: r.try_get("closed_at")? })
+        }
+
         fn comment_row(r: &<$DB as sqlx::Database>::Row) -> Result<CommentRecord> {
             Ok(CommentRecord {
                 id: r.try_get("id")?,
@@ -486,7 +494,7 @@ macro_rules! impl_stores {
             async fn staff_by_handle(&self, handle: &str) -> Result<Option<StaffRecord>> {
                 let row = sqlx::query("SELECT id, handle, org, role, password_hash, created_at FROM staff WHERE handle = $1")
                     .bind(handle).fetch_optional(&self.reader).await?;
-                row.map(|r| Ok(StaffRecord { id: r.try_get("id")?, handle: r.try_get("handle")?, org: r.try_get("org")?, role: r.try_get("role")?, password_hash: r.try_get("password_hash")?, created_at: r.try_get("created_at")? })).transpose()
+                row.as_ref().map(staff_row).transpose()
             }
 
             async fn create_staff_session(&self, token_hash: &str, staff_id: &str, now: i64, expires_at: i64) -> Result<()> {
@@ -503,7 +511,7 @@ macro_rules! impl_stores {
             async fn staff_session(&self, token_hash: &str, now: i64) -> Result<Option<StaffRecord>> {
                 let row = sqlx::query("SELECT s.id, s.handle, s.org, s.role, s.password_hash, s.created_at FROM staff_sessions t JOIN staff s ON s.id = t.staff_id WHERE t.token_hash = $1 AND t.expires_at > $2")
                     .bind(token_hash).bind(now).fetch_optional(&self.reader).await?;
-                row.map(|r| Ok(StaffRecord { id: r.try_get("id")?, handle: r.try_get("handle")?, org: r.try_get("org")?, role: r.try_get("role")?, password_hash: r.try_get("password_hash")?, created_at: r.try_get("created_at")? })).transpose()
+                row.as_ref().map(staff_row).transpose()
             }
         }
 
@@ -525,13 +533,13 @@ macro_rules! impl_stores {
             async fn case(&self, id: &str) -> Result<Option<CaseRecord>> {
                 let row = sqlx::query("SELECT id, video_id, subject_id, category, state, assignee, created_at, closed_at FROM cases WHERE id = $1")
                     .bind(id).fetch_optional(&self.reader).await?;
-                row.map(|r| Ok(CaseRecord { id: r.try_get("id")?, video_id: r.try_get("video_id")?, subject_id: r.try_get("subject_id")?, category: r.try_get("category")?, state: r.try_get("state")?, assignee: r.try_get("assignee")?, created_at: r.try_get("created_at")?, closed_at: r.try_get("closed_at")? })).transpose()
+                row.as_ref().map(case_row).transpose()
             }
 
             async fn open_cases(&self, limit: i64) -> Result<Vec<CaseRecord>> {
                 let rows = sqlx::query("SELECT id, video_id, subject_id, category, state, assignee, created_at, closed_at FROM cases WHERE state = 'open' ORDER BY created_at LIMIT $1")
                     .bind(limit).fetch_all(&self.reader).await?;
-                rows.iter().map(|r| Ok(CaseRecord { id: r.try_get("id")?, video_id: r.try_get("video_id")?, subject_id: r.try_get("subject_id")?, category: r.try_get("category")?, state: r.try_get("state")?, assignee: r.try_get("assignee")?, created_at: r.try_get("created_at")?, closed_at: r.try_get("closed_at")? })).collect()
+                rows.iter().map(case_row).collect()
             }
 
             async fn assign_case(&self, id: &str, staff_id: &str) -> Result<bool> {
@@ -1149,7 +1157,7 @@ macro_rules! impl_stores {
                     Change::SetLabels { video_id, labels } => {
                         sqlx::query("UPDATE videos SET labels = $2 WHERE id = $1").bind(video_id).bind(json_list(labels)).execute(&mut *tx).await?;
                     }
-                    Change::PurgeUser { user_id, handle } => {
+                    Change::PurgeUser { user_id, .. } => {
                         let tags = sqlx::query("SELECT h.tag AS tag FROM video_hashtags h JOIN videos v ON v.id = h.video_id WHERE v.author_id = $1")
                             .bind(user_id).fetch_all(&mut *tx).await?;
                         for t in tags {
@@ -1166,7 +1174,6 @@ macro_rules! impl_stores {
                         ] {
                             sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
                         }
-                        let _ = handle;
                     }
                 }
                 tx.commit().await?;

@@ -393,6 +393,20 @@ pub async fn follow_requests(
     }))
 }
 
+/// The follower behind a pending request to `user` (the request is stored
+/// at the follower's home), or not found.
+async fn pending_follower(
+    app: &App,
+    user: &AuthUser,
+    handle: &str,
+) -> ApiResult<(String, Arc<crate::state::RegionPlane>)> {
+    let (follower, home) = crate::api::social::resolve_user(app, handle).await?;
+    if home.store.follow_state(&follower, user.id.as_str()).await? != Some(FollowState::Pending) {
+        return Err(ApiError::not_found("follow request"));
+    }
+    Ok((follower, home))
+}
+
 /// Approve a follow request.
 #[utoipa::path(put, path = "/v1/me/follow-requests/{handle}", tag = "social", responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn approve_request(
@@ -400,15 +414,7 @@ pub async fn approve_request(
     user: AuthUser,
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let (follower, follower_home) = crate::api::social::resolve_user(&app, &handle).await?;
-    if follower_home
-        .store
-        .follow_state(&follower, user.id.as_str())
-        .await?
-        != Some(FollowState::Pending)
-    {
-        return Err(ApiError::not_found("follow request"));
-    }
+    let (follower, follower_home) = pending_follower(&app, &user, &handle).await?;
     let now = sovereel_model::now_millis();
     let out = crate::api::social::follow_changes(&follower, user.id.as_str(), 1);
     follower_home
@@ -434,19 +440,10 @@ pub async fn decline_request(
     user: AuthUser,
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let (follower, follower_home) = crate::api::social::resolve_user(&app, &handle).await?;
-    if follower_home
-        .store
-        .follow_state(&follower, user.id.as_str())
-        .await?
-        != Some(FollowState::Pending)
-    {
-        return Err(ApiError::not_found("follow request"));
-    }
-    let out: Vec<sovereel_store::OutboxItem> = vec![];
+    let (follower, follower_home) = pending_follower(&app, &user, &handle).await?;
     follower_home
         .store
-        .unfollow(&follower, user.id.as_str(), &out)
+        .unfollow(&follower, user.id.as_str(), &[])
         .await?;
     app.relay(&follower_home)
         .await

@@ -228,9 +228,7 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<VideoView>> {
     let v = access::load_video(&app, viewer.as_ref(), &id).await?;
-    Ok(ApiJson(
-        access::video_view(&app, viewer.as_ref(), &v).await?,
-    ))
+    Ok(ApiJson(access::video_view(viewer.as_ref(), &v).await?))
 }
 
 /// Delete one's own video.
