@@ -13,7 +13,10 @@ pub use classes::{COLUMNS, Column, DataClass, Db};
 pub use country::CountryCode;
 pub use ids::{CommentId, Id, IdKind, RegionId, UserId, VideoId};
 pub use text::{ParsedCaption, parse_caption};
-pub use values::{Birthdate, CommentPolicy, DisplayName, Email, Handle, Password, Visibility};
+pub use values::{
+    Birthdate, CommentPolicy, DisplayName, Email, Handle, MAX_STACKED_MARKS, Password, Visibility,
+    handle_skeleton,
+};
 
 /// Milliseconds since the Unix epoch: the one time representation stored
 /// in every backend, so SQLite and PostgreSQL agree to the millisecond.
