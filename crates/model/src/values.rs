@@ -63,7 +63,8 @@ impl Handle {
 /// backfilled whatever rules they were accepted under. The rule, applied in
 /// this order:
 ///
-/// 1. a leading `@` is dropped and ASCII letters are lowercased;
+/// 1. leading `@`s are dropped (as [`Handle::parse`] drops them) and ASCII
+///    letters are lowercased;
 /// 2. letters and digits that look alike become one: `0` → `o`;
 ///    `1`, `i` → `l`; `5` → `s`; and the letter pairs that pass for one
 ///    letter are spelt out: `m` → `rn`, `w` → `vv`, `d` → `cl`;
@@ -76,7 +77,7 @@ impl Handle {
 /// are (after lowercasing), so text that is not a handle cannot collide
 /// with one by accident.
 pub fn handle_skeleton(handle: &str) -> String {
-    let handle = handle.strip_prefix('@').unwrap_or(handle);
+    let handle = handle.trim_start_matches('@');
     let mut out = String::with_capacity(handle.len() + 4);
     let mut pending_separator = false;
     for c in handle.chars().map(|c| c.to_ascii_lowercase()) {
@@ -383,6 +384,8 @@ mod tests {
         // Stored handles from before the rule still get a skeleton.
         assert_eq!(handle_skeleton("alice_us."), taken);
         assert_eq!(handle_skeleton("alice_us._."), taken);
+        // However many `@`s Handle::parse drops, the skeleton drops too.
+        assert_eq!(handle_skeleton("@@alice_us"), taken);
     }
 
     #[test]
