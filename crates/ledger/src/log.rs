@@ -3,23 +3,33 @@
 //!
 //! # Why the steps happen in this order
 //!
+//! A log has one sequencer. At open it takes the log's lease from the lock
+//! backend (see `lock.rs`: a file lock on local disk, a PostgreSQL advisory
+//! lock for a log in S3), so a second process for the same log refuses to
+//! start and says who holds it. The lease is a courtesy; what actually
+//! keeps two writers from forking the log is the compare-and-swap in
+//! step 3.
+//!
 //! Each batch goes through the same five steps. A SIGKILL can hit between
 //! any two of them; the comments on each step say what a restart finds.
 //!
 //! 1. **Stage.** Every tile the batch changes is written as one object,
-//!    `state/staging/<new size>`. Nothing refers to it yet: if we die now,
-//!    the batch never happened and none of its entries was acknowledged.
+//!    `state/staging/<new size>-<new root>`. Nothing refers to it yet: if we
+//!    die now, the batch never happened and none of its entries was
+//!    acknowledged. The root in the name means that a second writer staging
+//!    a different batch of the same size cannot overwrite ours.
 //! 2. **Sign.** The new tree extends the in-memory right edge of the last
 //!    committed tree, so the checkpoint we sign is consistent with the last
-//!    one by construction. Before signing we re-read the committed
-//!    checkpoint and stop for good if it is not the one we last wrote: that
-//!    means another process is writing this log, and signing would fork it.
-//! 3. **Commit.** The signed checkpoint replaces `state/checkpoint` (a single
-//!    atomic put). This is the point of no return: from here the batch is
-//!    part of the log's history. If we die now, the restart finds the
-//!    committed checkpoint and its staging object, and finishes steps 4-5.
-//!    If the put fails we cannot know whether it landed, so the log stops
-//!    (fatal) and recovery on restart sorts it out.
+//!    one by construction. We sign only while we hold the lease.
+//! 3. **Commit.** The signed checkpoint replaces the committed one by
+//!    compare-and-swap in the lock backend: "replace the checkpoint I
+//!    committed last", which fails if anyone else committed meanwhile. Then
+//!    we stop for good, naming why: another process is writing this log,
+//!    and going on would fork it. This is the point of no return: from here
+//!    the batch is part of the log's history. If we die now, the restart
+//!    finds the committed checkpoint and its staging object, and finishes
+//!    steps 4-5. If the swap fails in a way that leaves unknown whether it
+//!    landed, the log stops (fatal) and recovery on restart sorts it out.
 //! 4. **Publish tiles.** The staged tiles are copied to `tile/...`. Full
 //!    tiles never change, and partial tiles have the width in their name,
 //!    so rewriting them during recovery is harmless.
@@ -47,6 +57,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::entry::{Entry, EntryBody, EntryError, Pseudonym, RegionConfig};
+use crate::lock::{CheckpointLock, Committed, Lease, LockError, StorageLock, this_process};
 use crate::merkle::{EMPTY_ROOT, Hash};
 use crate::note::{Note, NoteSigner, NoteVerifier};
 use crate::proof::{self, FetchError, InclusionProof};
@@ -56,7 +67,6 @@ use crate::tiles::{
 };
 use crate::witness::{AddCheckpoint, WitnessClient, WitnessError};
 
-const COMMITTED: &str = "state/checkpoint";
 const PUBLISHED: &str = "checkpoint";
 const STAGING_DIR: &str = "state/staging";
 const STAGING_MAGIC: &[u8] = b"sovereel-ledger staging v1\n";
@@ -81,6 +91,8 @@ pub enum LogError {
     Unavailable(String),
     #[error("no entry {0} in the published tree")]
     NoSuchEntry(u64),
+    #[error("ledger lock: {0}")]
+    Lock(#[from] LockError),
 }
 
 /// Tuning and witnesses of one log.
@@ -95,6 +107,12 @@ pub struct LogConfig {
     /// How long to wait for each witness per checkpoint.
     pub witness_timeout: Duration,
     pub witnesses: Vec<Arc<dyn WitnessClient>>,
+    /// Where the committed checkpoint lives and is compare-and-swapped;
+    /// `None` for the log's own storage (see [`crate::lock`]).
+    pub lock: Option<Arc<dyn CheckpointLock>>,
+    /// How long `open` waits for another sequencer to let go of the lease
+    /// (a process that just died) before refusing to start.
+    pub lease_wait: Duration,
 }
 
 impl LogConfig {
@@ -105,6 +123,8 @@ impl LogConfig {
             max_age: Duration::from_millis(5),
             witness_timeout: Duration::from_secs(2),
             witnesses: Vec::new(),
+            lock: None,
+            lease_wait: Duration::from_secs(5),
         }
     }
 }
@@ -155,8 +175,19 @@ impl std::fmt::Debug for Log {
     }
 }
 
-fn staging_path(size: u64) -> String {
+fn staging_path(size: u64, root: &Hash) -> String {
+    format!("{STAGING_DIR}/{size}-{}", hex::encode(root))
+}
+
+/// Staging objects before roots were in their names.
+fn legacy_staging_path(size: u64) -> String {
     format!("{STAGING_DIR}/{size}")
+}
+
+/// The tree size a staging object (of either naming) belongs to.
+fn staging_size(path: &str) -> Option<u64> {
+    let name = path.strip_prefix(STAGING_DIR)?.strip_prefix('/')?;
+    name.split('-').next()?.parse().ok()
 }
 
 fn encode_staging(tiles: &[(TileRef, Bytes)]) -> Bytes {
@@ -201,7 +232,9 @@ fn sign(signer: &NoteSigner, cp: &Checkpoint) -> Note {
 impl Log {
     /// Opens (or creates) the log stored in `storage`, recovering from any
     /// interrupted batch, and starts its sequencer. Must be called inside a
-    /// Tokio runtime. Only one process may open a given log at a time.
+    /// Tokio runtime. Only one process may open a given log at a time: a
+    /// second one waits `config.lease_wait` for the lease, then fails with
+    /// [`LogError::Lock`] naming the holder.
     pub async fn open(
         storage: LogStorage,
         signer: NoteSigner,
@@ -215,7 +248,14 @@ impl Log {
             )));
         }
         let verifier = signer.verifier();
-        let (edge, committed) = recover(&storage, &signer, &verifier).await?;
+        let lock: Arc<dyn CheckpointLock> = match &config.lock {
+            Some(l) => l.clone(),
+            None => Arc::new(StorageLock::new(storage.clone()).await?),
+        };
+        let lease = lock.lease(&this_process(), config.lease_wait).await?;
+        let (edge, locked) = recover(&storage, &*lock, &signer, &verifier).await?;
+        let committed = Note::parse(&locked.note)
+            .map_err(|e| LogError::Fatal(format!("committed checkpoint does not parse: {e}")))?;
         let published = match storage.get(PUBLISHED).await? {
             Some(b) => match SignedCheckpoint::verify(&b, &verifier, &[]) {
                 Ok(p) if p.checkpoint.size == edge.size() && p.checkpoint.root == edge.root() => {
@@ -254,6 +294,10 @@ impl Log {
             config: config.clone(),
             edge,
             committed,
+            locked,
+            lock,
+            lease,
+            superseded: None,
             fatal: None,
             witnesses: Some(
                 config
@@ -425,32 +469,44 @@ impl Log {
 /// batch. Returns the edge and the committed checkpoint note.
 async fn recover(
     storage: &LogStorage,
+    lock: &dyn CheckpointLock,
     signer: &NoteSigner,
     verifier: &NoteVerifier,
-) -> Result<(Edge, Note), LogError> {
-    let Some(bytes) = storage.get(COMMITTED).await? else {
+) -> Result<(Edge, Committed), LogError> {
+    let Some(locked) = lock.fetch().await? else {
         if storage.get(PUBLISHED).await?.is_some() {
-            return Err(LogError::Fatal(
-                "a checkpoint is published but the committed state is missing; refusing to start a new tree over it".into(),
-            ));
+            return Err(LogError::Fatal(format!(
+                "a checkpoint is published in {} but {} holds no committed checkpoint; \
+                 refusing to start a new tree over it",
+                storage.describe(),
+                lock.describe()
+            )));
         }
         // A brand new log commits the empty tree, so that there is always a
         // committed checkpoint to extend.
         let note = sign(signer, &Checkpoint::new(signer.name(), 0, EMPTY_ROOT));
-        storage.put(COMMITTED, Bytes::from(note.to_bytes())).await?;
-        return Ok((Edge::new(), note));
+        let locked = lock.create(Bytes::from(note.to_bytes())).await?;
+        return Ok((Edge::new(), locked));
     };
-    let committed = SignedCheckpoint::verify(&bytes, verifier, &[])
+    let committed = SignedCheckpoint::verify(&locked.note, verifier, &[])
         .map_err(|e| LogError::Fatal(format!("committed checkpoint does not verify: {e}")))?;
     let size = committed.checkpoint.size;
+    let root = committed.checkpoint.root;
     // Finish step 4 of the batch that produced the committed checkpoint:
     // its staging object is kept until the next commit for exactly this.
+    let mine = staging_path(size, &root);
     if size > 0 {
-        let staged = storage.get(&staging_path(size)).await?.ok_or_else(|| {
-            LogError::Fatal(format!(
-                "staging object for committed size {size} is missing"
-            ))
-        })?;
+        let staged = match storage.get(&mine).await? {
+            Some(b) => b,
+            None => storage
+                .get(&legacy_staging_path(size))
+                .await?
+                .ok_or_else(|| {
+                    LogError::Fatal(format!(
+                        "staging object for committed size {size} is missing"
+                    ))
+                })?,
+        };
         storage.put_all(&decode_staging(&staged)?).await?;
     }
     let mut parts = HashMap::new();
@@ -466,14 +522,17 @@ async fn recover(
             "stored tiles do not hash to the committed checkpoint".into(),
         ));
     }
-    // Staging objects of other sizes belong to batches that were never
-    // committed (and never acknowledged) or are superseded.
+    // Staging objects up to this size, other than the committed one's,
+    // belong to batches that were never committed (and never acknowledged)
+    // or are superseded. Larger ones are left alone: they might be another
+    // sequencer's batch in flight, which its compare-and-swap will settle.
     for p in storage.list(STAGING_DIR).await? {
-        if p != staging_path(size) {
+        let stale = staging_size(&p).is_none_or(|s| s <= size);
+        if stale && p != mine && (size == 0 || p != legacy_staging_path(size)) {
             storage.delete(&p).await?;
         }
     }
-    Ok((edge, committed.note))
+    Ok((edge, locked))
 }
 
 async fn publish_committed(
@@ -530,6 +589,7 @@ struct PublishJob {
     witness_timeout: Duration,
     witnesses: Vec<WitnessState>,
     committed: Note,
+    superseded: Option<String>,
     tiles: Vec<(String, Bytes)>,
     first_index: u64,
     entries: Vec<Bytes>,
@@ -549,6 +609,14 @@ struct Sequencer {
     config: LogConfig,
     edge: Edge,
     committed: Note,
+    /// The committed checkpoint as the lock backend holds it.
+    locked: Committed,
+    lock: Arc<dyn CheckpointLock>,
+    /// Held for as long as the sequencer runs.
+    lease: Lease,
+    /// The staging object of the batch before the one just committed,
+    /// which its publication makes unnecessary.
+    superseded: Option<String>,
     fatal: Option<String>,
     /// `None` while lent to the in-flight publish task.
     witnesses: Option<Vec<WitnessState>>,
@@ -643,6 +711,7 @@ impl Sequencer {
             witness_timeout: self.config.witness_timeout,
             witnesses: self.witnesses.take().unwrap_or_default(),
             committed: self.committed.clone(),
+            superseded: self.superseded.take(),
             tiles,
             first_index,
             entries,
@@ -691,7 +760,10 @@ impl Sequencer {
         if let Err(e) = self
             .shared
             .storage
-            .put(&staging_path(size), encode_staging(&tiles))
+            .put(
+                &staging_path(size, &self.edge.root()),
+                encode_staging(&tiles),
+            )
             .await
         {
             self.edge = before;
@@ -701,32 +773,31 @@ impl Sequencer {
         // The previous batch must be published before this one commits.
         self.wait_inflight().await?;
 
-        // 2. Sign, but only on top of the checkpoint we committed last.
-        let on_disk = self.shared.storage.get(COMMITTED).await;
-        match on_disk {
-            Ok(Some(b)) if b == self.committed.to_bytes() => {}
-            Ok(_) => {
-                return Err(self.stop("the committed checkpoint changed under us: another writer?"));
-            }
-            Err(e) => {
-                self.edge = before;
-                return Err(e.into());
-            }
+        // 2. Sign, on top of the checkpoint we committed last, and only
+        //    while we are the log's sequencer.
+        if !self.lease.is_held() {
+            return Err(self.stop(&format!(
+                "lost the sequencer lease in {}; stopping rather than risk a second writer",
+                self.lock.describe()
+            )));
         }
         let cp = Checkpoint::new(&self.config.origin, size, self.edge.root());
         let note = sign(&self.signer, &cp);
 
-        // 3. Commit. After this put the batch is history; a failure is fatal
-        //    because we cannot tell whether the put landed.
-        if let Err(e) = self
-            .shared
-            .storage
-            .put(COMMITTED, Bytes::from(note.to_bytes()))
+        // 3. Commit: compare-and-swap. After this the batch is history. A
+        //    conflict means another sequencer committed; any other failure
+        //    is fatal too, because we cannot tell whether the swap landed.
+        match self
+            .lock
+            .replace(&self.locked, Bytes::from(note.to_bytes()))
             .await
         {
-            return Err(self.stop(&format!("commit failed: {e}")));
+            Ok(locked) => self.locked = locked,
+            Err(LockError::Conflict(why)) => return Err(self.stop(&why)),
+            Err(e) => return Err(self.stop(&format!("commit failed: {e}"))),
         }
         self.committed = note;
+        self.superseded = (first_index > 0).then(|| staging_path(first_index, &before.root()));
         Ok((
             first_index,
             tiles.iter().map(|(t, b)| (t.path(), b.clone())).collect(),
@@ -812,8 +883,8 @@ impl PublishJob {
             .unwrap_or_else(|e| e.into_inner()) = published.clone();
 
         // The previous batch's staging object is no longer needed for recovery.
-        if self.first_index > 0 && !self.entries.is_empty() {
-            let _ = storage.delete(&staging_path(self.first_index)).await;
+        if let Some(p) = &self.superseded {
+            let _ = storage.delete(p).await;
         }
         index_new_entries(&self.shared, self.first_index, &self.entries);
         Ok(published)

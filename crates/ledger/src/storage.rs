@@ -1,5 +1,7 @@
 //! Where a log's files live: any `object_store` backend (local disk by
 //! default, S3 and friends in deployments) under a prefix the caller picks.
+//! [`LogStorage::from_url`] takes a path, `file://…` or `s3://bucket/prefix`
+//! (an S3-compatible service, configured by the usual `AWS_*` variables).
 //!
 //! Object stores make each single put atomic, which is what the sequencer's
 //! crash-safety argument needs. On local disk we additionally fsync each
@@ -13,9 +15,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, PutPayload};
+use object_store::{BackoffConfig, ObjectStore, PutPayload, RetryConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -25,6 +28,16 @@ pub enum StorageError {
     Io(#[from] std::io::Error),
     #[error("invalid object path {0:?}")]
     BadPath(String),
+    #[error("invalid log storage URL {url:?}: {reason}")]
+    BadUrl { url: String, reason: String },
+    /// The store answered, but not as a usable log store: wrong
+    /// credentials, a missing bucket, an endpoint that is down.
+    #[error("cannot use the log store {store} at {endpoint}: {reason}")]
+    Unreachable {
+        store: String,
+        endpoint: String,
+        reason: String,
+    },
 }
 
 /// A log's (or a witness's) storage: an object store and a key prefix.
@@ -34,12 +47,16 @@ pub struct LogStorage {
     prefix: String,
     /// Set for local directories, whose writes we fsync.
     local_root: Option<PathBuf>,
+    /// `s3://bucket/prefix`, `file:///dir`, … for messages.
+    description: String,
+    /// Where requests go (an S3 endpoint), for messages.
+    endpoint: String,
 }
 
 impl std::fmt::Debug for LogStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogStorage")
-            .field("store", &self.store.to_string())
+            .field("store", &self.description)
             .field("prefix", &self.prefix)
             .finish()
     }
@@ -54,6 +71,8 @@ impl LogStorage {
         Ok(LogStorage {
             store: Arc::new(store),
             prefix: String::new(),
+            description: format!("file://{}", dir.display()),
+            endpoint: "the local file system".into(),
             local_root: Some(dir),
         })
     }
@@ -61,14 +80,144 @@ impl LogStorage {
     /// A log stored in any object store under `prefix` (e.g. `ledger/us`).
     /// Durability is then the store's own (S3 puts are durable on success).
     pub fn new(store: Arc<dyn ObjectStore>, prefix: &str) -> Self {
+        let prefix = prefix.trim_matches('/').to_string();
         LogStorage {
+            description: format!("{store}/{prefix}"),
+            endpoint: store.to_string(),
             store,
-            prefix: prefix.trim_matches('/').to_string(),
+            prefix,
             local_root: None,
         }
     }
 
-    fn key(&self, rel: &str) -> Result<Path, StorageError> {
+    /// The storage a URL names: a plain path or `file:///dir` (local
+    /// files), or `s3://bucket/prefix` (S3 or any S3-compatible service,
+    /// configured from `AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`, …). Nothing is contacted
+    /// yet: call [`LogStorage::check`] to fail early with a clear message.
+    pub fn from_url(url: &str) -> Result<Self, StorageError> {
+        let bad = |reason: &str| StorageError::BadUrl {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        };
+        if url.trim().is_empty() {
+            return Err(bad("empty"));
+        }
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return LogStorage::local(FsPath::new(url));
+        };
+        match scheme {
+            "file" => {
+                let path = rest.strip_prefix("localhost").unwrap_or(rest);
+                if !path.starts_with('/') {
+                    return Err(bad("file URLs need an absolute path (file:///dir)"));
+                }
+                LogStorage::local(FsPath::new(path))
+            }
+            "s3" => {
+                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                if bucket.is_empty() {
+                    return Err(bad("missing bucket name (s3://bucket/prefix)"));
+                }
+                LogStorage::s3(AmazonS3Builder::from_env(), bucket, prefix)
+                    .map_err(|e| bad(&e.to_string()))
+            }
+            other => Err(bad(&format!(
+                "unknown scheme {other:?} (expected a path, file:// or s3://)"
+            ))),
+        }
+    }
+
+    /// A log in an S3 bucket under `prefix`, with the client `builder`
+    /// describes (endpoint, region, credentials). Requests that fail are
+    /// retried for a few seconds, not minutes, so that a store that is down
+    /// stops the log promptly instead of stalling every appender.
+    pub fn s3(builder: AmazonS3Builder, bucket: &str, prefix: &str) -> Result<Self, StorageError> {
+        let endpoint = builder
+            .get_config_value(&AmazonS3ConfigKey::Endpoint)
+            .unwrap_or_else(|| "the default AWS endpoint".into());
+        let store = builder
+            .with_bucket_name(bucket)
+            .with_retry(RetryConfig {
+                backoff: BackoffConfig::default(),
+                max_retries: 3,
+                retry_timeout: std::time::Duration::from_secs(15),
+            })
+            .build()?;
+        let prefix = prefix.trim_matches('/').to_string();
+        Ok(LogStorage {
+            store: Arc::new(store),
+            description: format!("s3://{bucket}/{prefix}"),
+            endpoint,
+            prefix,
+            local_root: None,
+        })
+    }
+
+    /// `s3://bucket/prefix`, `file:///dir`, …
+    pub fn describe(&self) -> &str {
+        &self.description
+    }
+
+    /// Where requests go (the S3 endpoint), for messages.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Is this a local directory (one machine, fsynced writes)?
+    pub fn is_local(&self) -> bool {
+        self.local_root.is_some()
+    }
+
+    /// Checks that the store answers and accepts our credentials, so that a
+    /// misconfiguration stops the start-up with a message naming the
+    /// endpoint instead of failing the first append.
+    pub async fn check(&self) -> Result<(), StorageError> {
+        // A listing, not a HEAD: S3 answers a HEAD in a missing bucket with
+        // a bare 404, which would read as "no checkpoint yet".
+        let prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
+        match self.store.list_with_delimiter(prefix.as_ref()).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.unreachable(e)),
+        }
+    }
+
+    /// Names the store and its endpoint in an error, with a hint at the
+    /// usual causes.
+    pub(crate) fn unreachable(&self, e: object_store::Error) -> StorageError {
+        let text = e.to_string();
+        let hint = if text.contains("403")
+            || text.contains("InvalidAccessKeyId")
+            || text.contains("SignatureDoesNotMatch")
+            || text.contains("AccessDenied")
+        {
+            " (the credentials were refused: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        } else if text.contains("NoSuchBucket") || text.contains("404") {
+            " (no such bucket)"
+        } else if text.contains("error sending request")
+            || text.contains("connect")
+            || text.contains("Connection refused")
+        {
+            " (the endpoint does not answer: check AWS_ENDPOINT)"
+        } else {
+            ""
+        };
+        StorageError::Unreachable {
+            store: self.description.clone(),
+            endpoint: self.endpoint.clone(),
+            reason: format!("{text}{hint}"),
+        }
+    }
+
+    pub(crate) fn object_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    pub(crate) fn local_root(&self) -> Option<&FsPath> {
+        self.local_root.as_deref()
+    }
+
+    pub(crate) fn key(&self, rel: &str) -> Result<Path, StorageError> {
         let full = if self.prefix.is_empty() {
             rel.to_string()
         } else {

@@ -1,10 +1,12 @@
-//! Load generator for a local ledger directory: appends entries from many
-//! concurrent tasks and prints one line per acknowledgment
+//! Load generator for a ledger (a local directory, or `s3://bucket/prefix`
+//! with the `AWS_*` variables and a PostgreSQL lock backend in
+//! `SOVEREEL_LEDGER_LOCK`): appends entries from many concurrent tasks and
+//! prints one line per acknowledgment
 //! (`ACK <index> <sha256 of entry> <checkpoint size> <checkpoint root>`),
 //! flushed at once. The crash test SIGKILLs it at random moments and checks
 //! that everything it printed survived.
 //!
-//! Usage: sovereel-ledger-appender <dir> <origin> <hex seed> <run> <tasks>
+//! Usage: sovereel-ledger-appender <dir or URL> <origin> <hex seed> <run> <tasks>
 
 use std::io::Write;
 
@@ -12,14 +14,14 @@ use base64::Engine;
 use bytes::Bytes;
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
-use sovereel_ledger::{Log, LogConfig, LogStorage, NoteSigner};
+use sovereel_ledger::{Log, LogConfig, LogStorage, NoteSigner, PostgresLock};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     anyhow::ensure!(
         args.len() == 6,
-        "usage: {} <dir> <origin> <hex seed> <run> <tasks>",
+        "usage: {} <dir or URL> <origin> <hex seed> <run> <tasks>",
         args[0]
     );
     let seed: [u8; 32] = hex::decode(&args[3])?
@@ -30,12 +32,12 @@ async fn main() -> anyhow::Result<()> {
     let signer = NoteSigner::new(&args[2], SigningKey::from_bytes(&seed))?;
     let mut config = LogConfig::new(&args[2]);
     config.max_age = std::time::Duration::from_millis(2);
-    let log = Log::open(
-        LogStorage::local(std::path::Path::new(&args[1]))?,
-        signer,
-        config,
-    )
-    .await?;
+    if let Ok(url) = std::env::var("SOVEREEL_LEDGER_LOCK") {
+        config.lock = Some(std::sync::Arc::new(
+            PostgresLock::connect(&url, &args[2]).await?,
+        ));
+    }
+    let log = Log::open(LogStorage::from_url(&args[1])?, signer, config).await?;
     println!("READY {}", log.checkpoint().checkpoint.size);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     for t in 0..tasks {
