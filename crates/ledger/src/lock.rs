@@ -147,15 +147,20 @@ pub trait CheckpointLock: Send + Sync {
     ) -> BoxFuture<'a, Result<Committed, LockError>>;
 }
 
-/// A description of this process for lease messages: host, pid and start.
+/// A description of this process for lease messages: host, pid and when
+/// it first asked.
 pub fn this_process() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "this host".into());
-    let now = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    format!("pid {} on {host}, started {now}", std::process::id())
+    static ME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ME.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "this host".into());
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        format!("pid {} on {host}, started {now}", std::process::id())
+    })
+    .clone()
 }
 
 /// The committed checkpoint in the log's own storage (see the module docs).

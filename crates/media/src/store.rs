@@ -7,6 +7,10 @@
 //!   `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_ALLOW_HTTP`, …).
 //! * `memory://`: in memory, for tests.
 //!
+//! [`MediaStore::open`] also checks that the store answers and accepts the
+//! credentials, so that a wrong endpoint, key or bucket stops the start-up
+//! with a message naming the endpoint rather than failing the first upload.
+//!
 //! Reads go through the small [`RangedRead`] trait rather than the store
 //! itself, so that the encrypting layer for private media (fixed-size AEAD
 //! chunks, decrypted per requested range) can wrap a store without the HTTP
@@ -19,12 +23,14 @@ use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
-use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, WriteMultipart};
+use object_store::{
+    BackoffConfig, GetOptions, GetRange, GetResultPayload, ObjectStore, RetryConfig, WriteMultipart,
+};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::range::{ByteRange, RangeNotSatisfiable, parse_range};
@@ -67,6 +73,17 @@ pub enum StoreError {
     /// The backend failed. HTTP 500 (or 503 for a remote store).
     #[error("media store error: {0}")]
     Backend(#[source] object_store::Error),
+    /// The store cannot be used: it does not answer, refuses the
+    /// credentials, or has no such bucket. A start-up error.
+    #[error("cannot use the media store {store} at {endpoint}: {reason}")]
+    Unreachable {
+        /// `s3://bucket/prefix`
+        store: String,
+        /// Where requests go.
+        endpoint: String,
+        /// What went wrong, with a hint.
+        reason: String,
+    },
     /// Reading the local source file failed. HTTP 500.
     #[error("media i/o error: {0}")]
     Io(#[from] std::io::Error),
@@ -115,6 +132,7 @@ pub trait RangedRead: Send + Sync {
 pub struct MediaStore {
     inner: Arc<dyn ObjectStore>,
     description: String,
+    endpoint: String,
 }
 
 impl std::fmt::Debug for MediaStore {
@@ -155,24 +173,95 @@ impl MediaStore {
             "s3" => {
                 let bucket = parsed.host_str().filter(|b| !b.is_empty());
                 let bucket = bucket.ok_or_else(|| invalid("missing bucket name"))?;
-                let s3 = AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .build()
-                    .map_err(|e| invalid(&e.to_string()))?;
-                let prefix = parsed.path().trim_matches('/');
-                let description = format!("s3://{bucket}/{prefix}");
-                let inner: Arc<dyn ObjectStore> = if prefix.is_empty() {
-                    Arc::new(s3)
-                } else {
-                    let prefix = ObjectPath::parse(prefix).map_err(|e| invalid(&e.to_string()))?;
-                    Arc::new(PrefixStore::new(s3, prefix))
-                };
-                Ok(MediaStore { inner, description })
+                MediaStore::s3(AmazonS3Builder::from_env(), bucket, parsed.path())
+                    .map_err(|e| invalid(&e.to_string()))
             }
             "memory" => Ok(MediaStore::in_memory()),
             other => Err(invalid(&format!(
                 "unknown scheme {other:?} (expected file://, s3:// or a path)"
             ))),
+        }
+    }
+
+    /// Opens the store a media URL names, and checks that it answers and
+    /// accepts our credentials (see [`MediaStore::check`]).
+    pub async fn open(url: &str) -> Result<MediaStore, StoreError> {
+        let store = MediaStore::from_url(url)?;
+        store.check().await?;
+        Ok(store)
+    }
+
+    /// A store in an S3 bucket under `prefix`, with the client `builder`
+    /// describes (endpoint, region, credentials; path-style requests unless
+    /// it asks for virtual-hosted ones). Failed requests are retried for
+    /// seconds rather than minutes, so a store that is down answers 5xx
+    /// promptly instead of hanging playback.
+    pub fn s3(
+        builder: AmazonS3Builder,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<MediaStore, StoreError> {
+        let invalid = |reason: String| StoreError::InvalidUrl {
+            url: format!("s3://{bucket}/{prefix}"),
+            reason,
+        };
+        let endpoint = builder
+            .get_config_value(&AmazonS3ConfigKey::Endpoint)
+            .unwrap_or_else(|| "the default AWS endpoint".into());
+        let s3 = builder
+            .with_bucket_name(bucket)
+            .with_retry(RetryConfig {
+                backoff: BackoffConfig::default(),
+                max_retries: 3,
+                retry_timeout: std::time::Duration::from_secs(15),
+            })
+            .build()
+            .map_err(|e| invalid(e.to_string()))?;
+        let prefix = prefix.trim_matches('/');
+        let description = format!("s3://{bucket}/{prefix}");
+        let inner: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            let prefix = ObjectPath::parse(prefix).map_err(|e| invalid(e.to_string()))?;
+            Arc::new(PrefixStore::new(s3, prefix))
+        };
+        Ok(MediaStore {
+            inner,
+            description,
+            endpoint,
+        })
+    }
+
+    /// Checks that the store answers, knows the bucket and accepts our
+    /// credentials, by listing (not reading) its top level.
+    pub async fn check(&self) -> Result<(), StoreError> {
+        match self.inner.list_with_delimiter(None).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let text = e.to_string();
+                let hint = if [
+                    "403",
+                    "InvalidAccessKeyId",
+                    "SignatureDoesNotMatch",
+                    "AccessDenied",
+                ]
+                .iter()
+                .any(|s| text.contains(s))
+                {
+                    " (the credentials were refused: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+                } else if text.contains("NoSuchBucket") || text.contains("404") {
+                    " (no such bucket)"
+                } else if text.contains("error sending request") || text.contains("connect") {
+                    " (the endpoint does not answer: check AWS_ENDPOINT)"
+                } else {
+                    ""
+                };
+                Err(StoreError::Unreachable {
+                    store: self.description.clone(),
+                    endpoint: self.endpoint.clone(),
+                    reason: format!("{text}{hint}"),
+                })
+            }
         }
     }
 
@@ -189,6 +278,7 @@ impl MediaStore {
         Ok(MediaStore {
             inner: Arc::new(fs),
             description: format!("file://{}", dir.display()),
+            endpoint: "the local file system".into(),
         })
     }
 
@@ -197,12 +287,14 @@ impl MediaStore {
         MediaStore {
             inner: Arc::new(InMemory::new()),
             description: "memory://".into(),
+            endpoint: "memory".into(),
         }
     }
 
     /// Wraps any `object_store` implementation.
     pub fn from_object_store(inner: Arc<dyn ObjectStore>, description: &str) -> MediaStore {
         MediaStore {
+            endpoint: inner.to_string(),
             inner,
             description: description.to_string(),
         }
