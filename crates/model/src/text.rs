@@ -19,6 +19,17 @@ fn tag_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
+/// Lowercases a hashtag the one way both the caption parser and the tag
+/// lookup use. Lowercasing can add characters that are not part of a tag
+/// (`İ` becomes `i` and a combining dot); they are dropped, so every tag a
+/// caption yields is one `normalize_tag` finds again.
+fn fold_tag(word: &str) -> String {
+    word.chars()
+        .flat_map(char::to_lowercase)
+        .filter(|c| tag_char(*c))
+        .collect()
+}
+
 /// Parses a caption, rejecting ones that are too long or hold control
 /// characters other than newlines.
 pub fn parse_caption(s: &str) -> Result<ParsedCaption, InvalidValue> {
@@ -50,7 +61,11 @@ pub fn parse_caption(s: &str) -> Result<ParsedCaption, InvalidValue> {
                 j += 1;
             }
             let word: String = chars[start..j].iter().collect::<String>();
-            let word = word.trim_end_matches('.').to_lowercase();
+            let word = if c == '#' {
+                fold_tag(&word)
+            } else {
+                word.trim_end_matches('.').to_lowercase()
+            };
             if !word.is_empty() && word.chars().count() <= 64 {
                 let list = if c == '#' {
                     &mut out.hashtags
@@ -71,8 +86,12 @@ pub fn parse_caption(s: &str) -> Result<ParsedCaption, InvalidValue> {
 
 /// Normalises a hashtag from a URL or a query (`#Cooking` → `cooking`).
 pub fn normalize_tag(s: &str) -> Result<String, InvalidValue> {
-    let t = s.trim().trim_start_matches('#').to_lowercase();
-    if t.is_empty() || t.chars().count() > 64 || !t.chars().all(tag_char) {
+    let t = s.trim().trim_start_matches('#');
+    if !t.chars().all(tag_char) {
+        return Err(InvalidValue::new("tag", "is not a valid hashtag"));
+    }
+    let t = fold_tag(t);
+    if t.is_empty() || t.chars().count() > 64 {
         return Err(InvalidValue::new("tag", "is not a valid hashtag"));
     }
     Ok(t)
@@ -110,6 +129,18 @@ mod tests {
                 .unwrap();
         assert_eq!(p.hashtags, vec!["cooking", "easy_dinner"]);
         assert_eq!(p.mentions, vec!["chef.ana"]);
+    }
+
+    #[test]
+    fn every_caption_hashtag_can_be_looked_up() {
+        // Found by fuzz/fuzz_targets/upload_meta.rs: `#İstanbul` was stored
+        // as "i\u{307}stanbul", which no tag lookup accepted.
+        let p = parse_caption("#İstanbul #ĲSSEL #Straße").unwrap();
+        assert_eq!(p.hashtags, vec!["istanbul", "ĳssel", "straße"]);
+        for tag in &p.hashtags {
+            assert_eq!(normalize_tag(tag).as_deref(), Ok(tag.as_str()));
+        }
+        assert_eq!(normalize_tag("#İstanbul").unwrap(), "istanbul");
     }
 
     #[test]
