@@ -12,6 +12,9 @@
 //! Every error type has `http_status()`, and the ones clients see have a
 //! stable `code()` for problem+json `type`s.
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod ingest;
 mod native;
 mod process;
