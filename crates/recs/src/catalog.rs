@@ -55,7 +55,8 @@ impl VideoMeta {
 
 pub const LABEL_MISINFORMATION: &str = "misinformation";
 pub const LABEL_AGE_RESTRICTED: &str = "age_restricted";
-const MAX_TAGS: usize = 16;
+/// Hashtags kept per video.
+pub const MAX_TAGS: usize = 16;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct VideoRow {
@@ -130,8 +131,15 @@ impl TopSet {
     }
 
     pub fn update(&mut self, id: u32, key: f64) {
-        if let Some(old) = self.member.get(&id).copied() {
-            self.order.remove(&(OrdF64(old), id));
+        if let Some(old) = self.member.get_mut(&id) {
+            // A member moves within the order; one hash lookup, not two.
+            if *old == key {
+                return;
+            }
+            self.order.remove(&(OrdF64(*old), id));
+            *old = key;
+            self.order.insert((OrdF64(key), id));
+            return;
         } else if self.order.len() >= self.cap {
             match self.order.first().copied() {
                 Some((min, min_id)) if min.0 < key => {
@@ -360,10 +368,10 @@ impl Catalog {
         let add = at_ms as f64 / tau + weight.ln();
         row.trend_key = log_add_exp(row.trend_key, add);
         let key = row.trend_key;
+        let row = &self.rows[v as usize];
         if Self::eligible_for_index(row) {
-            let tags = row.tags.clone();
             self.trending.update(v, key);
-            for t in tags {
+            for &t in &row.tags {
                 self.tag_trending[t as usize].update(v, key);
             }
         }

@@ -6,7 +6,7 @@
 //! `&mut self`; the server keeps each region's engine behind a mutex, which is
 //! cheap because a rank takes well under a millisecond.
 
-use crate::catalog::{Catalog, CatalogConfig, VideoMeta};
+use crate::catalog::{Catalog, CatalogConfig, MAX_TAGS, VideoMeta};
 use crate::error::{EventError, ReleaseError, SnapshotError};
 use crate::event::{Event, EventKind};
 use crate::ids::{KeyTable, SavedKeys, valid_id};
@@ -137,6 +137,8 @@ pub struct EngineCore {
     pub release: Manifest,
     pub events_learned: u64,
     pub events_rejected: u64,
+    /// The learner's weighted-history buffer, reused across events.
+    pub(crate) history_buf: Vec<(u32, f32)>,
 }
 
 impl EngineCore {
@@ -212,6 +214,7 @@ impl Engine {
             release: manifest,
             events_learned: 0,
             events_rejected: 0,
+            history_buf: Vec::new(),
         };
         Ok(Engine {
             core,
@@ -315,10 +318,16 @@ impl Engine {
             .ok_or_else(|| EventError::UnknownVideo(e.video.clone()))?;
         let u = core.user_slot_or_create(&e.user, e.at_ms);
         let hp = core.release.hyper.clone();
-        let (author, tags) = {
+        // The video's hashtags, copied to the stack: the row is borrowed mutably
+        // below, and a clone here was one allocation per event.
+        let (author, tag_buf, n_tags) = {
             let row = core.catalog.row(v);
-            (row.author, row.tags.clone())
+            let mut buf = [0u32; MAX_TAGS];
+            let n = row.tags.len().min(MAX_TAGS);
+            buf[..n].copy_from_slice(&row.tags[..n]);
+            (row.author, buf, n)
         };
+        let tags = &tag_buf[..n_tags];
         let t = e.at_ms;
 
         // Labels this event contributes, and how strongly it counts as a positive.
@@ -392,13 +401,16 @@ impl Engine {
 
         // Features as the model saw this (user, video) before this event, from
         // the pending impression when the video was served, else computed now.
+        // The weighted history is built once, into a buffer kept across events,
+        // and serves the sampled negatives below too: they are scored against
+        // the user as they were before this event, like the event itself.
         let follows = HashSet::new();
-        let state = core.user_states[u as usize].take().unwrap_or_default();
-        let mut state = state;
+        let mut state = core.user_states[u as usize].take().unwrap_or_default();
+        let mut history = std::mem::take(&mut core.history_buf);
+        state.weighted_history_into(hp.profile_len, hp.recency_decay, &mut history);
         let features = match state.pending_mut(v) {
             Some(p) => p.features,
             None => {
-                let history = state.weighted_history(hp.profile_len, hp.recency_decay);
                 let viewer = Viewer {
                     slot: Some(u),
                     state: Some(&state),
@@ -430,6 +442,7 @@ impl Engine {
             state.mark_seen(v, t, core.release.filters.seen_capacity);
             core.users.touch(u, t);
             core.user_states[u as usize] = Some(state);
+            core.history_buf = history;
             return Ok(Observed::Learned);
         }
 
@@ -458,7 +471,6 @@ impl Engine {
             // Sampled negatives are scored against the user as they were before
             // this positive, like the positive itself.
             {
-                let history = state.weighted_history(hp.profile_len, hp.recency_decay);
                 let viewer = Viewer {
                     slot: Some(u),
                     state: Some(&state),
@@ -472,8 +484,8 @@ impl Engine {
             core.model
                 .learn_positive(&mut core.catalog, u, &state, v, strength, t, &hp);
             state.engage(v, t, strength, hp.history_len);
-            state.bump_tags(&tags, strength);
-            state.forgive(&tags, author);
+            state.bump_tags(tags, strength);
+            state.forgive(tags, author);
             state.bump_author(
                 author,
                 strength
@@ -487,16 +499,16 @@ impl Engine {
         }
         if negative {
             core.model.learn_negative(&core.catalog, u, v, t, &hp);
-            state.dampen(&tags, author, 0.7);
+            state.dampen(tags, author, 0.7);
             learned = true;
         }
         match e.kind {
             EventKind::NotInterested => {
                 state.not_interested_in(author, v);
-                state.dampen(&tags, author, 0.3);
+                state.dampen(tags, author, 0.3);
             }
             EventKind::Unlike => {
-                state.dampen(&tags, author, 0.5);
+                state.dampen(tags, author, 0.5);
                 if let Some(h) = state.history.iter_mut().find(|h| h.video == v) {
                     h.strength = (h.strength - 2.0).max(0.1);
                 }
@@ -508,6 +520,7 @@ impl Engine {
         state.events += 1;
         core.users.touch(u, t);
         core.user_states[u as usize] = Some(state);
+        core.history_buf = history;
         Ok(if learned || matches!(e.kind, EventKind::Unlike) {
             Observed::Learned
         } else {

@@ -150,5 +150,6 @@ pub fn decode(bytes: &[u8]) -> Result<EngineCore, SnapshotError> {
         release: Manifest::default_with_id("restoring"),
         events_learned: saved.events_learned,
         events_rejected: saved.events_rejected,
+        history_buf: Vec::new(),
     })
 }

@@ -205,16 +205,20 @@ impl UserState {
 
     /// The recency-weighted profile the co-engagement source and scorer use.
     pub fn weighted_history(&self, len: usize, decay: f32) -> Vec<(u32, f32)> {
+        let mut out = Vec::with_capacity(len.min(self.history.len()));
+        self.weighted_history_into(len, decay, &mut out);
+        out
+    }
+
+    /// [`Self::weighted_history`] into a buffer the caller keeps, so the learner
+    /// does not allocate per event.
+    pub fn weighted_history_into(&self, len: usize, decay: f32, out: &mut Vec<(u32, f32)>) {
+        out.clear();
         let mut w = 1.0;
-        self.history
-            .iter()
-            .take(len)
-            .map(|e| {
-                let out = (e.video, w * e.strength.min(3.0));
-                w *= decay;
-                out
-            })
-            .collect()
+        for e in self.history.iter().take(len) {
+            out.push((e.video, w * e.strength.min(3.0)));
+            w *= decay;
+        }
     }
 }
 

@@ -22,6 +22,16 @@ pub struct AnnIndex {
     /// Per video slot and table, its index inside that bucket, so moving a video
     /// between buckets is O(1) however full a bucket gets.
     pos: Vec<u32>,
+    /// Per video slot, how far (L2) its vector can still move before any of its
+    /// signature bits could flip: the smallest |margin| over every hyperplane at
+    /// the last signing, divided by the longest hyperplane. Learning moves a
+    /// vector by small steps, so most steps provably leave every bucket as it is
+    /// and skip the 4 × 12 projections. Not saved: after a restore every video
+    /// is re-signed on its next step.
+    #[serde(skip)]
+    slack: Vec<f32>,
+    #[serde(skip)]
+    longest_plane: f32,
 }
 
 /// Most bucket entries one query visits: bounds latency even when learned
@@ -43,7 +53,34 @@ impl AnnIndex {
             buckets: vec![Vec::new(); tables << bits],
             sigs: Vec::new(),
             pos: Vec::new(),
+            slack: Vec::new(),
+            longest_plane: 0.0,
         }
+    }
+
+    fn longest_plane(&mut self) -> f32 {
+        if self.longest_plane == 0.0 {
+            self.longest_plane = self
+                .planes
+                .chunks(self.dim.max(1))
+                .map(|p| p.iter().map(|x| x * x).sum::<f32>().sqrt())
+                .fold(0.0, f32::max)
+                // Rounding in the projections must not turn "cannot flip" into a flip.
+                * 1.001;
+        }
+        self.longest_plane
+    }
+
+    /// Re-indexes `video` after its vector moved by at most `moved` (L2) since
+    /// the last call: skipped when no signature bit can have flipped.
+    pub fn upsert_moved(&mut self, video: u32, v: &[f32], moved: f32) {
+        if let Some(s) = self.slack.get_mut(video as usize) {
+            *s -= moved;
+            if *s > 0.0 {
+                return;
+            }
+        }
+        self.upsert(video, v);
     }
 
     /// Signature of `v` in table `t`, plus the bit whose hyperplane is closest
@@ -89,8 +126,11 @@ impl AnnIndex {
             self.sigs.resize(base + self.tables, UNINDEXED);
             self.pos.resize(base + self.tables, 0);
         }
+        let longest = self.longest_plane();
+        let mut min_margin = f32::INFINITY;
         for t in 0..self.tables {
-            let (sig, _) = self.signature(t, v);
+            let (sig, margin) = self.signature_margin(t, v);
+            min_margin = min_margin.min(margin);
             if self.sigs[base + t] == sig {
                 continue;
             }
@@ -100,6 +140,30 @@ impl AnnIndex {
             b.push(video);
             self.sigs[base + t] = sig;
         }
+        if self.slack.len() <= video as usize {
+            self.slack.resize(video as usize + 1, 0.0);
+        }
+        self.slack[video as usize] = if longest > 0.0 {
+            min_margin / longest
+        } else {
+            0.0
+        };
+    }
+
+    /// Signature of `v` in table `t` and its smallest |margin| to a hyperplane.
+    fn signature_margin(&self, t: usize, v: &[f32]) -> (u16, f32) {
+        let mut sig = 0u16;
+        let mut weakest = f32::INFINITY;
+        for b in 0..self.bits {
+            let p =
+                &self.planes[(t * self.bits + b) * self.dim..(t * self.bits + b + 1) * self.dim];
+            let m: f32 = p.iter().zip(v).map(|(x, y)| x * y).sum();
+            if m > 0.0 {
+                sig |= 1 << b;
+            }
+            weakest = weakest.min(m.abs());
+        }
+        (sig, weakest)
     }
 
     pub fn remove(&mut self, video: u32) {
@@ -108,6 +172,9 @@ impl AnnIndex {
         }
         for t in 0..self.tables {
             self.unlink(video, t);
+        }
+        if let Some(s) = self.slack.get_mut(video as usize) {
+            *s = 0.0;
         }
     }
 
@@ -170,5 +237,39 @@ mod tests {
         a.probe(&[-1.0, 0.0, 0.0, 0.0], |v| hits.push(v));
         assert!(!hits.contains(&1));
         assert!(a.check().is_ok());
+    }
+
+    #[test]
+    fn skipping_small_moves_never_misses_a_bucket_change() {
+        // Random walks re-indexed through upsert_moved must end in exactly the
+        // buckets a fresh index puts them in.
+        let mut a = AnnIndex::new(8, 4, 10);
+        let mut vecs: Vec<Vec<f32>> = (0..50)
+            .map(|i| {
+                let mut v = vec![0.0; 8];
+                init_random(i, &mut v, 0.3);
+                v
+            })
+            .collect();
+        for (i, v) in vecs.iter().enumerate() {
+            a.upsert(i as u32, v);
+        }
+        let mut x = 1u64;
+        for step in 0..20_000 {
+            let i = step % vecs.len();
+            let mut d = vec![0.0; 8];
+            x = crate::ids::mix64(x);
+            init_random(x, &mut d, 0.01);
+            let moved = d.iter().map(|z| z * z).sum::<f32>().sqrt();
+            for (y, dz) in vecs[i].iter_mut().zip(&d) {
+                *y += dz;
+            }
+            a.upsert_moved(i as u32, &vecs[i], moved);
+        }
+        let mut fresh = AnnIndex::new(8, 4, 10);
+        for (i, v) in vecs.iter().enumerate() {
+            fresh.upsert(i as u32, v);
+        }
+        assert_eq!(a.sigs, fresh.sigs);
     }
 }

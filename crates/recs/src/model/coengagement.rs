@@ -9,58 +9,110 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// A video's neighbours as (id, weight) pairs sorted by id, in one allocation:
+/// the learner touches ten of these lists per engagement, each a likely cache
+/// miss at a million videos, so ids and weights share their cache lines.
+/// Snapshots keep the older two-array shape (`ids`, `weights`).
+#[derive(Debug, Clone, Default)]
 pub struct NeighbourList {
+    entries: Vec<(u32, f32)>,
+}
+
+/// One column of the entries, serialised as a sequence without copying it out.
+struct Column<'a, T: Serialize>(&'a [(u32, f32)], fn(&(u32, f32)) -> T);
+
+impl<T: Serialize> Serialize for Column<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(self.1))
+    }
+}
+
+#[derive(Deserialize)]
+struct SavedList {
     ids: Vec<u32>,
     weights: Vec<f32>,
 }
 
+impl Serialize for NeighbourList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("NeighbourList", 2)?;
+        st.serialize_field("ids", &Column(&self.entries, |e| e.0))?;
+        st.serialize_field("weights", &Column(&self.entries, |e| e.1))?;
+        st.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for NeighbourList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let saved = SavedList::deserialize(d)?;
+        if saved.ids.len() != saved.weights.len() {
+            return Err(serde::de::Error::custom(
+                "neighbour ids and weights differ in length",
+            ));
+        }
+        Ok(NeighbourList {
+            entries: saved.ids.into_iter().zip(saved.weights).collect(),
+        })
+    }
+}
+
 impl NeighbourList {
+    fn find(&self, id: u32) -> Result<usize, usize> {
+        self.entries.binary_search_by_key(&id, |e| e.0)
+    }
+
     /// Ids are kept sorted so lookups are a binary search: scoring looks up
     /// every (recent engagement, candidate) pair, far more often than it adds.
     fn add(&mut self, id: u32, w: f32, cap: usize) {
-        let at = match self.ids.binary_search(&id) {
+        let at = match self.find(id) {
             Ok(i) => {
-                self.weights[i] += w;
+                self.entries[i].1 += w;
                 return;
             }
             Err(at) => at,
         };
-        if self.ids.len() < cap {
-            self.ids.insert(at, id);
-            self.weights.insert(at, w);
+        if self.entries.len() < cap {
+            self.entries.insert(at, (id, w));
             return;
         }
         let (mut min_i, mut min_w) = (0, f32::INFINITY);
-        for (i, &x) in self.weights.iter().enumerate() {
-            if x < min_w {
+        for (i, e) in self.entries.iter().enumerate() {
+            if e.1 < min_w {
                 min_i = i;
-                min_w = x;
+                min_w = e.1;
             }
         }
         if min_w < w {
-            self.ids.remove(min_i);
-            self.weights.remove(min_i);
-            let at = if min_i < at { at - 1 } else { at };
-            self.ids.insert(at, id);
-            self.weights.insert(at, w);
+            // Drop the weakest and insert in order with one shift of the span between.
+            if min_i < at {
+                self.entries[min_i..at].rotate_left(1);
+                self.entries[at - 1] = (id, w);
+            } else {
+                self.entries[at..=min_i].rotate_right(1);
+                self.entries[at] = (id, w);
+            }
         }
     }
 
     pub fn get(&self, id: u32) -> f32 {
-        self.ids.binary_search(&id).map_or(0.0, |i| self.weights[i])
+        self.find(id).map_or(0.0, |i| self.entries[i].1)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (u32, f32)> + '_ {
-        self.ids.iter().copied().zip(self.weights.iter().copied())
+        self.entries.iter().copied()
     }
 
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.entries.is_empty()
+    }
+
+    fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.entries.iter().map(|e| e.0)
     }
 }
 
@@ -151,20 +203,30 @@ impl CoEngagement {
     }
 
     /// The same score for one candidate, without building the whole profile.
+    ///
+    /// Links are added in both directions with the same weight, so `v`'s own
+    /// list holds the weight of each (history item, `v`) pair: one list, already
+    /// in cache after the first lookup, instead of one cache miss per history
+    /// item. The two sides can differ only after one list evicted the pair
+    /// (then the side that kept it is read); this runs for every learned event,
+    /// where that difference does not matter and the misses do.
     pub fn score(&self, history: &[(u32, f32)], v: u32, engaged: impl Fn(u32) -> f32) -> f32 {
-        // Links are always added in both directions, and a list only drops
-        // entries once it is full; so a video with an empty list appears in no
-        // other list and its score is exactly zero. Most sampled negatives in
-        // a large catalog are such videos.
-        if self.list(v).is_none_or(NeighbourList::is_empty) {
+        // A video with an empty list appears in no other list (links are added
+        // both ways, and a list only drops entries once it is full), so its score
+        // is exactly zero. Most sampled negatives in a large catalog are such videos.
+        let Some(list) = self.list(v).filter(|l| !l.is_empty()) else {
             return 0.0;
-        }
+        };
         let ev = engaged(v);
         history
             .iter()
-            .filter_map(|&(h, wh)| {
-                self.list(h)
-                    .map(|l| wh * normalise(l.get(v), engaged(h), ev))
+            .map(|&(h, wh)| {
+                let c = list.get(h);
+                if c == 0.0 {
+                    0.0
+                } else {
+                    wh * normalise(c, engaged(h), ev)
+                }
             })
             .sum()
     }
@@ -174,14 +236,14 @@ impl CoEngagement {
             || self
                 .lists
                 .iter()
-                .any(|l| l.ids.len() != l.weights.len() || !l.ids.is_sorted_by(|a, b| a < b))
+                .any(|l| !l.entries.is_sorted_by(|a, b| a.0 < b.0))
         {
             return Err("co-engagement lists inconsistent".into());
         }
         if self
             .lists
             .iter()
-            .any(|l| l.ids.iter().any(|&i| i as usize >= videos))
+            .any(|l| l.ids().any(|i| i as usize >= videos))
         {
             return Err("co-engagement neighbour out of range".into());
         }
@@ -223,7 +285,7 @@ mod tests {
             l.add(id, 1.0, 64);
             *reference.entry(id).or_insert(0.0) += 1.0;
         }
-        assert!(l.ids.is_sorted());
+        assert!(l.ids().is_sorted());
         for (id, w) in reference {
             assert_eq!(l.get(id), w);
         }
@@ -232,6 +294,17 @@ mod tests {
         for (id, w) in [(9, 5.0), (3, 1.0), (7, 4.0), (1, 6.0)] {
             c.add(id, w, 3);
         }
-        assert_eq!(c.ids, vec![1, 7, 9]);
+        assert_eq!(c.ids().collect::<Vec<_>>(), vec![1, 7, 9]);
+        // Snapshots keep the two-array shape.
+        let bytes = postcard::to_allocvec(&c).unwrap();
+        #[derive(Deserialize)]
+        struct TwoArrays {
+            ids: Vec<u32>,
+            weights: Vec<f32>,
+        }
+        let old: TwoArrays = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!((old.ids, old.weights), (vec![1, 7, 9], vec![6.0, 4.0, 5.0]));
+        let back: NeighbourList = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back.entries, c.entries);
     }
 }

@@ -32,6 +32,10 @@ pub struct Model {
     pub ann: AnnIndex,
     pub heads: ObjectiveHeads,
     rng: u64,
+    /// The negatives sampled for the last positive: the heads and the
+    /// embeddings learn from the same ones (one random catalog read, not two).
+    #[serde(skip)]
+    negatives_buf: Vec<u32>,
 }
 
 /// What the scorer and the learner know about the viewer for one (user, video) pair.
@@ -55,6 +59,7 @@ impl Model {
             ann: AnnIndex::new(dim, 4, if dim >= 8 { 12 } else { 6 }),
             heads: ObjectiveHeads::default(),
             rng: 0x5eed,
+            negatives_buf: Vec::new(),
         }
     }
 
@@ -141,16 +146,17 @@ impl Model {
         catalog.rows[v as usize].stats.engaged += 1.0;
         catalog.add_trend(v, at_ms, f64::from(s));
         self.embedding_step(catalog, user_slot, v, 1.0, s.min(2.0), at_ms, hp);
-        for _ in 0..hp.negatives {
-            if let Some(n) = self.sample_video(catalog, v) {
-                self.embedding_step(catalog, user_slot, n, 0.0, 1.0, at_ms, hp);
-            }
+        let negatives = std::mem::take(&mut self.negatives_buf);
+        for &n in &negatives {
+            self.embedding_step(catalog, user_slot, n, 0.0, 1.0, at_ms, hp);
         }
+        self.negatives_buf = negatives;
     }
 
     /// Trains the heads on sampled negatives for a positive event: random catalog
     /// videos the user did not engage with, the "negatives from unengaged impressions"
-    /// when the client sent no impressions.
+    /// when the client sent no impressions. [`Self::learn_positive`] then pushes
+    /// the same videos away from the user's embedding.
     pub fn learn_sampled_negatives(
         &mut self,
         catalog: &Catalog,
@@ -159,11 +165,18 @@ impl Model {
         at_ms: i64,
         hp: &HyperParams,
     ) {
+        self.negatives_buf.clear();
         for _ in 0..hp.negatives {
             if let Some(n) = self.sample_video(catalog, v) {
+                self.negatives_buf.push(n);
                 let f = self.features(catalog, viewer, n, at_ms);
-                self.heads
-                    .train(&f, &unengaged_labels(), hp.head_learning_rate, hp.head_l2);
+                self.heads.train_example(
+                    &f,
+                    &unengaged_labels(),
+                    hp.head_learning_rate,
+                    hp.head_l2,
+                    true,
+                );
             }
         }
     }
@@ -223,10 +236,11 @@ impl Model {
         let tags = &catalog.row(v).tags;
         let vk = feature_key(NS_VIDEO, v);
         if self.video_emb.get(vk).is_none() {
-            let init = self.video_init(v, tags);
+            let mut init = [0f32; MAX_DIM];
+            self.video_init_into(v, tags, &mut init[..dim]);
             if self
                 .video_emb
-                .admit(vk, at_ms, |r| r.copy_from_slice(&init))
+                .admit(vk, at_ms, |r| r.copy_from_slice(&init[..dim]))
                 .is_none()
             {
                 return;
@@ -264,18 +278,30 @@ impl Model {
         }
         let row = catalog.row(v);
         if row.live && !row.deleted && !row.misinformation {
-            self.ann.upsert(v, &v_new[..dim]);
+            let moved = v_new[..dim]
+                .iter()
+                .zip(&v_old[..dim])
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f32>()
+                .sqrt();
+            self.ann.upsert_moved(v, &v_new[..dim], moved);
         }
     }
 
     /// A new video starts from its hashtags' embeddings, so embedding retrieval
     /// can find it before anyone has watched it.
     pub fn video_init(&self, v: u32, tags: &[u32]) -> Vec<f32> {
-        let dim = self.video_emb.dim;
-        let mut out = vec![0.0; dim];
-        init_random(feature_key(NS_VIDEO, v), &mut out, INIT_SCALE * 0.5);
+        let mut out = vec![0.0; self.video_emb.dim];
+        self.video_init_into(v, tags, &mut out);
+        out
+    }
+
+    /// [`Self::video_init`] into `out` (of the table's dimension), without allocating.
+    pub fn video_init_into(&self, v: u32, tags: &[u32], out: &mut [f32]) {
+        init_random(feature_key(NS_VIDEO, v), out, INIT_SCALE * 0.5);
         let mut n = 0.0;
-        let mut acc = vec![0.0; dim];
+        let mut acc = [0f32; MAX_DIM];
+        let acc = &mut acc[..out.len()];
         for &t in tags {
             if let Some(tv) = self.tag_emb.get(feature_key(NS_TAG, t)) {
                 for (a, x) in acc.iter_mut().zip(tv) {
@@ -285,11 +311,10 @@ impl Model {
             }
         }
         if n > 0.0 {
-            for (o, a) in out.iter_mut().zip(acc) {
+            for (o, a) in out.iter_mut().zip(acc.iter()) {
                 *o += a / n;
             }
         }
-        out
     }
 
     /// Indexes a newly uploaded video under its hashtag-derived embedding.

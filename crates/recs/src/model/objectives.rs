@@ -48,11 +48,28 @@ pub type Features = [f32; NF];
 /// A label per objective; `None` means "this event says nothing about it".
 pub type Labels = [Option<f32>; OBJECTIVES];
 
+/// One labelled example as the heads saw it, with their predictions made
+/// before learning from it: progressive validation, Vowpal Wabbit's and
+/// Monolith's way of measuring an online learner on its own stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadExample {
+    pub features: Features,
+    pub labels: Labels,
+    pub predicted: [f32; OBJECTIVES],
+    /// A sampled negative (a random video taken as not engaged), not an
+    /// outcome anyone observed: learned from, but not scored.
+    pub sampled: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ObjectiveHeads {
     pub weights: [[f32; NF]; OBJECTIVES],
     grad_sq: [[f32; NF]; OBJECTIVES],
     pub updates: u64,
+    /// When set, every example is appended here before it is learned from
+    /// (evaluation only; never in a snapshot).
+    #[serde(skip)]
+    pub recorder: Option<Vec<HeadExample>>,
 }
 
 impl Default for ObjectiveHeads {
@@ -75,6 +92,7 @@ impl Default for ObjectiveHeads {
             weights,
             grad_sq: [[1.0; NF]; OBJECTIVES],
             updates: 0,
+            recorder: None,
         }
     }
 }
@@ -93,7 +111,27 @@ impl ObjectiveHeads {
     }
 
     pub fn train(&mut self, x: &Features, labels: &Labels, lr: f32, l2: f32) {
+        self.train_example(x, labels, lr, l2, false);
+    }
+
+    /// One AdaGrad step per labelled objective; `sampled` marks a sampled negative.
+    pub fn train_example(
+        &mut self,
+        x: &Features,
+        labels: &Labels,
+        lr: f32,
+        l2: f32,
+        sampled: bool,
+    ) {
         let p = self.predict(x);
+        if let Some(r) = &mut self.recorder {
+            r.push(HeadExample {
+                features: *x,
+                labels: *labels,
+                predicted: p,
+                sampled,
+            });
+        }
         for o in 0..OBJECTIVES {
             let Some(y) = labels[o] else { continue };
             let err = p[o] - y.clamp(0.0, 1.0);
