@@ -332,6 +332,12 @@ impl HttpWitness {
             .timeout(timeout)
             .build()
             .unwrap_or_default();
+        Self::with_client(prefix, verifier, client)
+    }
+
+    /// The same with a client of the caller's (for example one that
+    /// presents a TLS client certificate).
+    pub fn with_client(prefix: &str, verifier: NoteVerifier, client: reqwest::Client) -> Self {
         HttpWitness {
             url: format!("{}/add-checkpoint", prefix.trim_end_matches('/')),
             verifier,

@@ -12,12 +12,14 @@ use sovereel_store::{CatalogVideo, Counts, FollowState, ProfileRecord, VideoReco
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::state::{App, RegionPlane};
+use crate::plane::RegionPlane;
+use crate::state::App;
 use crate::views::{VideoView, author_view};
 
 pub struct LoadedVideo {
     pub record: VideoRecord,
-    pub home: Arc<RegionPlane>,
+    /// The video's home region.
+    pub home: Arc<dyn RegionPlane>,
     /// The catalog's copy, for public ready videos.
     pub public: Option<CatalogVideo>,
     pub author: Option<ProfileRecord>,
@@ -42,69 +44,112 @@ impl LoadedVideo {
     }
 }
 
+/// The home region named by an id's prefix (`<region>_…`).
+pub fn home_of(id: &str) -> &str {
+    id.split('_').next().unwrap_or_default()
+}
+
 /// Whether `viewer` is an approved follower of `author_id`. The follow is
 /// stored at the viewer's home, and only the author can approve it.
 pub async fn approved_follower(app: &App, viewer: &str, author_id: &str) -> ApiResult<bool> {
-    let Some(home) = app.region(viewer.split('_').next().unwrap_or_default()) else {
+    let Some(home) = app.plane(home_of(viewer)) else {
         return Ok(false);
     };
-    Ok(home.store.follow_state(viewer, author_id).await? == Some(FollowState::Approved))
+    Ok(home.follow_state(viewer, author_id).await? == Some(FollowState::Approved))
 }
 
 /// Whether either of the two has blocked the other: each block is stored at
 /// its author's home, so both homes are asked.
 pub async fn blocked(app: &App, viewer: Option<&AuthUser>, other: &str) -> ApiResult<bool> {
+    blocked_ids(app, viewer.map(|v| v.id.as_str()), other).await
+}
+
+pub async fn blocked_ids(app: &App, viewer: Option<&str>, other: &str) -> ApiResult<bool> {
     let Some(v) = viewer else { return Ok(false) };
-    if v.home.store.has_blocked(v.id.as_str(), other).await? {
+    if let Some(home) = app.plane(home_of(v))
+        && home.has_blocked(v, other).await?
+    {
         return Ok(true);
     }
-    match app.region(other.split('_').next().unwrap_or_default()) {
-        Some(home) => Ok(home.store.has_blocked(other, v.id.as_str()).await?),
+    match app.plane(home_of(other)) {
+        Some(home) => Ok(home.has_blocked(other, v).await?),
         None => Ok(false),
     }
 }
 
-/// Everyone the viewer blocked or who blocked the viewer, in any region.
-pub async fn block_set(app: &App, v: &AuthUser) -> ApiResult<HashSet<String>> {
-    let mut set: HashSet<String> = v
+/// Everyone the viewer blocked or who blocked the viewer, in any region
+/// (one call per region), and the regions that could not answer: content
+/// by their users is left out rather than shown unchecked.
+pub struct BlockSet {
+    pub users: HashSet<String>,
+    pub unknown_regions: HashSet<String>,
+}
+
+impl BlockSet {
+    pub fn hides(&self, author_id: &str) -> bool {
+        self.users.contains(author_id) || self.unknown_regions.contains(home_of(author_id))
+    }
+}
+
+pub async fn block_set(app: &App, v: &AuthUser) -> ApiResult<BlockSet> {
+    let mut users: HashSet<String> = v
         .home
         .store
         .blocked_by(v.id.as_str())
         .await?
         .into_iter()
         .collect();
-    for plane in app.regions.values() {
-        set.extend(plane.store.blockers_of(v.id.as_str()).await?);
+    let mut unknown_regions = HashSet::new();
+    let asks = app.planes().map(|plane| async move {
+        (
+            plane.id().to_string(),
+            plane.blockers_of(v.id.as_str()).await,
+        )
+    });
+    for (region, answer) in futures::future::join_all(asks).await {
+        match answer {
+            Ok(list) => users.extend(list),
+            Err(crate::plane::PlaneError::Unavailable { .. }) => {
+                unknown_regions.insert(region);
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    Ok(set)
+    Ok(BlockSet {
+        users,
+        unknown_regions,
+    })
 }
 
 /// Loads a video the viewer may see, or answers not found.
 pub async fn load_video(app: &App, viewer: Option<&AuthUser>, id: &str) -> ApiResult<LoadedVideo> {
+    load_video_for(app, viewer.map(|v| v.id.as_str()), id).await
+}
+
+/// The same for a viewer named by id (a plane call from the viewer's home).
+pub async fn load_video_for(app: &App, viewer: Option<&str>, id: &str) -> ApiResult<LoadedVideo> {
     let vid = VideoId::parse(id).map_err(|_| ApiError::not_found("video"))?;
     let home = app
-        .region(vid.region_str())
+        .plane(vid.region_str())
         .ok_or_else(|| ApiError::not_found("video"))?
         .clone();
     let record = home
-        .store
-        .video(id)
+        .video(id, viewer)
         .await?
         .ok_or_else(|| ApiError::not_found("video"))?;
-    let is_owner = viewer.is_some_and(|v| v.id.as_str() == record.author_id);
+    let is_owner = viewer.is_some_and(|v| v == record.author_id);
     if !is_owner {
         let visible = match record.visibility.as_str() {
             "public" => record.state == "ready",
             "followers" => match viewer {
                 Some(v) => {
-                    record.state == "ready"
-                        && approved_follower(app, v.id.as_str(), &record.author_id).await?
+                    record.state == "ready" && approved_follower(app, v, &record.author_id).await?
                 }
                 None => false,
             },
             _ => false,
         };
-        if !visible || blocked(app, viewer, &record.author_id).await? {
+        if !visible || blocked_ids(app, viewer, &record.author_id).await? {
             return Err(ApiError::not_found("video"));
         }
     }
@@ -166,7 +211,7 @@ pub async fn catalog_views(
         .map(|p| (p.user_id.clone(), p))
         .collect();
     let ids: Vec<String> = videos.iter().map(|v| v.id.clone()).collect();
-    let (liked, blocks): (HashSet<String>, HashSet<String>) = match viewer {
+    let (liked, blocks): (HashSet<String>, Option<BlockSet>) = match viewer {
         Some(u) => (
             u.home
                 .store
@@ -174,13 +219,13 @@ pub async fn catalog_views(
                 .await?
                 .into_iter()
                 .collect(),
-            block_set(app, u).await?,
+            Some(block_set(app, u).await?),
         ),
         None => Default::default(),
     };
     Ok(videos
         .iter()
-        .filter(|v| !blocks.contains(&v.author_id))
+        .filter(|v| !blocks.as_ref().is_some_and(|b| b.hides(&v.author_id)))
         .filter(|v| profiles.get(&v.author_id).is_some_and(|p| !p.hidden))
         .map(|v| {
             VideoView::from_catalog(

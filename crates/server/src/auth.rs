@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use sovereel_model::UserId;
 
 use crate::error::{ApiError, Kind};
-use crate::state::{App, RegionPlane};
+use crate::plane::LocalPlane;
+use crate::state::App;
 
 pub const COOKIE: &str = "sovereel_session";
 
@@ -29,6 +30,22 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
         .to_string())
+}
+
+/// An argon2 hash of nothing in particular, verified against when a login
+/// names an unknown handle, so both paths cost the same. Made once, on
+/// first use.
+pub async fn decoy_hash() -> Result<String, ApiError> {
+    static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DECOY
+        .get_or_try_init(|| async {
+            tokio::task::spawn_blocking(|| hash_password("decoy-password-not-used"))
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)
+        })
+        .await
+        .cloned()
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
@@ -91,7 +108,7 @@ pub fn request_token(parts: &Parts) -> Option<String> {
 #[derive(Clone)]
 pub struct AuthUser {
     pub id: UserId,
-    pub home: Arc<RegionPlane>,
+    pub home: Arc<LocalPlane>,
     pub token_hash: String,
 }
 
@@ -108,7 +125,8 @@ pub async fn resolve(app: &App, parts: &Parts) -> Result<Option<AuthUser>, ApiEr
         )
     };
     let (region, _) = token.split_once('.').ok_or_else(invalid)?;
-    let home = app.region(region).ok_or_else(invalid)?.clone();
+    // Sessions are kept at the user's home; a region serves only its own.
+    let home = app.local(region).ok_or_else(invalid)?.clone();
     let hash = token_hash(&token);
     let user = home
         .store

@@ -33,6 +33,69 @@ pub struct Config {
     #[serde(default)]
     pub policies: Option<PathBuf>,
     pub regions: Vec<RegionConfig>,
+    /// The split deployment: how region services and edges reach each
+    /// other (written by `sovereel cluster init`). Absent in the embedded
+    /// default.
+    #[serde(default)]
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// What every role of a split deployment may know: where each region's
+/// service answers, its public keys, the cluster's certificate authority
+/// and NATS. Secrets (TLS keys, region keys) stay in each role's own
+/// directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// NATS JetStream, which carries region-bound outbox changes and
+    /// catalog notices between region services.
+    pub nats: String,
+    /// The JetStream stream (and subject prefix) of this cluster.
+    pub stream: String,
+    /// The cluster's certificate authority (PEM), relative to this file's
+    /// directory or absolute.
+    pub ca: PathBuf,
+    /// This role's certificate and key (PEM), relative to the data dir.
+    #[serde(default = "default_tls_cert")]
+    pub tls_cert: PathBuf,
+    #[serde(default = "default_tls_key")]
+    pub tls_key: PathBuf,
+    /// The directory `ca` is relative to (set when loading).
+    #[serde(default, skip_serializing)]
+    pub base_dir: PathBuf,
+    /// Each region's service.
+    pub regions: BTreeMap<String, ClusterRegion>,
+    /// The roles behind each client certificate: SHA-256 of the DER → role
+    /// (`edge`, `region:<id>`).
+    pub peers: BTreeMap<String, String>,
+}
+
+fn default_tls_cert() -> PathBuf {
+    PathBuf::from("tls/cert.pem")
+}
+fn default_tls_key() -> PathBuf {
+    PathBuf::from("tls/key.pem")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterRegion {
+    /// `https://host:port` of the region's plane service.
+    pub url: String,
+    /// The region's log verifier key (`<origin>+<id>+<key>`).
+    pub log_vkey: String,
+    /// The region's witness verifier key.
+    pub witness_vkey: String,
+}
+
+impl ClusterConfig {
+    pub fn ca_path(&self) -> PathBuf {
+        if self.ca.is_absolute() {
+            self.ca.clone()
+        } else {
+            self.base_dir.join(&self.ca)
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -85,6 +148,15 @@ pub struct RegionConfig {
     pub storage: Option<String>,
     /// `file:<path>` (relative to the data dir), a plain path, or `s3://bucket/prefix`.
     pub media: Option<String>,
+    /// `s3://bucket/prefix` for a transparency log in object storage;
+    /// default: files under `<data_dir>/regions/<id>/ledger`.
+    #[serde(default)]
+    pub ledger: Option<String>,
+    /// `postgres://…`: the lock backend that compare-and-swaps the
+    /// checkpoint of a log in S3 (needed unless the S3 service honours
+    /// conditional writes; Garage does not).
+    #[serde(default)]
+    pub ledger_lock: Option<String>,
     /// The origin line of the region's transparency log checkpoints (and
     /// the name of its signing key). Default `sovereel.localhost/log/<id>`.
     #[serde(default)]
@@ -102,6 +174,8 @@ impl Default for Config {
                 default,
                 storage: None,
                 media: None,
+                ledger: None,
+                ledger_lock: None,
                 log_origin: None,
             }
         };
@@ -112,6 +186,7 @@ impl Default for Config {
             limits: Limits::default(),
             transcode: true,
             policies: None,
+            cluster: None,
             regions: vec![
                 region(
                     "us",
@@ -183,13 +258,17 @@ impl Config {
                         "limits",
                         "transcode",
                         "policies",
+                        "cluster",
                     ]
                     .contains(&top.as_str())
                 })
                 .split("__")
                 .map(|k| k.as_str().to_ascii_lowercase().into()),
         );
-        let cfg: Config = fig.extract().map_err(|e| ConfigError(e.to_string()))?;
+        let mut cfg: Config = fig.extract().map_err(|e| ConfigError(e.to_string()))?;
+        if let (Some(c), Some(f)) = (cfg.cluster.as_mut(), file) {
+            c.base_dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -241,6 +320,33 @@ impl Config {
                     "region `{}` media: unknown scheme `{scheme}:` (expected file: or s3://)",
                     r.id
                 )));
+            }
+            if let Some(l) = &r.ledger
+                && !l
+                    .strip_prefix("s3://")
+                    .is_some_and(|b| !b.is_empty() && !b.starts_with('/'))
+            {
+                return Err(ConfigError(format!(
+                    "region `{}` ledger: expected s3://bucket/prefix (leave it out for local files), got `{l}`",
+                    r.id
+                )));
+            }
+            match (&r.ledger, &r.ledger_lock) {
+                (_, Some(l))
+                    if !(l.starts_with("postgres://") || l.starts_with("postgresql://")) =>
+                {
+                    return Err(ConfigError(format!(
+                        "region `{}` ledger_lock: expected a postgres:// URL",
+                        r.id
+                    )));
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError(format!(
+                        "region `{}` ledger_lock is set but the ledger is in local files (set ledger = \"s3://…\")",
+                        r.id
+                    )));
+                }
+                _ => {}
             }
         }
         let defaults = self.regions.iter().filter(|r| r.default).count();
@@ -343,6 +449,9 @@ export_ttl_secs = 604800       # exports can be downloaded for 7 days
 # storage: "sqlite:<path relative to data_dir>" or "postgres://…"
 # media:   "file:<path relative to data_dir>", an absolute path, or "s3://bucket/prefix"
 #          (S3 credentials come from the usual AWS_* environment variables).
+# ledger:  "s3://bucket/prefix" for the transparency log in object storage
+#          (default: files under data_dir), with ledger_lock = "postgres://…",
+#          where its checkpoint is compare-and-swapped.
 
 [[regions]]
 id = "us"
@@ -351,6 +460,8 @@ custodian = "Lone Star Data Trust"
 countries = ["US", "PR", "GU", "VI", "AS", "MP", "UM"]
 # storage = "postgres://sovereel@us-db.example.internal/sovereel_us"
 # media = "s3://sovereel-us-media/videos"
+# ledger = "s3://sovereel-us-ledger/log"
+# ledger_lock = "postgres://sovereel@us-db.example.internal/sovereel_us"
 
 [[regions]]
 id = "au"

@@ -16,7 +16,7 @@ use sovereel_ledger::{Entry, EntryBody};
 use sovereel_model::{DataClass, UserId};
 
 use crate::error::{ApiError, ApiResult, Kind};
-use crate::state::RegionPlane;
+use crate::plane::LocalPlane;
 
 fn ledger_class(c: DataClass) -> LedgerClass {
     match c {
@@ -28,7 +28,7 @@ fn ledger_class(c: DataClass) -> LedgerClass {
 }
 
 /// The ledger's form of a principal: users as pseudonyms, never ids.
-fn ledger_principal(plane: &RegionPlane, p: &CustodyPrincipal) -> LedgerPrincipal {
+fn ledger_principal(plane: &LocalPlane, p: &CustodyPrincipal) -> LedgerPrincipal {
     match p {
         CustodyPrincipal::User { user } => LedgerPrincipal::User {
             pseudonym: plane.ledger.pseudonym(user.as_str()),
@@ -61,7 +61,7 @@ fn ledger_principal(plane: &RegionPlane, p: &CustodyPrincipal) -> LedgerPrincipa
 }
 
 /// The `access` entry of a gateway decision.
-pub fn access_entry(plane: &RegionPlane, r: &AccessRecord) -> Entry {
+pub fn access_entry(plane: &LocalPlane, r: &AccessRecord) -> Entry {
     Entry::now(EntryBody::Access(Access {
         principal: ledger_principal(plane, &r.principal),
         action: r.action.as_str().into(),
@@ -88,7 +88,7 @@ pub fn access_entry(plane: &RegionPlane, r: &AccessRecord) -> Entry {
 /// (existence is not revealed) and forbidden for staff.
 pub async fn authorize<A: sovereel_custody::GatedAction>(
     gateway: &PolicyGateway,
-    plane: &RegionPlane,
+    plane: &LocalPlane,
     principal: &CustodyPrincipal,
     action: A,
     resource: &Resource,
@@ -106,7 +106,7 @@ pub async fn authorize<A: sovereel_custody::GatedAction>(
     }
 }
 
-async fn denial(plane: &RegionPlane, principal: &CustodyPrincipal, denied: Denied) -> ApiError {
+async fn denial(plane: &LocalPlane, principal: &CustodyPrincipal, denied: Denied) -> ApiError {
     if let Some(record) = &denied.record
         && let Err(e) = plane
             .ledger
@@ -126,7 +126,7 @@ async fn denial(plane: &RegionPlane, principal: &CustodyPrincipal, denied: Denie
 /// The data key of `user`, for the user acting on their own data.
 pub async fn own_key<A: UsesDataKey>(
     gateway: &PolicyGateway,
-    plane: &RegionPlane,
+    plane: &LocalPlane,
     user: &UserId,
     action: A,
 ) -> ApiResult<UserKey> {
@@ -147,7 +147,7 @@ pub async fn own_key<A: UsesDataKey>(
 
 /// The data key of `owner` for a grant already obtained.
 pub fn key_for<A: UsesDataKey>(
-    plane: &RegionPlane,
+    plane: &LocalPlane,
     grant: &Authorized<A>,
     owner: &UserId,
 ) -> ApiResult<UserKey> {
@@ -170,7 +170,7 @@ fn key_error(e: sovereel_custody::KeyError, _user: &UserId) -> ApiError {
 /// decides even for owners: deny is the default).
 pub async fn own<A: sovereel_custody::GatedAction>(
     gateway: &PolicyGateway,
-    plane: &RegionPlane,
+    plane: &LocalPlane,
     user: &UserId,
     action: A,
 ) -> ApiResult<Authorized<A>> {

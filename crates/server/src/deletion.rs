@@ -19,11 +19,12 @@ use sovereel_ledger::{Entry, EntryBody};
 use sovereel_model::UserId;
 use sovereel_store::{Change, OutboxItem, Target};
 
-use crate::state::{App, RegionPlane};
+use crate::plane::LocalPlane;
+use crate::state::App;
 
 /// Carries out every deletion whose deadline has passed.
 pub async fn run_due(app: &App) {
-    for plane in app.regions.values() {
+    for plane in app.locals() {
         let due = match plane
             .store
             .due_for_deletion(sovereel_model::now_millis(), 100)
@@ -43,7 +44,7 @@ pub async fn run_due(app: &App) {
     }
 }
 
-async fn shred(app: &App, plane: &RegionPlane, id: &str) -> anyhow::Result<()> {
+async fn shred(app: &App, plane: &LocalPlane, id: &str) -> anyhow::Result<()> {
     let user = UserId::parse(id)?;
     let handle = plane
         .store

@@ -29,6 +29,7 @@ pub enum Kind {
     Blocked,
     Internal,
     Unavailable,
+    RegionUnavailable,
 }
 
 impl Kind {
@@ -51,6 +52,7 @@ impl Kind {
         Kind::Blocked,
         Kind::Internal,
         Kind::Unavailable,
+        Kind::RegionUnavailable,
     ];
 
     pub fn status(self) -> StatusCode {
@@ -67,7 +69,7 @@ impl Kind {
             UnsupportedMedia => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable | RegionUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -92,6 +94,7 @@ impl Kind {
             Blocked => "blocked",
             Internal => "internal",
             Unavailable => "unavailable",
+            RegionUnavailable => "region-unavailable",
         }
     }
 
@@ -116,6 +119,7 @@ impl Kind {
             Blocked => "Blocked",
             Internal => "Something went wrong on our side",
             Unavailable => "Temporarily unavailable",
+            RegionUnavailable => "A region is temporarily unavailable",
         }
     }
 
@@ -156,6 +160,9 @@ impl Kind {
             Blocked => "One of you has blocked the other.",
             Internal => "An unexpected error happened. It was logged with the request id.",
             Unavailable => "A dependency is temporarily unavailable. Try again shortly.",
+            RegionUnavailable => {
+                "The data plane of the region this request needs (your home region, or the home of the content) does not answer right now. Other regions keep working. Retry after the number of seconds in `Retry-After`; nothing you sent was stored."
+            }
         }
     }
 
@@ -224,6 +231,28 @@ impl From<sovereel_store::StoreError> for ApiError {
             }
             other => ApiError::internal(other),
         }
+    }
+}
+
+impl From<crate::plane::PlaneError> for ApiError {
+    fn from(e: crate::plane::PlaneError) -> Self {
+        use crate::plane::PlaneError;
+        match e {
+            PlaneError::Unavailable { region } => ApiError::region_unavailable(&region),
+            PlaneError::Store(s) => s.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl ApiError {
+    /// 503 with `Retry-After`: a region's service does not answer.
+    pub fn region_unavailable(region: &str) -> Self {
+        ApiError::new(
+            Kind::RegionUnavailable,
+            format!("region `{region}` is temporarily unavailable; try again shortly"),
+        )
+        .with_header(header::RETRY_AFTER, "5".into())
     }
 }
 

@@ -21,7 +21,8 @@ use sovereel_ledger::{Entry, EntryBody};
 use sovereel_model::{Db, UserId, classes::class_of};
 use utoipa::ToSchema;
 
-use crate::state::{App, RegionPlane};
+use crate::plane::LocalPlane;
+use crate::state::App;
 
 pub const OPERATOR_ID: &str = "export-operator";
 
@@ -91,7 +92,7 @@ impl Exports {
 }
 
 /// Where a user's archives are kept (deleted with the account).
-pub fn exports_dir(app: &App, plane: &RegionPlane, user: &UserId) -> PathBuf {
+pub fn exports_dir(app: &App, plane: &LocalPlane, user: &UserId) -> PathBuf {
     app.config
         .data_dir
         .join("regions")
@@ -101,7 +102,7 @@ pub fn exports_dir(app: &App, plane: &RegionPlane, user: &UserId) -> PathBuf {
 }
 
 /// Starts an export for `user`; answers the job.
-pub fn start(app: Arc<App>, plane: Arc<RegionPlane>, user: UserId) -> ExportJob {
+pub fn start(app: Arc<App>, plane: Arc<LocalPlane>, user: UserId) -> ExportJob {
     let id = format!("{}_{}", plane.id, hex::encode(random16()));
     let job = ExportJob {
         id: id.clone(),
@@ -136,7 +137,7 @@ fn random16() -> [u8; 16] {
 }
 
 async fn data_request_entry(
-    plane: &RegionPlane,
+    plane: &LocalPlane,
     request_id: &str,
     user: &UserId,
     status: &str,
@@ -159,7 +160,7 @@ async fn data_request_entry(
     Ok(())
 }
 
-async fn run(app: &App, plane: &RegionPlane, user: &UserId, id: &str) -> anyhow::Result<()> {
+async fn run(app: &App, plane: &LocalPlane, user: &UserId, id: &str) -> anyhow::Result<()> {
     let progress = |p: u8| {
         app.exports.update(id, |j| {
             j.state = "running".into();

@@ -12,13 +12,18 @@
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod bus;
+pub mod cluster;
 pub mod config;
 pub mod custody;
 pub mod deletion;
+pub mod edge;
 pub mod egress;
 pub mod error;
 pub mod export;
+pub mod lease;
 pub mod metrics;
+pub mod plane;
 pub mod processing;
 pub mod recommend;
 pub mod state;
@@ -42,8 +47,11 @@ pub use config::Config;
 use error::{ApiError, Kind};
 pub use state::App;
 
+pub use state::Role;
+
 pub struct Server {
     pub app: Arc<App>,
+    role: Role,
     listener: tokio::net::TcpListener,
     router: Router,
 }
@@ -51,8 +59,14 @@ pub struct Server {
 impl Server {
     /// Opens the platform and binds `config.listen` (use port 0 for any).
     pub async fn build(config: Config) -> anyhow::Result<Server> {
+        Self::build_as(config, Role::AllInOne).await
+    }
+
+    /// The same for a role: every region (the embedded default), or one
+    /// region's plane service.
+    pub async fn build_as(config: Config, role: Role) -> anyhow::Result<Server> {
         let listen = config.listen.clone();
-        let app = App::open(config).await?;
+        let app = App::open_as(config, role.clone()).await?;
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
@@ -61,9 +75,15 @@ impl Server {
         let videos = app.load_engines().await?;
         tracing::info!(videos, "recommendation engines loaded the public catalog");
         processing::resume(&app).await;
-        let router = router(app.clone());
+        let mut router = router(app.clone());
+        if let Role::Region(_) = &role {
+            router = router
+                .merge(plane::service::routes().with_state(app.clone()))
+                .layer(axum::middleware::from_fn(edge::require_peer));
+        }
         Ok(Server {
             app,
+            role,
             listener,
             router,
         })
@@ -87,7 +107,7 @@ impl Server {
             loop {
                 tick.tick().await;
                 app.relay_all().await;
-                for plane in app.regions.values() {
+                for plane in app.locals() {
                     plane
                         .recs
                         .follow_activation(plane.id.as_str(), &plane.ledger)
@@ -100,13 +120,34 @@ impl Server {
                 }
             }
         });
-        let res = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let consumer = match &self.role {
+            Role::Region(id) => Some(tokio::spawn(bus::consume(self.app.clone(), id.clone()))),
+            Role::AllInOne => None,
+        };
+        let res = match (&self.role, &self.app.config.cluster) {
+            (Role::Region(_), Some(c)) => {
+                let tls = cluster::server_tls(&self.app.config, c)?;
+                cluster::serve_tls(
+                    self.listener,
+                    tls,
+                    Arc::new(c.peers.clone()),
+                    self.router,
+                    shutdown,
+                )
+                .await
+            }
+            _ => axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(Into::into),
+        };
         relay.abort();
+        if let Some(c) = consumer {
+            c.abort();
+        }
         let app = self.app.clone();
         let _ = tokio::task::spawn_blocking(move || app.snapshot_engines()).await;
-        Ok(res?)
+        res
     }
 }
 
@@ -124,11 +165,11 @@ pub fn router(app: Arc<App>) -> Router {
             }),
         )
         .route("/problems/{slug}", get(api::meta::problem_page));
-    // Each region's log at /log/<region>/: tiles, checkpoint, vkey, and the
-    // region's witness endpoint (add-checkpoint).
-    let api = app.regions.iter().fold(api, |r, (id, plane)| {
+    // Each local region's log at /log/<region>/: tiles, checkpoint, vkey,
+    // and the region's witness endpoint (add-checkpoint).
+    let api = app.locals().fold(api, |r, plane| {
         r.nest_service(
-            &format!("/log/{id}"),
+            &format!("/log/{}", plane.id),
             sovereel_ledger::http::router(
                 Some(plane.ledger.log.clone()),
                 Some(plane.ledger.witness.clone()),

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use sovereel_media::Delivery;
 use sovereel_store::{Change, OutboxItem, ProcessingOutcome, Target, VideoRecord};
 
-use crate::state::{App, RegionPlane};
+use crate::plane::LocalPlane;
+use crate::state::App;
 
-pub fn spawn(app: Arc<App>, plane: Arc<RegionPlane>, video_id: String) {
+pub fn spawn(app: Arc<App>, plane: Arc<LocalPlane>, video_id: String) {
     tokio::spawn(async move {
         if let Err(e) = run(&app, &plane, &video_id).await {
             tracing::error!(video = %video_id, error = %e, "processing failed");
@@ -22,7 +23,7 @@ pub fn spawn(app: Arc<App>, plane: Arc<RegionPlane>, video_id: String) {
 
 /// Resumes every video left `processing` by a previous run.
 pub async fn resume(app: &Arc<App>) {
-    for plane in app.regions.values() {
+    for plane in app.locals() {
         match plane.store.processing_videos().await {
             Ok(list) => {
                 for v in list {
@@ -52,7 +53,7 @@ fn publish(v: &VideoRecord, o: &ProcessingOutcome) -> OutboxItem {
     )
 }
 
-async fn run(app: &App, plane: &RegionPlane, id: &str) -> anyhow::Result<()> {
+async fn run(app: &App, plane: &LocalPlane, id: &str) -> anyhow::Result<()> {
     let Some(video) = plane.store.video(id).await? else {
         return Ok(());
     };

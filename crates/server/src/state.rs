@@ -1,9 +1,12 @@
-//! The running platform: one [`RegionPlane`] per configured region, the
-//! public catalog, and the relay that carries outbox changes between them.
+//! The running platform as this process sees it: the regions it serves
+//! itself ([`LocalPlane`]s), a [`RegionPlane`] for every configured region
+//! (local or remote), the public catalog, and the relay that carries outbox
+//! changes between them.
 //!
-//! A region is reached only through its plane. In the embedded deployment
-//! every plane lives in this process; the plane is the seam where a remote
-//! plane (a region run by its custodian on its own machines) slots in.
+//! The embedded default serves every region here, so every plane is local
+//! and the relay applies changes in-process. A region service
+//! (`--role region:<id>`) serves one region; the others are remote planes,
+//! and region-bound changes travel over NATS JetStream (`bus.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -11,39 +14,33 @@ use std::sync::Arc;
 
 use sovereel_media::{MediaProcessor, MediaStore, ProcessConfig};
 use sovereel_model::RegionId;
-use sovereel_store::{CatalogStore, RegionStore, Target};
+use sovereel_store::{CatalogStore, Target};
 
-use crate::config::Config;
+use crate::config::{Config, RegionConfig};
 use crate::metrics::Metrics;
+use crate::plane::{LocalPlane, RegionPlane};
 
-/// One jurisdiction's data plane.
-pub struct RegionPlane {
-    pub id: RegionId,
-    pub name: String,
-    pub custodian: String,
-    pub countries: Vec<String>,
-    pub default: bool,
-    pub store: Arc<dyn RegionStore>,
-    pub media: MediaStore,
-    /// The region's transparency log, witness and keys.
-    pub ledger: Arc<crate::transparency::RegionLedger>,
-    /// The region's keyring: its key-encryption key and users' data keys.
-    pub keyring: sovereel_custody::Keyring,
-    /// The region's recommendation engine (its own events only).
-    pub recs: Arc<crate::recommend::RegionEngine>,
-    /// Serialises outbox draining, so changes apply in order.
-    relay_lock: tokio::sync::Mutex<()>,
+/// How this process takes part in the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// Every region in one process (the embedded default).
+    AllInOne,
+    /// One region's plane service, run by its custodian.
+    Region(String),
 }
 
 pub struct App {
     pub config: Config,
-    pub regions: BTreeMap<String, Arc<RegionPlane>>,
+    /// The regions this process serves itself.
+    locals: BTreeMap<String, Arc<LocalPlane>>,
+    /// Every configured region, local or remote.
+    planes: BTreeMap<String, Arc<dyn RegionPlane>>,
     pub catalog: Arc<dyn CatalogStore>,
     country_region: HashMap<String, String>,
     default_region: String,
     pub processor: MediaProcessor,
     /// The Cedar policy gateway every protected read or write passes.
-    pub gateway: sovereel_custody::PolicyGateway,
+    pub gateway: Arc<sovereel_custody::PolicyGateway>,
     /// Data export jobs.
     pub exports: crate::export::Exports,
     /// The class check on everything that leaves a region.
@@ -52,42 +49,63 @@ pub struct App {
     /// Where uploads wait for processing; kept across restarts.
     pub incoming_dir: PathBuf,
     pub tmp_dir: PathBuf,
-    /// An argon2 hash of nothing in particular, verified against when a
-    /// login names an unknown handle, so both paths cost the same.
-    pub decoy_hash: String,
+    /// Carries region-bound outbox changes between region services.
+    pub(crate) bus: Option<crate::bus::Bus>,
 }
 
 impl App {
+    /// Opens every configured region in this process.
     pub async fn open(config: Config) -> anyhow::Result<Arc<App>> {
+        Self::open_as(config, Role::AllInOne).await
+    }
+
+    pub async fn open_as(config: Config, role: Role) -> anyhow::Result<Arc<App>> {
         config.validate()?;
         std::fs::create_dir_all(&config.data_dir)?;
+        let served: Vec<&RegionConfig> = match &role {
+            Role::AllInOne => config.regions.iter().collect(),
+            Role::Region(id) => {
+                let r = config.regions.iter().find(|r| &r.id == id).ok_or_else(|| {
+                    anyhow::anyhow!("role region:{id}: no such region in the configuration")
+                })?;
+                vec![r]
+            }
+        };
+        // The lease comes first: nothing of a region opens before this
+        // process is known to be its only writer.
+        let mut leases = BTreeMap::new();
+        for r in &served {
+            let lease = crate::lease::Lease::take(
+                &r.id,
+                &config.data_dir.join("regions").join(&r.id),
+                &config.region_storage(r),
+            )
+            .await?;
+            leases.insert(r.id.clone(), lease);
+        }
         let catalog = sovereel_store::open_catalog(&config.catalog_storage())
             .await
             .map_err(|e| anyhow::anyhow!("opening the catalog: {e}"))?;
         // An invalid policy set stops start-up with the validator's message.
-        let gateway = match &config.policies {
-            Some(dir) => sovereel_custody::PolicyGateway::from_dir(dir),
-            None => sovereel_custody::PolicyGateway::with_default_policies(),
-        }
-        .map_err(|e| anyhow::anyhow!("policy set: {e}"))?;
+        let gateway = Arc::new(
+            match &config.policies {
+                Some(dir) => sovereel_custody::PolicyGateway::from_dir(dir),
+                None => sovereel_custody::PolicyGateway::with_default_policies(),
+            }
+            .map_err(|e| anyhow::anyhow!("policy set: {e}"))?,
+        );
+        let served_ids: Vec<String> = served.iter().map(|r| r.id.clone()).collect();
         let mut ledgers =
-            crate::transparency::open_all(&config, gateway.policy_set_sha256()).await?;
-        let mut regions = BTreeMap::new();
-        let mut country_region = HashMap::new();
-        let mut default_region = String::new();
-        for r in &config.regions {
+            crate::transparency::open_served(&config, &served_ids, gateway.policy_set_sha256())
+                .await?;
+        let mut locals = BTreeMap::new();
+        for r in &served {
             let store = sovereel_store::open_region(&config.region_storage(r))
                 .await
                 .map_err(|e| anyhow::anyhow!("opening region `{}`: {e}", r.id))?;
             let media = MediaStore::from_url(&config.region_media(r))
                 .map_err(|e| anyhow::anyhow!("region `{}` media: {e}", r.id))?;
-            for c in &r.countries {
-                country_region.insert(c.to_ascii_uppercase(), r.id.clone());
-            }
-            if r.default {
-                default_region = r.id.clone();
-            }
-            let ledger = ledgers.remove(&r.id).expect("a ledger per region");
+            let ledger = ledgers.remove(&r.id).expect("a ledger per served region");
             let recs =
                 Arc::new(crate::recommend::RegionEngine::open(&config, &r.id, &ledger).await?);
             let keyring = sovereel_custody::Keyring::open_embedded(
@@ -95,21 +113,46 @@ impl App {
                 &crate::transparency::keyring_dir(&config, &r.id),
             )
             .map_err(|e| anyhow::anyhow!("region `{}` keyring: {e}", r.id))?;
-            let plane = RegionPlane {
+            let plane = LocalPlane {
                 id: RegionId::parse(&r.id)?,
-                name: r.name.clone(),
-                custodian: r.custodian.clone(),
-                countries: r.countries.clone(),
-                default: r.default,
                 store,
                 media,
                 ledger,
                 keyring,
                 recs,
+                gateway: gateway.clone(),
                 relay_lock: tokio::sync::Mutex::new(()),
+                _lease: leases.remove(&r.id).expect("a lease per served region"),
             };
-            regions.insert(r.id.clone(), Arc::new(plane));
+            locals.insert(r.id.clone(), Arc::new(plane));
         }
+        let mut planes: BTreeMap<String, Arc<dyn RegionPlane>> = BTreeMap::new();
+        let mut country_region = HashMap::new();
+        let mut default_region = String::new();
+        for r in &config.regions {
+            for c in &r.countries {
+                country_region.insert(c.to_ascii_uppercase(), r.id.clone());
+            }
+            if r.default {
+                default_region = r.id.clone();
+            }
+            match locals.get(&r.id) {
+                Some(l) => {
+                    planes.insert(r.id.clone(), l.clone() as Arc<dyn RegionPlane>);
+                }
+                None => {
+                    let remote = crate::plane::RemotePlane::new(&config, &r.id)?;
+                    planes.insert(r.id.clone(), Arc::new(remote) as Arc<dyn RegionPlane>);
+                }
+            }
+        }
+        let bus = match (&role, &config.cluster) {
+            (Role::Region(_), Some(c)) => Some(crate::bus::Bus::connect(c).await?),
+            (Role::Region(id), None) => anyhow::bail!(
+                "role region:{id} needs a [cluster] section (see `sovereel cluster init`)"
+            ),
+            (Role::AllInOne, _) => None,
+        };
         let incoming_dir = config.data_dir.join("incoming");
         let tmp_dir = config.data_dir.join("tmp");
         std::fs::create_dir_all(&incoming_dir)?;
@@ -123,12 +166,10 @@ impl App {
         } else {
             MediaProcessor::with_tools(None, pc)
         };
-        let decoy_hash =
-            tokio::task::spawn_blocking(|| crate::auth::hash_password("decoy-password-not-used"))
-                .await??;
         Ok(Arc::new(App {
             config,
-            regions,
+            locals,
+            planes,
             catalog,
             country_region,
             default_region,
@@ -139,27 +180,55 @@ impl App {
             metrics: Metrics::default(),
             incoming_dir,
             tmp_dir,
-            decoy_hash,
+            bus,
         }))
     }
 
-    pub fn region(&self, id: &str) -> Option<&Arc<RegionPlane>> {
-        self.regions.get(id)
+    /// A region this process serves itself.
+    pub fn local(&self, id: &str) -> Option<&Arc<LocalPlane>> {
+        self.locals.get(id)
+    }
+
+    /// Every region this process serves itself.
+    pub fn locals(&self) -> impl Iterator<Item = &Arc<LocalPlane>> {
+        self.locals.values()
+    }
+
+    /// Any configured region, local or remote.
+    pub fn plane(&self, id: &str) -> Option<&Arc<dyn RegionPlane>> {
+        self.planes.get(id)
+    }
+
+    /// Every configured region, local or remote.
+    pub fn planes(&self) -> impl Iterator<Item = &Arc<dyn RegionPlane>> {
+        self.planes.values()
+    }
+
+    /// The configuration of a region (known to every role).
+    pub fn region_config(&self, id: &str) -> Option<&RegionConfig> {
+        self.config.regions.iter().find(|r| r.id == id)
     }
 
     /// The home region of a country: the one listing it, else the default.
-    pub fn home_of_country(&self, code: &str) -> &Arc<RegionPlane> {
-        let id = self
-            .country_region
+    pub fn home_of_country(&self, code: &str) -> &str {
+        self.country_region
             .get(code)
-            .unwrap_or(&self.default_region);
-        &self.regions[id]
+            .unwrap_or(&self.default_region)
+    }
+
+    /// Relays the outbox of a region served here; a remote region relays
+    /// its own.
+    pub async fn relay_region(&self, id: &str) -> anyhow::Result<()> {
+        match self.locals.get(id) {
+            Some(plane) => self.relay(plane).await,
+            None => Ok(()),
+        }
     }
 
     /// Applies every pending outbox change of `plane` to its target, in
     /// order. Safe to call concurrently and repeatedly: targets apply each
     /// `(origin, seq)` once.
-    pub async fn relay(&self, plane: &RegionPlane) -> anyhow::Result<()> {
+    pub async fn relay(&self, plane: &LocalPlane) -> anyhow::Result<()> {
         let _guard = plane.relay_lock.lock().await;
         loop {
             let pending = plane.store.pending_changes(256).await?;
@@ -170,10 +239,8 @@ impl App {
             // Everything that leaves the region passes the egress check
             // first; the batch is recorded in the region's ledger (its
             // SHA-256 over the exact payloads) before it is applied.
-            let mut crossing: std::collections::BTreeMap<
-                String,
-                (Vec<u8>, Vec<sovereel_custody::EgressReceipt>),
-            > = Default::default();
+            let mut crossing: BTreeMap<String, (Vec<u8>, Vec<sovereel_custody::EgressReceipt>)> =
+                Default::default();
             let mut allowed = Vec::with_capacity(pending.len());
             for p in pending {
                 let destination = match &p.target {
@@ -225,24 +292,34 @@ impl App {
                 ));
                 plane.ledger.log.append_entry(&entry).await?;
             }
+            let origin = plane.id.as_str();
             for p in allowed {
-                let origin = plane.id.as_str();
                 match &p.target {
                     Target::Catalog => {
                         let fresh = self.catalog.apply_change(origin, p.seq, &p.change).await?;
                         if fresh {
                             self.tell_engines(&p.change).await;
+                            if let Some(bus) = &self.bus {
+                                bus.publish_catalog(origin, p.seq, &p.change).await?;
+                            }
                         }
-                        fresh
                     }
-                    Target::Region(r) => match self.regions.get(r) {
-                        Some(target) => target.store.apply_change(origin, p.seq, &p.change).await?,
-                        None => {
+                    Target::Region(r) => {
+                        if let Some(target) = self.locals.get(r) {
+                            target.store.apply_change(origin, p.seq, &p.change).await?;
+                        } else if let Some(bus) = &self.bus {
+                            // Durable in the stream once acknowledged; the
+                            // target applies it when it is up.
+                            bus.publish_region(r, origin, p.seq, &p.change).await?;
+                        } else if let Some(target) = self.planes.get(r) {
+                            target
+                                .apply_changes(origin, &[(p.seq, p.change.clone())])
+                                .await?;
+                        } else {
                             tracing::error!(target_region = %r, seq = p.seq, "outbox change for an unknown region; dropped");
-                            false
                         }
-                    },
-                };
+                    }
+                }
                 self.metrics
                     .outbox_applied
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -252,14 +329,15 @@ impl App {
         }
     }
 
-    /// Keeps every region's engine in step with the public catalog.
-    async fn tell_engines(&self, change: &sovereel_store::Change) {
+    /// Keeps the engines of the regions served here in step with the
+    /// public catalog.
+    pub(crate) async fn tell_engines(&self, change: &sovereel_store::Change) {
         match change {
             sovereel_store::Change::PublishVideo { id, .. }
             | sovereel_store::Change::SetLabels { video_id: id, .. } => {
                 if let Ok(Some(v)) = self.catalog.video(id).await {
                     let meta = crate::recommend::video_meta(&v);
-                    for plane in self.regions.values() {
+                    for plane in self.locals.values() {
                         if let Err(e) = plane.recs.lock().upsert_video(&meta) {
                             tracing::warn!(video = %id, error = %e, "engine refused a catalog video");
                         }
@@ -267,7 +345,7 @@ impl App {
                 }
             }
             sovereel_store::Change::UnpublishVideo { id, .. } => {
-                for plane in self.regions.values() {
+                for plane in self.locals.values() {
                     plane.recs.lock().remove_video(id);
                 }
             }
@@ -275,7 +353,7 @@ impl App {
         }
     }
 
-    /// Loads the whole public catalog into every region's engine (at start).
+    /// Loads the whole public catalog into every local engine (at start).
     pub async fn load_engines(&self) -> anyhow::Result<usize> {
         let mut cursor: Option<sovereel_store::Cursor> = None;
         let mut n = 0;
@@ -283,7 +361,7 @@ impl App {
             let page = self.catalog.fresh_videos(cursor.as_ref(), 2000).await?;
             for v in &page {
                 let meta = crate::recommend::video_meta(v);
-                for plane in self.regions.values() {
+                for plane in self.locals.values() {
                     let _ = plane.recs.lock().upsert_video(&meta);
                 }
             }
@@ -300,18 +378,18 @@ impl App {
         }
     }
 
-    /// Snapshots every region's model.
+    /// Snapshots every local region's model.
     pub fn snapshot_engines(&self) {
-        for plane in self.regions.values() {
+        for plane in self.locals.values() {
             if let Err(e) = plane.recs.snapshot() {
                 tracing::warn!(region = %plane.id, error = %e, "model snapshot failed");
             }
         }
     }
 
-    /// Relays every region's outbox; used at start-up and periodically.
+    /// Relays every local region's outbox; used at start-up and periodically.
     pub async fn relay_all(&self) {
-        for plane in self.regions.values() {
+        for plane in self.locals.values() {
             if let Err(e) = self.relay(plane).await {
                 tracing::warn!(region = %plane.id, error = %e, "outbox relay failed; will retry");
             }

@@ -59,10 +59,13 @@ pub fn witness_name(r: &RegionConfig) -> String {
     format!("{}/witness", log_origin(r))
 }
 
-/// Loads (creating at first start) every region's ledger keys.
-pub fn load_keys(config: &Config) -> anyhow::Result<BTreeMap<String, RegionKeys>> {
+/// Loads (creating at first start) the ledger keys of the given regions.
+pub fn load_keys(
+    config: &Config,
+    regions: &[String],
+) -> anyhow::Result<BTreeMap<String, RegionKeys>> {
     let mut out = BTreeMap::new();
-    for r in &config.regions {
+    for r in config.regions.iter().filter(|r| regions.contains(&r.id)) {
         let keys = load_or_create_region_keys(
             &keyring_dir(config, &r.id),
             &r.id,
@@ -75,18 +78,52 @@ pub fn load_keys(config: &Config) -> anyhow::Result<BTreeMap<String, RegionKeys>
     Ok(out)
 }
 
-/// Opens every region's witness and log, and records the configuration.
-pub async fn open_all(
+/// The public keys of a region this process does not serve, from the
+/// cluster file.
+fn remote_vkeys(config: &Config, region: &str) -> anyhow::Result<(NoteVerifier, NoteVerifier)> {
+    let c = config
+        .cluster
+        .as_ref()
+        .and_then(|c| c.regions.get(region))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "region `{region}` is not served here and the cluster file does not list it"
+            )
+        })?;
+    let log = NoteVerifier::parse(&c.log_vkey)
+        .map_err(|e| anyhow::anyhow!("region `{region}` log key in the cluster file: {e}"))?;
+    let witness = NoteVerifier::parse(&c.witness_vkey)
+        .map_err(|e| anyhow::anyhow!("region `{region}` witness key in the cluster file: {e}"))?;
+    Ok((log, witness))
+}
+
+/// Opens the witness and log of every region served here, and records the
+/// configuration. Each log is cosigned by every other region's witness: in
+/// this process when that region is served here, over the cluster's mutual
+/// TLS otherwise.
+pub async fn open_served(
     config: &Config,
+    served: &[String],
     policy_set_sha256: &str,
 ) -> anyhow::Result<BTreeMap<String, Arc<RegionLedger>>> {
-    let keys = load_keys(config)?;
-    let log_verifiers: BTreeMap<String, NoteVerifier> = keys
-        .iter()
-        .map(|(r, k)| (r.clone(), k.log.verifier()))
-        .collect();
-    let mut witnesses = BTreeMap::new();
+    let keys = load_keys(config, served)?;
+    let mut log_verifiers: BTreeMap<String, NoteVerifier> = BTreeMap::new();
+    let mut witness_verifiers: BTreeMap<String, NoteVerifier> = BTreeMap::new();
     for r in &config.regions {
+        match keys.get(&r.id) {
+            Some(k) => {
+                log_verifiers.insert(r.id.clone(), k.log.verifier());
+                witness_verifiers.insert(r.id.clone(), k.witness.verifier());
+            }
+            None => {
+                let (log, witness) = remote_vkeys(config, &r.id)?;
+                log_verifiers.insert(r.id.clone(), log);
+                witness_verifiers.insert(r.id.clone(), witness);
+            }
+        }
+    }
+    let mut witnesses = BTreeMap::new();
+    for r in config.regions.iter().filter(|r| keys.contains_key(&r.id)) {
         let others: Vec<NoteVerifier> = log_verifiers
             .iter()
             .filter(|(id, _)| **id != r.id)
@@ -99,17 +136,50 @@ pub async fn open_all(
             .map_err(|e| anyhow::anyhow!("region `{}` witness: {e}", r.id))?;
         witnesses.insert(r.id.clone(), Arc::new(w));
     }
+    let client = match &config.cluster {
+        Some(c) => Some(crate::cluster::client(config, c, Duration::from_secs(2))?),
+        None => None,
+    };
     let mut out = BTreeMap::new();
-    for r in &config.regions {
+    for r in config.regions.iter().filter(|r| keys.contains_key(&r.id)) {
         let mut lc = LogConfig::new(&log_origin(r));
         lc.witness_timeout = Duration::from_secs(2);
-        lc.witnesses = witnesses
-            .iter()
-            .filter(|(id, _)| **id != r.id)
-            .map(|(_, w)| Arc::new(InProcessWitness::new(w.clone())) as Arc<dyn WitnessClient>)
-            .collect();
+        for other in config.regions.iter().filter(|o| o.id != r.id) {
+            let w: Arc<dyn WitnessClient> =
+                match (witnesses.get(&other.id), &config.cluster, &client) {
+                    (Some(w), _, _) => Arc::new(InProcessWitness::new(w.clone())),
+                    (None, Some(c), Some(client)) => {
+                        let url = &c.regions[&other.id].url;
+                        Arc::new(sovereel_ledger::HttpWitness::with_client(
+                            &format!("{}/log/{}", url.trim_end_matches('/'), other.id),
+                            witness_verifiers[&other.id].clone(),
+                            client.clone(),
+                        ))
+                    }
+                    _ => continue,
+                };
+            lc.witnesses.push(w);
+        }
         let dir = config.data_dir.join("regions").join(&r.id);
-        let storage = LogStorage::local(&dir.join("ledger"))?;
+        let storage = match &r.ledger {
+            // In object storage: checked now, so that a wrong endpoint, key
+            // or bucket stops the start-up with a message naming it.
+            Some(url) => {
+                let s = LogStorage::from_url(url)
+                    .map_err(|e| anyhow::anyhow!("region `{}` ledger: {e}", r.id))?;
+                s.check()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("region `{}` ledger: {e}", r.id))?;
+                s
+            }
+            None => LogStorage::local(&dir.join("ledger"))?,
+        };
+        if let Some(url) = &r.ledger_lock {
+            let lock = sovereel_ledger::PostgresLock::connect(url, &log_origin(r))
+                .await
+                .map_err(|e| anyhow::anyhow!("region `{}` ledger lock: {e}", r.id))?;
+            lc.lock = Some(Arc::new(lock));
+        }
         let log = Log::open(storage, keys[&r.id].log.clone(), lc)
             .await
             .map_err(|e| anyhow::anyhow!("region `{}` ledger: {e}", r.id))?;
@@ -122,7 +192,7 @@ pub async fn open_all(
             .regions
             .iter()
             .filter(|o| o.id != r.id)
-            .map(|o| keys[&o.id].witness.verifier().vkey())
+            .map(|o| witness_verifiers[&o.id].vkey())
             .collect();
         record_config(&ledger, r, witness_keys, policy_set_sha256).await?;
         out.insert(r.id.clone(), ledger);
@@ -151,6 +221,19 @@ async fn record_config(
     };
     ledger.log.ensure_region_config(&entry).await?;
     Ok(())
+}
+
+/// Every region's witness key: of the regions served here from their
+/// keys, of the others from the cluster file.
+pub fn witness_verifiers(app: &crate::App) -> Vec<NoteVerifier> {
+    app.config
+        .regions
+        .iter()
+        .filter_map(|r| match app.local(&r.id) {
+            Some(p) => Some(p.ledger.keys.witness.verifier()),
+            None => remote_vkeys(&app.config, &r.id).ok().map(|(_, w)| w),
+        })
+        .collect()
 }
 
 /// Names of the witnesses whose cosignatures a published checkpoint carries.

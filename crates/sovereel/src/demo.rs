@@ -433,10 +433,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("Demo logins (password: {PASSWORD}):");
     for (handle, country, likes) in VIEWERS {
         let region = app.home_of_country(country);
+        let custodian = app
+            .region_config(region)
+            .map(|r| r.custodian.as_str())
+            .unwrap_or_default();
         println!(
             "  {handle:<12} home region {:<7} held by {:<38} likes #{}",
-            region.id,
-            region.custodian,
+            region,
+            custodian,
             likes.join(", #")
         );
     }

@@ -52,7 +52,12 @@ impl ServeArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Run the platform (the default when no subcommand is given).
-    Serve(ServeArgs),
+    Serve(ServeCmd),
+    /// The split deployment: one service per region, stateless edges.
+    Cluster {
+        #[command(subcommand)]
+        what: ClusterCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -91,6 +96,58 @@ enum Command {
     Keys {
         #[command(subcommand)]
         what: KeysCommand,
+    },
+}
+
+#[derive(clap::Args, Clone, Default)]
+struct ServeCmd {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// `region:<id>` runs one region's plane service; `edge` runs the
+    /// public API and web client with no region inside. Without a role,
+    /// every region runs in this process (the embedded default).
+    #[arg(long, env = "SOVEREEL_ROLE")]
+    role: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Write a cluster: DIR/cluster.toml, one secrets directory per role,
+    /// and DIR/roles.tsv (each role's start command).
+    Init {
+        #[arg(long)]
+        out: PathBuf,
+        /// Regions to run (default: every region of the default configuration).
+        #[arg(long, value_delimiter = ',')]
+        regions: Vec<String>,
+        /// A PostgreSQL server; one database per region and one for the
+        /// catalog are created on it (default: SQLite in each region's directory).
+        #[arg(long)]
+        postgres: Option<String>,
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats: String,
+        /// The address every role listens on and is reached at.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Edges listen on this port, regions on the next ones.
+        #[arg(long, default_value_t = 7100)]
+        base_port: u16,
+        /// The cluster's name: prefixes its databases and names its stream.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Start every role of a cluster on this machine, for trying.
+    Up {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Remove a cluster's databases and NATS stream.
+    Destroy {
+        #[arg(long)]
+        dir: PathBuf,
+        /// A PostgreSQL URL with the right to drop the cluster's databases.
+        #[arg(long)]
+        postgres: Option<String>,
     },
 }
 
@@ -222,29 +279,52 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-        Command::Serve(args) => {
+    match cli.command.unwrap_or(Command::Serve(ServeCmd::default())) {
+        Command::Serve(cmd) => {
             init_logging();
-            let cfg = match args.load() {
+            let cfg = match cmd.serve.load() {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("sovereel: {e}");
                     std::process::exit(2);
                 }
             };
-            let server = Server::build(cfg).await?;
-            let addr = server.local_addr();
-            let ffmpeg = if server.app.processor.transcodes() {
-                "ffmpeg found: uploads are transcoded"
-            } else {
-                "no ffmpeg: browser-playable uploads are served as uploaded"
-            };
-            println!(
-                "Sovereel is running at http://{addr}/  ({} regions; {ffmpeg})",
-                server.app.regions.len()
-            );
-            server.run(shutdown_signal()).await?;
+            match cmd.role.as_deref() {
+                None | Some("all") => {
+                    let server = Server::build(cfg).await?;
+                    let addr = server.local_addr();
+                    let ffmpeg = if server.app.processor.transcodes() {
+                        "ffmpeg found: uploads are transcoded"
+                    } else {
+                        "no ffmpeg: browser-playable uploads are served as uploaded"
+                    };
+                    println!(
+                        "Sovereel is running at http://{addr}/  ({} regions; {ffmpeg})",
+                        server.app.locals().count()
+                    );
+                    server.run(shutdown_signal()).await?;
+                }
+                Some("edge") => {
+                    let edge = sovereel_server::edge::Edge::build(cfg).await?;
+                    println!("Sovereel edge at http://{}/", edge.local_addr());
+                    edge.run(shutdown_signal()).await?;
+                }
+                Some(r) => {
+                    let Some(id) = r.strip_prefix("region:") else {
+                        anyhow::bail!("--role: `{r}` is not `edge` or `region:<id>`");
+                    };
+                    let server =
+                        Server::build_as(cfg, sovereel_server::Role::Region(id.to_string()))
+                            .await?;
+                    println!(
+                        "Sovereel region {id} plane service at https://{}/",
+                        server.local_addr()
+                    );
+                    server.run(shutdown_signal()).await?;
+                }
+            }
         }
+        Command::Cluster { what } => cluster(what).await?,
         Command::Config {
             what: ConfigCommand::Example,
         } => print!("{}", sovereel_server::config::EXAMPLE),
@@ -349,7 +429,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             what: KeysCommand::Show(args),
         } => {
             let cfg = args.load()?;
-            let keys = sovereel_server::transparency::load_keys(&cfg)?;
+            let ids: Vec<String> = cfg.regions.iter().map(|r| r.id.clone()).collect();
+            let keys = sovereel_server::transparency::load_keys(&cfg, &ids)?;
             for (region, k) in keys {
                 println!("{region} log     {}", k.log.verifier().vkey());
                 println!("{region} witness {}", k.witness.verifier().vkey());
@@ -361,4 +442,71 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn toml_like(cfg: &Config) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(cfg)?)
+}
+
+async fn cluster(what: ClusterCommand) -> anyhow::Result<()> {
+    match what {
+        ClusterCommand::Init {
+            out,
+            regions,
+            postgres,
+            nats,
+            host,
+            base_port,
+            name,
+        } => {
+            let name = name.unwrap_or_else(|| {
+                let mut b = [0u8; 4];
+                getrandom::getrandom(&mut b).expect("random source");
+                format!(
+                    "c{}",
+                    b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+                )
+            });
+            let out = std::path::absolute(&out)?;
+            sovereel_server::cluster::init(&sovereel_server::cluster::InitOptions {
+                out: out.clone(),
+                regions,
+                postgres,
+                nats,
+                host,
+                base_port,
+                name,
+                binary: std::env::current_exe()?,
+            })
+            .await?;
+            println!("cluster written to {}", out.display());
+            print!("{}", std::fs::read_to_string(out.join("roles.tsv"))?);
+        }
+        ClusterCommand::Up { dir } => {
+            let roles = std::fs::read_to_string(dir.join("roles.tsv"))?;
+            let mut children = vec![];
+            // Regions first, then edges.
+            let mut lines: Vec<(&str, &str)> =
+                roles.lines().filter_map(|l| l.split_once('\t')).collect();
+            lines.sort_by_key(|(role, _)| *role == "edge");
+            for (role, cmd) in lines {
+                println!("starting {role}");
+                children.push(
+                    tokio::process::Command::new("sh")
+                        .arg("-c")
+                        .arg(format!("exec {cmd}"))
+                        .kill_on_drop(true)
+                        .spawn()?,
+                );
+                if role != "edge" {
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                }
+            }
+            shutdown_signal().await;
+            for c in &mut children {
+                let _ = c.start_kill();
+            }
+        }
+        ClusterCommand::Destroy { dir, postgres } => {
+            let cfg = Config::load(Some(&dir.join("cluster.toml")))?;
+            sovereel_server::cluster::destroy(&cfg, postgres.as_deref()).await?;
+        }
+    }
+    Ok(())
 }

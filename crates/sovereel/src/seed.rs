@@ -65,7 +65,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     // One hash for every seeded user: hashing 10k passwords would dominate
     // the run, and seeded accounts are for load tests only.
     let hash = sovereel_server::auth::hash_password(&args.password)?;
-    let regions: Vec<_> = app.regions.values().cloned().collect();
+    let regions: Vec<_> = app.locals().cloned().collect();
     let run_tag: String = (0..4)
         .map(|_| (b'a' + rng.gen_range(0..26)) as char)
         .collect();
@@ -73,7 +73,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     let mut users = Vec::with_capacity(args.users);
     for i in 0..args.users {
         let plane = &regions[i % regions.len()];
-        let id = UserId::generate(&plane.id);
+        let id = UserId::generate(plane.region());
         let handle = format!("seed_{run_tag}_{i}");
         let now = sovereel_model::now_millis();
         let u = UserRecord {
@@ -84,10 +84,9 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             private: false,
             email: format!("{handle}@seed.invalid"),
             birthdate: "1990-01-01".into(),
-            country: plane
-                .countries
-                .first()
-                .cloned()
+            country: app
+                .region_config(plane.region().as_str())
+                .and_then(|r| r.countries.first().cloned())
                 .unwrap_or_else(|| "FR".into()),
             password_hash: hash.clone(),
             non_profiled: false,
@@ -96,7 +95,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             created_at: now,
         };
         app.catalog
-            .reserve_handle(&handle, &u.id, plane.id.as_str(), now)
+            .reserve_handle(&handle, &u.id, plane.region().as_str(), now)
             .await?;
         let profile = Change::UpsertProfile {
             user_id: u.id.clone(),
@@ -104,11 +103,11 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             display_name: u.display_name.clone(),
             bio: String::new(),
             private: false,
-            region: plane.id.to_string(),
+            region: plane.region().to_string(),
             created_at: now,
         };
         plane
-            .store
+            .store()
             .create_user(&u, &[OutboxItem::new(Target::Catalog, profile)])
             .await?;
         users.push((u.id, plane.clone()));
@@ -122,7 +121,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     for i in 0..args.videos {
         let (author, plane) = &users[rng.gen_range(0..users.len())];
         let tag = TAGS[rng.gen_range(0..TAGS.len())];
-        let id = VideoId::generate(&plane.id).to_string();
+        let id = VideoId::generate(plane.region()).to_string();
         let created_at = now - rng.gen_range(0..30 * 86_400_000i64);
         let v = VideoRecord {
             id: id.clone(),
@@ -146,7 +145,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             created_at,
             counts: Counts::default(),
         };
-        plane.store.insert_video(&v).await?;
+        plane.store().insert_video(&v).await?;
         let outcome = ProcessingOutcome {
             state: "ready".into(),
             state_reason: Some("seeded metadata without media".into()),
@@ -171,7 +170,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             created_at,
         };
         plane
-            .store
+            .store()
             .finish_processing(
                 &v.id,
                 &outcome,
@@ -196,7 +195,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             let now = sovereel_model::now_millis();
             let out = sovereel_server::api::social::follow_changes(follower, followee, 1);
             plane
-                .store
+                .store()
                 .follow(follower, followee, FollowState::Approved, now, &out)
                 .await?;
         }

@@ -404,7 +404,7 @@ async fn residency_export_shredding_and_egress() {
 
     // Egress: a comment on a non-public video pushed at another region is
     // protected data; the gateway refuses it, logs and counts it.
-    let us = app.app.region("us").unwrap().clone();
+    let us = app.app.local("us").unwrap().clone();
     let c = CommentRecord {
         id: "us_00000000000000000000000000".into(),
         video_id: planted[2].private_video.clone(),
@@ -415,7 +415,7 @@ async fn residency_export_shredding_and_egress() {
         created_at: 1,
         replies_count: 0,
     };
-    us.store
+    us.store()
         .record_comment(
             &c.id,
             &c.author_id,
@@ -429,9 +429,9 @@ async fn residency_export_shredding_and_egress() {
         .await
         .unwrap();
     app.app.relay(&us).await.unwrap();
-    let nz = app.app.region("nz").unwrap();
+    let nz = app.app.local("nz").unwrap();
     assert!(
-        nz.store.comment(&c.id).await.unwrap().is_none(),
+        nz.store().comment(&c.id).await.unwrap().is_none(),
         "the refused change was not applied"
     );
     let metrics = app

@@ -14,9 +14,9 @@ use sovereel_store::{Backend, StaffRecord};
 
 async fn staff(app: &TestApp, region: &str, handle: &str, org: &str, role: &str) -> String {
     let hash = sovereel_server::auth::hash_password("staff password long").unwrap();
-    let plane = app.app.region(region).unwrap();
+    let plane = app.app.local(region).unwrap();
     plane
-        .store
+        .store()
         .create_staff(&StaffRecord {
             id: format!("staff-{handle}"),
             handle: handle.into(),

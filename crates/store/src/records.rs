@@ -36,7 +36,7 @@ pub struct ProfilePatch {
     pub non_profiled: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VideoRecord {
     pub id: String,
     pub author_id: String,
@@ -192,7 +192,7 @@ pub struct StaffRecord {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseRecord {
     pub id: String,
     pub video_id: String,

@@ -7,7 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sovereel_model::{Birthdate, CountryCode, DisplayName, Email, Handle, Password, UserId};
-use sovereel_store::{Change, FollowState, OutboxItem, ProfilePatch, Target, UserRecord};
+use sovereel_store::{Change, OutboxItem, ProfilePatch, Target, UserRecord};
 use utoipa::ToSchema;
 
 use crate::auth::{self, AuthUser};
@@ -72,7 +72,16 @@ pub async fn signup(
             "you must be at least 13 years old to sign up",
         ));
     }
-    let home = app.home_of_country(country.as_str()).clone();
+    let home_id = app.home_of_country(country.as_str()).to_string();
+    // An account is made by its home region's own service; an edge sends
+    // the sign-up there.
+    let home = match app.local(&home_id) {
+        Some(h) => h.clone(),
+        None => return Err(ApiError::region_unavailable(&home_id)),
+    };
+    let home_config = app
+        .region_config(&home_id)
+        .ok_or_else(|| ApiError::internal("home region missing from the configuration"))?;
     let id = UserId::generate(&home.id);
     let pw = password.expose().to_string();
     let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
@@ -133,8 +142,8 @@ pub async fn signup(
         user: UserView::from_profile(&profile, None),
         region: RegionView {
             id: home.id.to_string(),
-            name: home.name.clone(),
-            custodian: home.custodian.clone(),
+            name: home_config.name.clone(),
+            custodian: home_config.custodian.clone(),
         },
     };
     Ok((StatusCode::CREATED, ApiJson(answer)).into_response())
@@ -163,7 +172,7 @@ pub async fn login(
     let bad = || ApiError::new(Kind::BadCredentials, "wrong handle or password");
     let handle = Handle::parse(&body.handle).map_err(|_| bad())?;
     let found = match app.catalog.resolve_handle(handle.as_str()).await? {
-        Some((_, region)) => match app.region(&region) {
+        Some((_, region)) => match app.local(&region) {
             Some(home) => home
                 .store
                 .user_by_handle(handle.as_str())
@@ -176,7 +185,7 @@ pub async fn login(
     let hash = found
         .as_ref()
         .map(|(u, _)| u.password_hash.clone())
-        .unwrap_or_else(|| app.decoy_hash.clone());
+        .unwrap_or(auth::decoy_hash().await?);
     let pw = body.password.clone();
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
         .await
@@ -285,8 +294,14 @@ async fn me_view(app: &App, user: &AuthUser) -> ApiResult<MeView> {
         non_profiled: rec.non_profiled,
         region: RegionView {
             id: user.home.id.to_string(),
-            name: user.home.name.clone(),
-            custodian: user.home.custodian.clone(),
+            name: app
+                .region_config(user.home.id.as_str())
+                .map(|r| r.name.clone())
+                .unwrap_or_default(),
+            custodian: app
+                .region_config(user.home.id.as_str())
+                .map(|r| r.custodian.clone())
+                .unwrap_or_default(),
         },
         created_at: sovereel_model::rfc3339(rec.created_at),
     })
@@ -381,8 +396,8 @@ pub async fn follow_requests(
 ) -> ApiResult<ApiJson<HandleList>> {
     // Requests are stored at each follower's home; every plane is asked.
     let mut ids = vec![];
-    for plane in app.regions.values() {
-        ids.extend(plane.store.pending_requests(user.id.as_str(), 200).await?);
+    for plane in app.planes() {
+        ids.extend(plane.pending_requests(user.id.as_str(), 200).await?);
     }
     let profiles = app.catalog.profiles(&ids).await?;
     Ok(ApiJson(HandleList {
@@ -393,18 +408,25 @@ pub async fn follow_requests(
     }))
 }
 
-/// The follower behind a pending request to `user` (the request is stored
-/// at the follower's home), or not found.
-async fn pending_follower(
+/// Settles a pending request to `user` from `handle` (the request is
+/// stored at the follower's home, which carries it out), or not found.
+async fn settle_request(
     app: &App,
     user: &AuthUser,
     handle: &str,
-) -> ApiResult<(String, Arc<crate::state::RegionPlane>)> {
+    decision: crate::plane::FollowDecision,
+) -> ApiResult<StatusCode> {
     let (follower, home) = crate::api::social::resolve_user(app, handle).await?;
-    if home.store.follow_state(&follower, user.id.as_str()).await? != Some(FollowState::Pending) {
+    if !home
+        .settle_follow(&follower, user.id.as_str(), decision)
+        .await?
+    {
         return Err(ApiError::not_found("follow request"));
     }
-    Ok((follower, home))
+    app.relay_region(home.id().as_str())
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Approve a follow request.
@@ -414,23 +436,7 @@ pub async fn approve_request(
     user: AuthUser,
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let (follower, follower_home) = pending_follower(&app, &user, &handle).await?;
-    let now = sovereel_model::now_millis();
-    let out = crate::api::social::follow_changes(&follower, user.id.as_str(), 1);
-    follower_home
-        .store
-        .follow(
-            &follower,
-            user.id.as_str(),
-            FollowState::Approved,
-            now,
-            &out,
-        )
-        .await?;
-    app.relay(&follower_home)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(StatusCode::NO_CONTENT)
+    settle_request(&app, &user, &handle, crate::plane::FollowDecision::Approve).await
 }
 
 /// Decline a follow request.
@@ -440,15 +446,7 @@ pub async fn decline_request(
     user: AuthUser,
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let (follower, follower_home) = pending_follower(&app, &user, &handle).await?;
-    follower_home
-        .store
-        .unfollow(&follower, user.id.as_str(), &[])
-        .await?;
-    app.relay(&follower_home)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(StatusCode::NO_CONTENT)
+    settle_request(&app, &user, &handle, crate::plane::FollowDecision::Decline).await
 }
 
 /// "Reset my For You": the home engine forgets everything it learned about

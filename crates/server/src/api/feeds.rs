@@ -159,7 +159,7 @@ async fn ranked_for_you(
     let mut q =
         sovereel_recs::Query::new(v.id.as_str(), limit as usize, sovereel_model::now_millis());
     q.follows = v.home.store.following(v.id.as_str(), 5000).await?;
-    q.blocked_authors = access::block_set(app, v).await?.into_iter().collect();
+    q.blocked_authors = access::block_set(app, v).await?.users.into_iter().collect();
     q.non_profiled = me.non_profiled;
     q.viewer_is_adult = adult;
     q.cursor = cursor.map(str::to_string);
@@ -299,13 +299,31 @@ pub async fn following(
                 .push(a.clone());
         }
         for (region, authors) in by_region {
-            let Some(plane) = app.region(&region) else {
+            let Some(plane) = app.plane(&region) else {
                 continue;
             };
-            let recs = plane
-                .store
-                .author_videos(&authors, &["followers"], cursor.as_ref(), limit)
-                .await?;
+            let recs = match plane
+                .author_videos(
+                    &authors,
+                    &["followers".to_string()],
+                    Some(user.id.as_str()),
+                    cursor
+                        .as_ref()
+                        .map(sovereel_store::Cursor::encode)
+                        .as_deref(),
+                    limit,
+                )
+                .await
+            {
+                Ok(r) => r,
+                // A region that does not answer leaves its followers-only
+                // videos out of this page; the rest of the feed still works.
+                Err(crate::plane::PlaneError::Unavailable { region }) => {
+                    tracing::warn!(%region, "followers-only videos skipped: region unavailable");
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             if recs.is_empty() {
                 continue;
             }

@@ -21,7 +21,7 @@ pub struct Health {
 /// Liveness and readiness: answers once every region's store answers.
 #[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, body = Health), (status = 503, body = crate::error::ProblemBody)))]
 pub async fn healthz(State(app): State<Arc<App>>) -> ApiResult<ApiJson<Health>> {
-    for plane in app.regions.values() {
+    for plane in app.locals() {
         plane.store.pending_changes(1).await.map_err(|_| {
             ApiError::new(
                 Kind::Unavailable,
@@ -35,7 +35,7 @@ pub async fn healthz(State(app): State<Arc<App>>) -> ApiResult<ApiJson<Health>> 
         .map_err(|_| ApiError::new(Kind::Unavailable, "the catalog is not answering"))?;
     Ok(ApiJson(Health {
         status: "ok".into(),
-        regions: app.regions.keys().cloned().collect(),
+        regions: app.locals().map(|p| p.id.to_string()).collect(),
     }))
 }
 
@@ -66,10 +66,11 @@ pub struct RegionList {
 }
 
 fn region_infos(app: &App) -> Vec<RegionInfo> {
-    app.regions
-        .values()
+    app.config
+        .regions
+        .iter()
         .map(|r| RegionInfo {
-            id: r.id.to_string(),
+            id: r.id.clone(),
             name: r.name.clone(),
             custodian: r.custodian.clone(),
             countries: r.countries.clone(),
@@ -106,7 +107,7 @@ pub async fn countries(State(app): State<Arc<App>>) -> ApiJson<CountryList> {
         .map(|(code, name)| CountryInfo {
             code: code.to_string(),
             name: name.to_string(),
-            region: app.home_of_country(code).id.to_string(),
+            region: app.home_of_country(code).to_string(),
         })
         .collect();
     ApiJson(CountryList { items })

@@ -22,7 +22,8 @@ use crate::access;
 use crate::api::staff::StaffUser;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, Kind};
-use crate::state::{App, RegionPlane};
+use crate::plane::LocalPlane;
+use crate::state::App;
 
 const CATEGORIES: &[&str] = &[
     "spam",
@@ -92,7 +93,7 @@ pub async fn report(
         )
         .await?;
     let case = CaseRecord {
-        id: random_id(v.home.id.as_str()),
+        id: random_id(v.home.id().as_str()),
         video_id: body.video_id.clone(),
         subject_id: v.record.author_id.clone(),
         category: body.category.clone(),
@@ -101,7 +102,7 @@ pub async fn report(
         created_at: now,
         closed_at: None,
     };
-    v.home.store.create_case(&case).await?;
+    v.home.open_case(&case).await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(ReportAnswer {
@@ -260,7 +261,7 @@ pub struct ActionAnswer {
 }
 
 async fn record(
-    plane: &RegionPlane,
+    plane: &LocalPlane,
     staff: &StaffUser,
     c: &CaseRecord,
     body: &ActionBody,

@@ -55,13 +55,14 @@ pub async fn search(
     let mut items = vec![];
     let lower = query.to_lowercase();
     let word = lower.trim_start_matches(['@', '#']);
-    let blocks: std::collections::HashSet<String> = match &viewer {
-        Some(v) => access::block_set(&app, v).await?,
-        None => Default::default(),
+    let blocks = match &viewer {
+        Some(v) => Some(access::block_set(&app, v).await?),
+        None => None,
     };
+    let hidden = |id: &str| blocks.as_ref().is_some_and(|b| b.hides(id));
     if !lower.starts_with('#') && !word.is_empty() {
         for p in app.catalog.search_profiles(word, 5).await? {
-            if !blocks.contains(&p.user_id) {
+            if !hidden(&p.user_id) {
                 items.push(SearchItem::User {
                     user: Box::new(UserView::from_profile(&p, None)),
                 });

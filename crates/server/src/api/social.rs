@@ -14,11 +14,12 @@ use utoipa::ToSchema;
 use crate::access;
 use crate::auth::{AuthUser, Viewer};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Kind};
-use crate::state::{App, RegionPlane};
+use crate::plane::{FollowDecision, RegionPlane};
+use crate::state::App;
 use crate::views::{UserView, VideoView, author_view};
 
 /// `(user id, home plane)` of a handle, or not found.
-pub async fn resolve_user(app: &App, handle: &str) -> ApiResult<(String, Arc<RegionPlane>)> {
+pub async fn resolve_user(app: &App, handle: &str) -> ApiResult<(String, Arc<dyn RegionPlane>)> {
     let h = Handle::parse(handle).map_err(|_| ApiError::not_found("user"))?;
     let (id, region) = app
         .catalog
@@ -26,10 +27,24 @@ pub async fn resolve_user(app: &App, handle: &str) -> ApiResult<(String, Arc<Reg
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
     let home = app
-        .region(&region)
+        .plane(&region)
         .ok_or_else(|| ApiError::not_found("user"))?
         .clone();
     Ok((id, home))
+}
+
+/// The same for a user homed in a region served here (staff act only
+/// inside their own region); a user homed elsewhere is not found.
+pub async fn resolve_local_user(
+    app: &App,
+    handle: &str,
+) -> ApiResult<(String, Arc<crate::plane::LocalPlane>)> {
+    let (id, home) = resolve_user(app, handle).await?;
+    let local = app
+        .local(home.id().as_str())
+        .ok_or_else(|| ApiError::not_found("user"))?
+        .clone();
+    Ok((id, local))
 }
 
 /// The counter changes of a follow edge whose approval changes by `delta`.
@@ -153,15 +168,21 @@ pub async fn user_videos(
     } else {
         &["public"]
     };
-    let records = home
-        .store
-        .author_videos(
+    let records = if visibilities.is_empty() {
+        vec![]
+    } else {
+        home.author_videos(
             std::slice::from_ref(&id),
-            visibilities,
-            cursor.as_ref(),
+            &visibilities
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>(),
+            viewer.as_ref().map(|v| v.id.as_str()),
+            cursor.as_ref().map(Cursor::encode).as_deref(),
             limit,
         )
-        .await?;
+        .await?
+    };
     let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
     let public: std::collections::HashMap<String, sovereel_store::CatalogVideo> = app
         .catalog
@@ -272,28 +293,24 @@ pub async fn unfollow(
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let (target, _) = resolve_user(&app, &handle).await?;
-    unfollow_edge(&app, &user.home, user.id.as_str(), &target).await?;
+    unfollow_edge(&app, user.home.as_ref(), user.id.as_str(), &target).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn unfollow_edge(
     app: &App,
-    follower_home: &Arc<RegionPlane>,
+    follower_home: &dyn RegionPlane,
     follower: &str,
     target: &str,
 ) -> ApiResult<()> {
-    let current = follower_home.store.follow_state(follower, target).await?;
-    if current.is_none() {
-        return Ok(());
+    if follower_home
+        .settle_follow(follower, target, FollowDecision::Drop)
+        .await?
+    {
+        app.relay_region(follower_home.id().as_str())
+            .await
+            .map_err(ApiError::internal)?;
     }
-    let delta = if current == Some(FollowState::Approved) {
-        -1
-    } else {
-        0
-    };
-    let out = follow_changes(follower, target, delta);
-    follower_home.store.unfollow(follower, target, &out).await?;
-    app.relay(follower_home).await.map_err(ApiError::internal)?;
     Ok(())
 }
 
@@ -315,8 +332,8 @@ pub async fn block(
         .store
         .block(user.id.as_str(), &target, sovereel_model::now_millis(), &[])
         .await?;
-    unfollow_edge(&app, &user.home, user.id.as_str(), &target).await?;
-    unfollow_edge(&app, &target_home, &target, user.id.as_str()).await?;
+    unfollow_edge(&app, user.home.as_ref(), user.id.as_str(), &target).await?;
+    unfollow_edge(&app, target_home.as_ref(), &target, user.id.as_str()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

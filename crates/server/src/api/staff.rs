@@ -26,7 +26,8 @@ use utoipa::ToSchema;
 
 use crate::auth;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Kind};
-use crate::state::{App, RegionPlane};
+use crate::plane::LocalPlane;
+use crate::state::App;
 
 pub const COOKIE: &str = "sovereel_staff";
 
@@ -36,7 +37,7 @@ pub struct StaffUser {
     pub handle: String,
     pub role: StaffRole,
     pub platform: bool,
-    pub plane: Arc<RegionPlane>,
+    pub plane: Arc<LocalPlane>,
     token_hash: String,
 }
 
@@ -84,7 +85,7 @@ impl FromRequestParts<Arc<App>> for StaffUser {
         let token = staff_token(parts).ok_or_else(invalid)?;
         let rest = token.strip_prefix("staff.").ok_or_else(invalid)?;
         let (region, _) = rest.split_once('.').ok_or_else(invalid)?;
-        let plane = app.region(region).ok_or_else(invalid)?.clone();
+        let plane = app.local(region).ok_or_else(invalid)?.clone();
         let token_hash = auth::token_hash(&token);
         let st = plane
             .store
@@ -129,7 +130,7 @@ pub async fn login(
     ApiJson(body): ApiJson<StaffLogin>,
 ) -> ApiResult<Response> {
     let bad = || ApiError::new(Kind::BadCredentials, "wrong region, handle or password");
-    let plane = app.region(&body.region).ok_or_else(bad)?.clone();
+    let plane = app.local(&body.region).ok_or_else(bad)?.clone();
     let st = plane
         .store
         .staff_by_handle(&body.handle.to_ascii_lowercase())
@@ -137,7 +138,7 @@ pub async fn login(
     let hash = st
         .as_ref()
         .map(|s| s.password_hash.clone())
-        .unwrap_or_else(|| app.decoy_hash.clone());
+        .unwrap_or(crate::auth::decoy_hash().await?);
     let pw = body.password.clone();
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
         .await
@@ -181,7 +182,7 @@ pub async fn account_status(
     staff: StaffUser,
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<ApiJson<AccountStatus>> {
-    let (id, home) = crate::api::social::resolve_user(&app, &handle).await?;
+    let (id, home) = crate::api::social::resolve_local_user(&app, &handle).await?;
     let user = sovereel_model::UserId::parse(&id).map_err(ApiError::internal)?;
     let resource = Resource::of_class(
         sovereel_model::DataClass::Protected,
@@ -235,7 +236,7 @@ pub async fn protected_profile(
     ApiPath(handle): ApiPath<String>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> ApiResult<ApiJson<ProtectedProfile>> {
-    let (id, home) = crate::api::social::resolve_user(&app, &handle).await?;
+    let (id, home) = crate::api::social::resolve_local_user(&app, &handle).await?;
     let user = sovereel_model::UserId::parse(&id).map_err(ApiError::internal)?;
     // The request is looked up here, never taken on the caller's word.
     let request = q
@@ -295,7 +296,7 @@ pub async fn aggregates(
     staff: StaffUser,
 ) -> ApiResult<ApiJson<Vec<RegionAggregate>>> {
     let mut out = vec![];
-    for plane in app.regions.values() {
+    for plane in app.locals() {
         let counts = app.catalog.region_counts(plane.id.as_str()).await?;
         let resource =
             Resource::of_class(sovereel_model::DataClass::Aggregate, plane.id.clone(), None);
@@ -328,9 +329,9 @@ pub struct ReleaseList {
     pub custodian_vkey: String,
 }
 
-async fn release_grant(app: &App, staff: &StaffUser, region: &str) -> ApiResult<Arc<RegionPlane>> {
+async fn release_grant(app: &App, staff: &StaffUser, region: &str) -> ApiResult<Arc<LocalPlane>> {
     let plane = app
-        .region(region)
+        .local(region)
         .ok_or_else(|| ApiError::not_found("region"))?
         .clone();
     let resource = Resource::release_manifest(plane.id.clone());
@@ -440,7 +441,7 @@ pub async fn sign_release(
         .validate()
         .map_err(|e| ApiError::new(Kind::InvalidField, format!("manifest: {e}")))?;
     let ledgers: Vec<&crate::transparency::RegionLedger> =
-        app.regions.values().map(|p| p.ledger.as_ref()).collect();
+        app.locals().map(|p| p.ledger.as_ref()).collect();
     let note = crate::recommend::sign_as_platform(&app.config, &manifest, &ledgers, &staff.id)
         .await
         .map_err(ApiError::internal)?;

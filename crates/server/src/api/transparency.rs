@@ -117,21 +117,17 @@ pub struct Transparency {
 /// Each region's custodian, latest checkpoint, witnesses and algorithm release.
 #[utoipa::path(get, path = "/v1/transparency", tag = "transparency", responses((status = 200, body = Transparency)))]
 pub async fn transparency(State(app): State<Arc<App>>) -> ApiJson<Transparency> {
-    let witness_keys: Vec<_> = app
-        .regions
-        .values()
-        .map(|p| p.ledger.keys.witness.verifier())
-        .collect();
+    let witness_keys = crate::transparency::witness_verifiers(&app);
     let regions = app
-        .regions
-        .values()
-        .map(|p| {
+        .locals()
+        .filter_map(|p| Some((p, app.region_config(p.id.as_str())?)))
+        .map(|(p, rc)| {
             let cp = p.ledger.log.checkpoint();
             RegionTransparency {
                 id: p.id.to_string(),
-                name: p.name.clone(),
-                custodian: p.custodian.clone(),
-                countries: p.countries.clone(),
+                name: rc.name.clone(),
+                custodian: rc.custodian.clone(),
+                countries: rc.countries.clone(),
                 checkpoint: String::from_utf8_lossy(&cp.note).to_string(),
                 tree_size: cp.checkpoint.size,
                 vkey: p.ledger.vkey(),

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +14,7 @@ use utoipa::ToSchema;
 use crate::access::{self, LoadedVideo};
 use crate::auth::{AuthUser, Viewer};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Kind};
+use crate::plane::MediaKind;
 use crate::state::App;
 use crate::views::{CommentView, CountsView, VideoView, author_view};
 
@@ -253,102 +253,19 @@ pub async fn delete(
             },
         ));
     }
-    v.home.store.delete_video(&id, &out).await?;
-    app.relay(&v.home).await.map_err(ApiError::internal)?;
+    // The author's video is homed with the author, so at the user's home.
+    let home = &user.home;
+    home.store.delete_video(&id, &out).await?;
+    app.relay(home).await.map_err(ApiError::internal)?;
     for key in [&v.record.media_key, &v.record.poster_key]
         .into_iter()
         .flatten()
     {
-        if let Err(e) = v.home.media.delete(key).await {
+        if let Err(e) = home.media.delete(key).await {
             tracing::warn!(error = %e, "deleting media of a deleted video");
         }
     }
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The data key that opens a non-public video's media for this viewer: the
-/// owner's own grant, or an approved follower's grant (shared by the owner),
-/// which is ledgered before any byte is served.
-async fn media_key_for(
-    app: &App,
-    viewer: Option<&AuthUser>,
-    v: &LoadedVideo,
-) -> ApiResult<Option<std::sync::Arc<sovereel_custody::UserKey>>> {
-    if v.record.visibility == "public" {
-        return Ok(None);
-    }
-    let owner = sovereel_model::UserId::parse(&v.record.author_id).map_err(ApiError::internal)?;
-    let viewer = viewer.ok_or_else(|| ApiError::not_found("video"))?;
-    let key = if viewer.id == owner {
-        crate::custody::own_key(&app.gateway, &v.home, &owner, crate::custody::ReadProtected)
-            .await?
-    } else {
-        let principal = sovereel_custody::Principal::user(viewer.id.clone());
-        let context =
-            sovereel_custody::AccessContext::shared_by_owner().with_purpose("followers-only video");
-        let grant = crate::custody::authorize(
-            &app.gateway,
-            &v.home,
-            &principal,
-            crate::custody::ReadProtected,
-            &sovereel_custody::Resource::protected(&owner),
-            &context,
-        )
-        .await?;
-        crate::custody::key_for(&v.home, &grant, &owner)?
-    };
-    Ok(Some(std::sync::Arc::new(key)))
-}
-
-async fn media_response(
-    app: &App,
-    viewer: Option<&AuthUser>,
-    v: &LoadedVideo,
-    key: Option<&String>,
-    sealed_as: &str,
-    content_type: &str,
-    headers: &HeaderMap,
-) -> ApiResult<Response> {
-    let key = key.ok_or_else(|| ApiError::not_found("media"))?;
-    let range = headers.get(header::RANGE).and_then(|h| h.to_str().ok());
-    let pb = match media_key_for(app, viewer, v).await? {
-        Some(data_key) => {
-            let reader =
-                sovereel_custody::DecryptingReader::new(v.home.media.clone(), data_key, sealed_as);
-            sovereel_media::open_playback(&reader, key, range).await
-        }
-        None => sovereel_media::open_playback(&v.home.media, key, range).await,
-    }
-    .map_err(|e| match e {
-        sovereel_media::PlaybackError::RangeNotSatisfiable(r) => ApiError::new(
-            Kind::RangeNotSatisfiable,
-            "the range starts past the end of the file",
-        )
-        .with_header(header::CONTENT_RANGE, r.content_range()),
-        sovereel_media::PlaybackError::Store(s) if s.http_status() == 404 => {
-            ApiError::not_found("media")
-        }
-        other => ApiError::internal(other),
-    })?;
-    let status = StatusCode::from_u16(pb.http_status()).unwrap_or(StatusCode::OK);
-    let mut resp = Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, content_type)
-        .header(header::CONTENT_LENGTH, pb.content_length)
-        .header(header::ACCEPT_RANGES, "bytes")
-        .header(
-            header::CACHE_CONTROL,
-            if v.is_public() {
-                "public, max-age=3600"
-            } else {
-                "private, max-age=3600"
-            },
-        );
-    if let Some(cr) = pb.content_range() {
-        resp = resp.header(header::CONTENT_RANGE, cr);
-    }
-    resp.body(Body::from_stream(pb.body))
-        .map_err(ApiError::internal)
 }
 
 /// Play a video; supports `Range` (206) and answers 416 past the end.
@@ -359,28 +276,7 @@ pub async fn stream(
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let v = access::load_video(&app, viewer.as_ref(), &id).await?;
-    if v.record.state != "ready" {
-        return Err(ApiError::new(
-            Kind::Conflict,
-            "the video is still processing",
-        ));
-    }
-    let ct = v
-        .record
-        .content_type
-        .clone()
-        .unwrap_or_else(|| "video/mp4".into());
-    media_response(
-        &app,
-        viewer.as_ref(),
-        &v,
-        v.record.media_key.as_ref(),
-        &id,
-        &ct,
-        &headers,
-    )
-    .await
+    media(&app, viewer.as_ref(), &id, MediaKind::Stream, &headers).await
 }
 
 /// The poster frame (JPEG).
@@ -391,17 +287,26 @@ pub async fn poster(
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let v = access::load_video(&app, viewer.as_ref(), &id).await?;
-    media_response(
-        &app,
-        viewer.as_ref(),
-        &v,
-        v.record.poster_key.as_ref(),
-        &format!("{id}/poster"),
-        "image/jpeg",
-        &headers,
-    )
-    .await
+    media(&app, viewer.as_ref(), &id, MediaKind::Poster, &headers).await
+}
+
+/// A video's media, from its home: read here when the home is served
+/// here, streamed from the home's service otherwise (which decides again,
+/// with its own gateway and ledger, whether the viewer may have it).
+async fn media(
+    app: &App,
+    viewer: Option<&AuthUser>,
+    id: &str,
+    kind: MediaKind,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let v = access::load_video(app, viewer, id).await?;
+    let viewer = viewer.map(|u| u.id.as_str());
+    let range = headers.get(header::RANGE).and_then(|h| h.to_str().ok());
+    match app.local(v.home.id().as_str()) {
+        Some(home) => home.media_response(&v.record, kind, viewer, range).await,
+        None => Ok(v.home.media(id, kind, viewer, range).await?),
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -414,7 +319,7 @@ fn counter_target(v: &LoadedVideo) -> Target {
     if v.is_public() {
         Target::Catalog
     } else {
-        Target::Region(v.home.id.to_string())
+        Target::Region(v.home.id().to_string())
     }
 }
 
@@ -559,7 +464,15 @@ pub async fn comments(
             .comments(&id, q.parent_id.as_deref(), cursor.as_ref(), limit)
             .await?
     } else {
-        scattered_comments(&app, &id, q.parent_id.as_deref(), cursor.as_ref(), limit).await?
+        scattered_comments(
+            &app,
+            viewer.as_ref(),
+            &id,
+            q.parent_id.as_deref(),
+            cursor.as_ref(),
+            limit,
+        )
+        .await?
     };
     let next_cursor = (list.len() as i64 == limit)
         .then(|| {
@@ -579,32 +492,70 @@ pub async fn comments(
 }
 
 /// A comment of this video by id: in the catalog for public videos; for the
-/// others, at the home of whoever wrote it (every plane is asked).
-async fn find_comment(app: &App, v: &LoadedVideo, id: &str) -> ApiResult<Option<CommentRecord>> {
+/// others, at the home of whoever wrote it.
+async fn find_comment(
+    app: &App,
+    viewer: &AuthUser,
+    v: &LoadedVideo,
+    id: &str,
+) -> ApiResult<Option<CommentRecord>> {
     if v.is_public() {
         return Ok(app.catalog.comment(id).await?);
     }
     let Ok(cid) = sovereel_model::CommentId::parse(id) else {
         return Ok(None);
     };
-    match app.region(cid.region_str()) {
-        Some(plane) => Ok(plane.store.comment(id).await?),
+    match app.plane(cid.region_str()) {
+        Some(plane) => Ok(plane.comment(id, Some(viewer.id.as_str())).await?),
         None => Ok(None),
     }
 }
 
-/// Comments of a non-public video: each is at its author's home, so every
-/// plane is asked and the answers merged in order.
+/// Comments of a non-public video. Each is stored at its author's home; the
+/// video's home gathers them, so a viewer homed elsewhere asks it (one
+/// call), and it decides whether that viewer may see the video at all.
 async fn scattered_comments(
     app: &App,
+    viewer: Option<&AuthUser>,
     video: &str,
     parent: Option<&str>,
     after: Option<&Cursor>,
     limit: i64,
 ) -> ApiResult<Vec<CommentRecord>> {
+    let after = after.map(Cursor::encode);
+    let home = crate::access::home_of(video);
+    if app.local(home).is_some() {
+        return gather_comments(app, video, parent, after.as_deref(), limit).await;
+    }
+    let plane = app
+        .plane(home)
+        .ok_or_else(|| ApiError::not_found("video"))?;
+    Ok(plane
+        .comments(
+            video,
+            parent,
+            after.as_deref(),
+            limit,
+            viewer.map(|v| v.id.as_str()),
+        )
+        .await?)
+}
+
+/// At the video's home: every region's comments on it (one call each),
+/// merged in order.
+pub async fn gather_comments(
+    app: &App,
+    video: &str,
+    parent: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> ApiResult<Vec<CommentRecord>> {
+    let asks = app
+        .planes()
+        .map(|plane| plane.comments(video, parent, after, limit, None));
     let mut all = vec![];
-    for plane in app.regions.values() {
-        all.extend(plane.store.comments(video, parent, after, limit).await?);
+    for answer in futures::future::join_all(asks).await {
+        all.extend(answer?);
     }
     all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     all.truncate(limit as usize);
@@ -678,7 +629,7 @@ pub async fn post_comment(
         ));
     }
     if let Some(parent) = &body.parent_id {
-        let p = find_comment(&app, &v, parent).await?;
+        let p = find_comment(&app, &user, &v, parent).await?;
         match p {
             Some(p) if p.video_id == id && p.parent_id.is_none() => {}
             Some(_) => {

@@ -16,8 +16,7 @@ use sovereel_store::testing::TestDatabases;
 
 pub struct TestApp {
     pub app: std::sync::Arc<sovereel_server::App>,
-    pub base: String,
-    pub client: reqwest::Client,
+    pub api: Api,
     pub config: Config,
     pub region_urls: Vec<(String, String)>,
     pub catalog_url: String,
@@ -54,11 +53,7 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Te
     }));
     TestApp {
         app: inner,
-        base,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap(),
+        api: Api::new(base),
         config,
         region_urls,
         catalog_url,
@@ -75,13 +70,38 @@ impl Drop for TestApp {
     }
 }
 
+impl std::ops::Deref for TestApp {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+/// A client of the public API at `base`, as any program would use it.
+pub struct Api {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(base: String) -> Api {
+        Api {
+            base,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+        }
+    }
+}
+
 pub struct User {
     pub handle: String,
     pub token: String,
     pub email: String,
 }
 
-impl TestApp {
+impl Api {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -346,7 +366,7 @@ pub async fn dump_text(url: &str) -> Vec<String> {
 
 /// Every entry of a region's log, read from its tiles over HTTP (the first
 /// bundle: the logs in these tests stay under 256 entries).
-pub async fn ledger_entries(app: &TestApp, region: &str) -> Vec<Value> {
+pub async fn ledger_entries(app: &Api, region: &str) -> Vec<Value> {
     let cp = app
         .client
         .get(app.url(&format!("/log/{region}/checkpoint")))
