@@ -14,7 +14,47 @@ use indicatif::ProgressBar;
 /// MovieLens ratings date from 1997-98; the engine refuses timestamps before
 /// 2000, so the whole stream is shifted by a constant (intervals unchanged).
 const TIME_SHIFT_MS: i64 = 30 * 365 * 24 * 3_600_000;
+/// 2001-01-01: where a data set whose clock starts too early (or at zero) begins.
+const EARLIEST_MS: i64 = 978_307_200_000;
+/// The engine accepts times up to 2200; a data set spanning more than this is
+/// not in seconds.
+const MAX_SPAN_MS: i64 = 150 * 365 * 24 * 3_600_000;
 const DURATION_MS: i64 = 60_000;
+
+/// Maps the data set's clock onto the engine's: a constant shift, so every
+/// interval (and the order of events) is kept. MovieLens keeps its historical
+/// 30-year shift, so its figures stay comparable with earlier runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    shift_ms: i64,
+}
+
+impl Clock {
+    pub fn for_split(split: &Split) -> Result<Self, EvalError> {
+        let times = split.train.iter().chain(&split.test_rows).map(|x| x.ts);
+        let (lo, hi) = times.fold((i64::MAX, i64::MIN), |(a, b), t| (a.min(t), b.max(t)));
+        if lo > hi {
+            return Ok(Clock {
+                shift_ms: TIME_SHIFT_MS,
+            });
+        }
+        if hi - lo > MAX_SPAN_MS {
+            return Err(EvalError::Data(
+                "timestamps span more than 150 years; they should be seconds".into(),
+            ));
+        }
+        let shift_ms = if lo + TIME_SHIFT_MS >= EARLIEST_MS {
+            TIME_SHIFT_MS
+        } else {
+            EARLIEST_MS - lo
+        };
+        Ok(Clock { shift_ms })
+    }
+
+    pub fn at(&self, ts_ms: i64) -> i64 {
+        ts_ms.saturating_add(self.shift_ms)
+    }
+}
 
 /// The evaluation release: no exploration slots and no author cap (a movie is
 /// its own "author"), a seen window covering the whole dataset, so the seen
@@ -57,17 +97,14 @@ pub struct EngineResult {
     pub events_per_sec: f64,
 }
 
-pub fn build_engine(split: &Split, manifest: &Manifest) -> Result<Engine, EvalError> {
+pub fn build_engine(split: &Split, manifest: &Manifest, clock: Clock) -> Result<Engine, EvalError> {
     let keys = DevKeys::from_seed("eval", 42).map_err(|e| EvalError::Engine(e.to_string()))?;
     let note = keys
         .release(manifest)
         .map_err(|e| EvalError::Engine(e.to_string()))?;
     let mut e = Engine::new(EngineConfig::new("eval"), keys.trust(), &note)
         .map_err(|e| EvalError::Engine(e.to_string()))?;
-    let t0 = split
-        .train
-        .first()
-        .map_or(0, |x| x.ts * 1000 + TIME_SHIFT_MS);
+    let t0 = clock.at(split.train.first().map_or(0, |x| x.ts));
     for i in 0..split.n_items as u32 {
         let id = item_id(i);
         e.upsert_video(&VideoMeta::public(&id, &id, &[], t0))
@@ -98,7 +135,8 @@ pub fn run(
     checkpoints: usize,
     bar: &ProgressBar,
 ) -> Result<EngineResult, EvalError> {
-    let mut e = build_engine(split, manifest)?;
+    let clock = Clock::for_split(split)?;
+    let mut e = build_engine(split, manifest, clock)?;
     let n = split.train.len();
     let marks: Vec<usize> = (1..=checkpoints.max(1))
         .map(|c| n * c / checkpoints.max(1))
@@ -109,7 +147,7 @@ pub fn run(
     let mut next = 0;
     bar.set_length(n as u64);
     for (idx, x) in split.train.iter().enumerate() {
-        now = x.ts * 1000 + TIME_SHIFT_MS;
+        now = clock.at(x.ts);
         let ev = Event::new(
             &user_id(x.user),
             &item_id(x.item),
@@ -134,10 +172,19 @@ pub fn run(
             next += 1;
         }
     }
-    let final_metrics = curve
-        .last()
-        .map(|p| p.metrics)
-        .unwrap_or_else(|| evaluate(split, |u| rank_user(&e, u, now)));
+    // The last point ranks at the start of the test period; for a global
+    // cut-off that is the cut-off itself, the moment nothing after is known.
+    let at = clock.at(split.rank_at_ms()).max(now);
+    let final_metrics = match (curve.last_mut(), split.cutoff_ms) {
+        (Some(p), None) => p.metrics,
+        (last, _) => {
+            let m = evaluate(split, |u| rank_user(&e, u, at));
+            if let Some(p) = last {
+                p.metrics = m;
+            }
+            m
+        }
+    };
     Ok(EngineResult {
         final_metrics,
         curve,

@@ -8,7 +8,7 @@
 //! averaged over users.
 
 use crate::eval::EvalError;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,6 +20,7 @@ const MEMBER: &str = "recbole/dataset_example/ml-100k/ml-100k.inter";
 pub struct Interaction {
     pub user: u32,
     pub item: u32,
+    /// Milliseconds (the file's seconds × 1000).
     pub ts: i64,
 }
 
@@ -31,6 +32,11 @@ pub struct Split {
     pub train: Vec<Interaction>,
     /// Per user, test items.
     pub test: Vec<Vec<u32>>,
+    /// The test interactions with their times, in time order.
+    pub test_rows: Vec<Interaction>,
+    pub kind: crate::eval::dataset::SplitKind,
+    /// The global-temporal split's one cut-off time.
+    pub cutoff_ms: Option<i64>,
     /// Per user, train items in their time order.
     pub train_by_user: Vec<Vec<u32>>,
     pub item_names: Vec<String>,
@@ -93,100 +99,6 @@ fn find_wheel(dir: &Path) -> Option<PathBuf> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with("recbole-1.2.1") && n.ends_with(".whl"))
         })
-}
-
-/// Parses recbole's `.inter` format: a header line, then
-/// `user \t item \t rating \t timestamp`.
-pub fn parse(text: &str) -> Result<Vec<(String, String, i64)>, EvalError> {
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate().skip(1) {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() < 4 {
-            return Err(EvalError::Data(format!(
-                "line {}: expected 4 fields",
-                n + 1
-            )));
-        }
-        let ts: f64 = f[3]
-            .trim()
-            .parse()
-            .map_err(|_| EvalError::Data(format!("line {}: bad timestamp", n + 1)))?;
-        out.push((f[0].to_string(), f[1].to_string(), ts as i64));
-    }
-    if out.is_empty() {
-        return Err(EvalError::Data("no interactions".into()));
-    }
-    Ok(out)
-}
-
-/// Orders ids numerically when they are numbers (MovieLens ids are), else as strings.
-fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
-    match (a.parse::<u64>(), b.parse::<u64>()) {
-        (Ok(x), Ok(y)) => x.cmp(&y),
-        _ => a.cmp(b),
-    }
-}
-
-/// The temporal per-user 80/20 split of the protocol.
-pub fn split(rows: &[(String, String, i64)]) -> Split {
-    let mut user_names: Vec<String> = rows
-        .iter()
-        .map(|r| r.0.clone())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    user_names.sort_by(|a, b| id_order(a, b));
-    let mut item_names: Vec<String> = rows
-        .iter()
-        .map(|r| r.1.clone())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    item_names.sort_by(|a, b| id_order(a, b));
-    let uid: HashMap<&str, u32> = user_names
-        .iter()
-        .enumerate()
-        .map(|(i, u)| (u.as_str(), i as u32))
-        .collect();
-    let iid: HashMap<&str, u32> = item_names
-        .iter()
-        .enumerate()
-        .map(|(i, x)| (x.as_str(), i as u32))
-        .collect();
-    let mut per_user: Vec<Vec<(i64, u32)>> = vec![Vec::new(); user_names.len()];
-    for (u, i, ts) in rows {
-        per_user[uid[u.as_str()] as usize].push((*ts, iid[i.as_str()]));
-    }
-    let mut train = Vec::new();
-    let mut test = Vec::new();
-    let mut train_by_user = Vec::new();
-    for (u, l) in per_user.iter_mut().enumerate() {
-        // Item ids are numbered in id order, so ties by item id are ties by index.
-        l.sort();
-        l.dedup_by_key(|x| x.1);
-        let n_test = (l.len() / 5).max(1).min(l.len());
-        let cut = l.len() - n_test;
-        train.extend(l[..cut].iter().map(|&(ts, item)| Interaction {
-            user: u as u32,
-            item,
-            ts,
-        }));
-        train_by_user.push(l[..cut].iter().map(|x| x.1).collect());
-        test.push(l[cut..].iter().map(|x| x.1).collect());
-    }
-    train.sort_by_key(|x| (x.ts, x.user, x.item));
-    Split {
-        n_users: user_names.len(),
-        n_items: item_names.len(),
-        train,
-        test,
-        train_by_user,
-        item_names,
-        user_names,
-    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -255,22 +167,29 @@ pub fn top_k_dense(scores: &[f32], exclude: &[u32]) -> Vec<u32> {
     idx
 }
 
-/// Writes the split as TSV (`user item ts`) so the Python baselines use exactly
-/// the same train and test sets.
-pub fn write_split(split: &Split, dir: &Path) -> Result<(PathBuf, PathBuf), EvalError> {
+/// Writes the split as TSV (`user item ts`, ts in the file's seconds) so the
+/// Python baselines use exactly the same train and test sets; `prefix` names
+/// the pair (`""` for the split itself, `"valid_"` for its validation slice).
+pub fn write_split(
+    split: &Split,
+    dir: &Path,
+    prefix: &str,
+) -> Result<(PathBuf, PathBuf), EvalError> {
     use std::fmt::Write as _;
     std::fs::create_dir_all(dir).map_err(|e| EvalError::Io(e.to_string()))?;
+    let secs = |ms: i64| ms as f64 / 1000.0;
     let mut train = String::from("user\titem\tts\n");
     for x in &split.train {
-        let _ = writeln!(train, "{}\t{}\t{}", x.user, x.item, x.ts);
+        let _ = writeln!(train, "{}\t{}\t{}", x.user, x.item, secs(x.ts));
     }
-    let mut test = String::from("user\titem\n");
-    for (u, items) in split.test.iter().enumerate() {
-        for i in items {
-            let _ = writeln!(test, "{u}\t{i}");
-        }
+    let mut test = String::from("user\titem\tts\n");
+    for x in &split.test_rows {
+        let _ = writeln!(test, "{}\t{}\t{}", x.user, x.item, secs(x.ts));
     }
-    let (tp, sp) = (dir.join("train.tsv"), dir.join("test.tsv"));
+    let (tp, sp) = (
+        dir.join(format!("{prefix}train.tsv")),
+        dir.join(format!("{prefix}test.tsv")),
+    );
     std::fs::write(&tp, train).map_err(|e| EvalError::Io(e.to_string()))?;
     std::fs::write(&sp, test).map_err(|e| EvalError::Io(e.to_string()))?;
     Ok((tp, sp))
@@ -280,9 +199,16 @@ pub fn write_split(split: &Split, dir: &Path) -> Result<(PathBuf, PathBuf), Eval
 mod tests {
     use super::*;
 
-    fn rows(v: &[(&str, &str, i64)]) -> Vec<(String, String, i64)> {
+    use crate::eval::dataset::{InterRow, SplitKind, split};
+
+    fn rows(v: &[(&str, &str, i64)]) -> Vec<InterRow> {
         v.iter()
-            .map(|(u, i, t)| (u.to_string(), i.to_string(), *t))
+            .map(|(u, i, t)| InterRow {
+                user: u.to_string(),
+                item: i.to_string(),
+                rating: None,
+                ts_ms: *t * 1000,
+            })
             .collect()
     }
 
@@ -297,7 +223,7 @@ mod tests {
         }
         r.push(("2", "1", 5));
         r.push(("2", "2", 3));
-        let s = split(&rows(&r));
+        let s = split(&rows(&r), SplitKind::UserTemporal).unwrap();
         let name = |i: u32| s.item_names[i as usize].clone();
         assert_eq!(
             s.test[0].iter().map(|&i| name(i)).collect::<Vec<_>>(),
@@ -338,15 +264,5 @@ mod tests {
     fn dense_top_k_skips_train_items() {
         let scores = [0.9, 0.8, 0.7, 0.1];
         assert_eq!(top_k_dense(&scores, &[0]), vec![1, 2, 3]);
-    }
-
-    #[test]
-    fn parse_rejects_garbage() {
-        assert!(parse("h\n1\t2\n").is_err());
-        assert!(parse("h\n1\t2\t3\tx\n").is_err());
-        assert_eq!(
-            parse("h\n1\t2\t3\t4.0\n").unwrap(),
-            vec![("1".into(), "2".into(), 4)]
-        );
     }
 }

@@ -1,5 +1,6 @@
 //! Runs the Python baselines (implicit ALS and BPR, EASE) from `bench/` on the
-//! split this run wrote, installing them into a virtualenv on first use.
+//! split this run wrote, installing them (and Vowpal Wabbit, for the heads'
+//! comparison) into a virtualenv on first use.
 
 use crate::eval::EvalError;
 use serde::Deserialize;
@@ -14,12 +15,21 @@ pub struct PyResult {
     pub params: String,
 }
 
+/// The split's files: the baselines choose their grid point on the validation
+/// pair (cut from train), then refit on train and score test once.
+pub struct SplitFiles<'a> {
+    pub train: &'a Path,
+    pub test: &'a Path,
+    pub valid_train: &'a Path,
+    pub valid_test: &'a Path,
+}
+
+/// Sets up the virtualenv (once) and runs `baselines.py`.
 pub fn run(
     bench_dir: &Path,
     venv: &Path,
     python: &str,
-    train: &Path,
-    test: &Path,
+    files: &SplitFiles,
     out: &Path,
 ) -> Result<Vec<PyResult>, EvalError> {
     let setup = bench_dir.join("setup-python.sh");
@@ -39,9 +49,13 @@ pub fn run(
         .arg(bench_dir.join("baselines.py"))
         .args([
             "--train".as_ref(),
-            train.as_os_str(),
+            files.train.as_os_str(),
             "--test".as_ref(),
-            test.as_os_str(),
+            files.test.as_os_str(),
+            "--valid-train".as_ref(),
+            files.valid_train.as_os_str(),
+            "--valid-test".as_ref(),
+            files.valid_test.as_os_str(),
             "--out".as_ref(),
             out.as_os_str(),
         ])

@@ -10,6 +10,7 @@ use crate::catalog::VideoMeta;
 use crate::engine::{Engine, EngineConfig, Query};
 use crate::event::{Event, EventKind};
 use crate::ids::mix64;
+use crate::model::objectives::HeadExample;
 use crate::release::dev_keys::DevKeys;
 use crate::release::manifest::Manifest;
 use indicatif::ProgressBar;
@@ -142,17 +143,37 @@ impl Taste {
     }
 }
 
+/// What a user did with one video.
+#[derive(Debug, Clone, Copy, Default)]
+struct Outcome {
+    /// Watch time as a fraction of the duration (above 1 when it looped).
+    frac: f64,
+    liked: bool,
+    shared: bool,
+    followed: bool,
+}
+
 /// The watch-time model: the probability of watching to the end grows with
-/// interest and quality; otherwise the user swipes away early.
-fn watch(w: &mut World, taste: &Taste, v: usize) -> (f64, bool) {
-    let (_, tags, q) = w.videos[v].clone();
-    let x = taste.interest(&tags) * q;
+/// interest and quality; otherwise the user swipes away early. A full watch
+/// may bring a like, more rarely a share, and rarer still a follow of the
+/// creator, each likelier the more the video interests them.
+fn watch(w: &mut World, taste: &Taste, v: usize) -> Outcome {
+    let x = taste.interest(&w.videos[v].1) * w.videos[v].2;
     let p_complete = 1.0 / (1.0 + (-(7.0 * x - 3.5)).exp());
     if w.rand() < p_complete {
-        let liked = w.rand() < 0.6 * x;
-        (1.0 + if w.rand() < 0.2 { w.rand() } else { 0.0 }, liked)
+        let frac = 1.0 + if w.rand() < 0.2 { w.rand() } else { 0.0 };
+        let (l, s, f) = (w.rand(), w.rand(), w.rand());
+        Outcome {
+            frac,
+            liked: l < 0.6 * x,
+            shared: s < 0.12 * x * x,
+            followed: f < 0.05 * x * x,
+        }
     } else {
-        (0.5 * w.rand() * w.rand(), false)
+        Outcome {
+            frac: 0.5 * w.rand() * w.rand(),
+            ..Outcome::default()
+        }
     }
 }
 
@@ -167,11 +188,23 @@ fn parse_vid(s: &str) -> Option<usize> {
     s.strip_prefix("sim_v")?.parse().ok()
 }
 
-fn send(e: &mut Engine, user: &str, v: usize, frac: f64, liked: bool, t: i64) {
+/// The events a client sends for one swipe, in a client's order: the
+/// impression, what the user did while it played, then the view (or skip)
+/// when they swiped away, which closes the impression.
+fn send(e: &mut Engine, user: &str, v: usize, o: Outcome, t: i64) {
     let id = vid(v);
-    let watch_ms = (frac * DURATION as f64) as i64;
+    let watch_ms = (o.frac * DURATION as f64) as i64;
     let _ = e.observe(&Event::new(user, &id, t, EventKind::Impression));
-    let kind = if frac < 0.2 {
+    for (did, kind) in [
+        (o.liked, EventKind::Like),
+        (o.shared, EventKind::Share),
+        (o.followed, EventKind::Follow),
+    ] {
+        if did {
+            let _ = e.observe(&Event::new(user, &id, t, kind));
+        }
+    }
+    let kind = if o.frac < 0.2 {
         EventKind::Skip
     } else {
         EventKind::View {
@@ -180,8 +213,19 @@ fn send(e: &mut Engine, user: &str, v: usize, frac: f64, liked: bool, t: i64) {
         }
     };
     let _ = e.observe(&Event::new(user, &id, t, kind));
-    if liked {
-        let _ = e.observe(&Event::new(user, &id, t, EventKind::Like));
+}
+
+/// A simulated user's follows, as the server would pass them in the query.
+fn query(user: &str, follows: &[String], t: i64) -> Query {
+    let mut q = Query::new(user, 10, t);
+    q.follows = follows.to_vec();
+    q
+}
+
+fn follow(follows: &mut Vec<String>, w: &World, v: usize) {
+    let c = format!("sim_c{}", w.videos[v].0);
+    if !follows.contains(&c) {
+        follows.push(c);
     }
 }
 
@@ -204,12 +248,23 @@ fn build_engine(c: &SimConfig, w: &World, manifest: &Manifest) -> Option<Engine>
     Some(e)
 }
 
+pub struct SimOutput {
+    pub policies: Vec<PolicyResult>,
+    /// Every example the engine's heads learned from, background and new users,
+    /// each with the prediction made before learning from it.
+    pub head_examples: Vec<HeadExample>,
+}
+
 /// Runs every policy and returns their results.
-pub fn run(c: &SimConfig, manifest: &Manifest, bar: &ProgressBar) -> Vec<PolicyResult> {
+pub fn run(c: &SimConfig, manifest: &Manifest, bar: &ProgressBar) -> SimOutput {
     let mut world = World::new(c);
     let Some(mut engine) = build_engine(c, &world, manifest) else {
-        return Vec::new();
+        return SimOutput {
+            policies: Vec::new(),
+            head_examples: Vec::new(),
+        };
     };
+    engine.core.model.heads.recorder = Some(Vec::new());
     bar.set_length(
         (c.background_users * c.background_swipes + 3 * c.new_users * c.max_swipes) as u64,
     );
@@ -223,9 +278,10 @@ pub fn run(c: &SimConfig, manifest: &Manifest, bar: &ProgressBar) -> Vec<PolicyR
             fav: [world.pick(c.tags), world.pick(c.tags)],
         };
         let user = format!("sim_bg{b}");
+        let mut follows = Vec::new();
         let mut swipes = 0;
         while swipes < c.background_swipes {
-            let Ok(page) = engine.rank(&Query::new(&user, 10, t)) else {
+            let Ok(page) = engine.rank(&query(&user, &follows, t)) else {
                 break;
             };
             if page.items.is_empty() {
@@ -236,11 +292,14 @@ pub fn run(c: &SimConfig, manifest: &Manifest, bar: &ProgressBar) -> Vec<PolicyR
                     continue;
                 };
                 t += 1000;
-                let (frac, liked) = watch(&mut world, &taste, v);
-                if frac >= 0.8 {
+                let o = watch(&mut world, &taste, v);
+                if o.frac >= 0.8 {
                     popularity[v] += 1.0;
                 }
-                send(&mut engine, &user, v, frac, liked, t);
+                if o.followed {
+                    follow(&mut follows, &world, v);
+                }
+                send(&mut engine, &user, v, o, t);
                 swipes += 1;
                 bar.inc(1);
             }
@@ -257,6 +316,7 @@ pub fn run(c: &SimConfig, manifest: &Manifest, bar: &ProgressBar) -> Vec<PolicyR
             Taste { fav: [a, b] }
         })
         .collect();
+    let mut head_examples = engine.core.model.heads.recorder.take().unwrap_or_default();
     let base = engine.snapshot().ok();
     let mut out = Vec::new();
     for policy in [Policy::Engine, Policy::Popularity, Policy::Random] {
@@ -264,6 +324,7 @@ pub fn run(c: &SimConfig, manifest: &Manifest, bar: &ProgressBar) -> Vec<PolicyR
         if let Some(b) = &base {
             let _ = engine.restore(b);
         }
+        engine.core.model.heads.recorder = (policy == Policy::Engine).then(Vec::new);
         let mut swipes_needed = Vec::new();
         let mut curve = vec![0f64; c.max_swipes];
         let mut watched = 0.0;
@@ -271,13 +332,14 @@ pub fn run(c: &SimConfig, manifest: &Manifest, bar: &ProgressBar) -> Vec<PolicyR
         pop_order.sort_by(|a, b| popularity[*b].total_cmp(&popularity[*a]).then(a.cmp(b)));
         for (n, taste) in tastes.iter().enumerate() {
             let user = format!("sim_new{n}");
+            let mut follows = Vec::new();
             let mut seen: HashSet<usize> = HashSet::new();
             let mut hits: Vec<bool> = Vec::new();
             let mut reached = None;
             while hits.len() < c.max_swipes {
                 let page: Vec<usize> = match policy {
                     Policy::Engine => engine
-                        .rank(&Query::new(&user, 10, t))
+                        .rank(&query(&user, &follows, t))
                         .map(|p| {
                             p.items
                                 .iter()
@@ -311,10 +373,13 @@ pub fn run(c: &SimConfig, manifest: &Manifest, bar: &ProgressBar) -> Vec<PolicyR
                     }
                     seen.insert(v);
                     t += 1000;
-                    let (frac, liked) = watch(&mut world, taste, v);
-                    watched += frac.min(1.0);
+                    let o = watch(&mut world, taste, v);
+                    watched += o.frac.min(1.0);
+                    if o.followed {
+                        follow(&mut follows, &world, v);
+                    }
                     if policy == Policy::Engine {
-                        send(&mut engine, &user, v, frac, liked, t);
+                        send(&mut engine, &user, v, o, t);
                     }
                     hits.push(taste.matches(&world.videos[v].1));
                     curve[hits.len() - 1] += f64::from(u8::from(*hits.last().unwrap_or(&false)));
@@ -334,6 +399,7 @@ pub fn run(c: &SimConfig, manifest: &Manifest, bar: &ProgressBar) -> Vec<PolicyR
             .iter()
             .filter(|&&s| s < c.max_swipes as f64)
             .count();
+        head_examples.extend(engine.core.model.heads.recorder.take().unwrap_or_default());
         let mut sorted = swipes_needed.clone();
         sorted.sort_by(f64::total_cmp);
         out.push(PolicyResult {
@@ -346,7 +412,19 @@ pub fn run(c: &SimConfig, manifest: &Manifest, bar: &ProgressBar) -> Vec<PolicyR
             mean_watch: watched / (users * c.max_swipes as f64),
         });
     }
-    out
+    SimOutput {
+        policies: out,
+        head_examples,
+    }
+}
+
+impl PolicyResult {
+    /// On-taste share of swipes `from..=to` (1-based), averaged over users.
+    pub fn on_taste(&self, from: usize, to: usize) -> f64 {
+        let w = &self.match_curve
+            [(from - 1).min(self.match_curve.len())..to.min(self.match_curve.len())];
+        w.iter().sum::<f64>() / w.len().max(1) as f64
+    }
 }
 
 #[cfg(test)]
@@ -365,11 +443,13 @@ mod tests {
             max_swipes: 60,
             ..SimConfig::default()
         };
-        let r = run(
+        let out = run(
             &c,
             &Manifest::default_with_id("sim"),
             &ProgressBar::hidden(),
         );
+        assert!(out.head_examples.iter().any(|e| !e.sampled));
+        let r = out.policies;
         assert_eq!(r.len(), 3);
         let (engine, random) = (&r[0], &r[2]);
         assert_eq!(engine.policy, Policy::Engine);
