@@ -178,6 +178,43 @@ fn why_this_video_explains_the_score() {
 }
 
 #[test]
+fn a_new_viewers_first_page_spreads_over_hashtags_and_keeps_exploration() {
+    let mut e = engine();
+    let page = e.rank(&Query::new("us_new", 10, T0)).unwrap();
+    let tags: std::collections::HashSet<&str> =
+        page.items.iter().map(|i| tag_of(&i.video_id)).collect();
+    assert_eq!(tags.len(), TAGS.len(), "{page:?}");
+    assert!(page.items.iter().any(|i| i.source == "fresh"), "{page:?}");
+}
+
+#[test]
+fn why_this_video_probabilities_are_not_saturated() {
+    // An engaged viewer of a small region, as in the demo: every head used to
+    // show 1.00 because large prior weights summed to certainty.
+    let mut e = engine();
+    let mut t = T0;
+    train_user(&mut e, "us_cook", "cooking", 4, &mut t);
+    for v in ["v_cooking_1_1", "v_cooking_2_2"] {
+        e.observe(&Event::new("us_cook", v, t, EventKind::Like))
+            .unwrap();
+    }
+    let page = e.rank_preview(&Query::new("us_cook", 10, t)).unwrap();
+    for item in &page.items {
+        let x = e.explain("us_cook", &item.video_id, t).unwrap();
+        for (name, p, _) in &x.objectives {
+            assert!(
+                *p > 0.0 && *p < 0.99,
+                "{name} at {p} for {}: {x:?}",
+                item.video_id
+            );
+        }
+        // Rarer outcomes are predicted rarer.
+        let p = |n: &str| x.objectives.iter().find(|o| o.0 == n).unwrap().1;
+        assert!(p("follow") < p("completion"), "{x:?}");
+    }
+}
+
+#[test]
 fn snapshot_restore_resumes_where_it_left_off() {
     let mut e = engine();
     let mut t = T0;

@@ -72,30 +72,43 @@ pub struct ObjectiveHeads {
     pub recorder: Option<Vec<HeadExample>>,
 }
 
+/// Each objective's base rate before any label: what an impression of an
+/// unknown video to an unknown viewer ends in. The prior starts every head at
+/// this rate, so a fresh region's probabilities are plausible rather than
+/// saturated, and the learned weights only have to explain departures from it.
+const BASE_RATE: [f32; OBJECTIVES] = [0.4, 0.15, 0.03, 0.01, 0.3];
+
 impl Default for ObjectiveHeads {
     fn default() -> Self {
         // Start from a sensible prior rather than zero so a fresh region ranks by
-        // personal signal and popularity before it has seen a single label.
+        // personal signal and popularity before it has seen a single label. The
+        // feature weights are modest: several personal features are large for an
+        // engaged viewer at once, and large priors summed to certainty (every
+        // head at 1.00 in "why this video").
         let mut weights = [[0.0; NF]; OBJECTIVES];
         for (o, w) in weights.iter_mut().enumerate() {
-            w[F_BIAS] = -2.0;
+            w[F_BIAS] = (BASE_RATE[o] / (1.0 - BASE_RATE[o])).ln();
             let sign = if o == SKIP { -1.0 } else { 1.0 };
-            w[F_CO] = 2.0 * sign;
-            w[F_EMB] = 0.5 * sign;
-            w[F_TAG] = 1.0 * sign;
-            w[F_AUTHOR] = 0.5 * sign;
+            w[F_CO] = 1.0 * sign;
+            w[F_EMB] = 0.3 * sign;
+            w[F_TAG] = 0.5 * sign;
+            w[F_AUTHOR] = 0.3 * sign;
             w[F_FOLLOWS] = 0.5 * sign;
-            w[F_TREND] = 0.3 * sign;
-            w[F_AVERSION] = -sign;
+            w[F_TREND] = 0.2 * sign;
+            w[F_AVERSION] = -0.5 * sign;
         }
         ObjectiveHeads {
             weights,
-            grad_sq: [[1.0; NF]; OBJECTIVES],
+            grad_sq: [[GRAD_SQ_INIT; NF]; OBJECTIVES],
             updates: 0,
             recorder: None,
         }
     }
 }
+
+/// AdaGrad's starting sum of squared gradients: small, so the first labels
+/// move a head at nearly the full learning rate.
+const GRAD_SQ_INIT: f32 = 0.1;
 
 pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x.clamp(-30.0, 30.0)).exp())

@@ -125,7 +125,7 @@ impl Manifest {
                 exclude_age_restricted: false,
             },
             hyper: HyperParams {
-                head_learning_rate: 0.05,
+                head_learning_rate: 0.2,
                 head_l2: 1e-4,
                 embedding_learning_rate: 0.05,
                 embedding_l2: 1e-3,

@@ -4,10 +4,52 @@
 //! page, so new creators get impressions without a coin flip: the same state
 //! gives the same page, which keeps non-profiled feeds identical across users
 //! and makes "why this video" reproducible.
+//!
+//! A brand-new viewer's first page also spreads over hashtags: each exploit
+//! slot goes to the best video that brings a hashtag not yet on the page.
+//! Their first swipes are then one answer per topic, which is what the next
+//! page learns their taste from; a page of the region's top hashtag would
+//! teach it only whether they like that one. The exploration slots are the
+//! same as for everyone.
+//!
+//! For the next few pages (the warm-up) exploit slots go first to the
+//! best-scored videos under the hashtags the viewer engaged with most; the
+//! global heads, trained on everyone, would otherwise let a two-video history's
+//! co-engagement neighbours (other people's tastes) crowd out what this viewer
+//! just said they like. Again, exploration slots are untouched.
 use crate::ids::IntMap;
 use crate::pipeline::{Candidate, EngineView, RankContext, Selector, SourceKind};
 
+/// A viewer with fewer outcomes than this (views, skips, likes…) gets a
+/// hashtag-spread page: about one page of swipes.
+pub const COLD_START_EVENTS: u64 = 5;
+
 pub struct DiverseTopKSelector;
+
+/// Until this many outcomes, exploit slots favour the viewer's strongest hashtags.
+pub const WARM_UP_EVENTS: u64 = 30;
+/// A hashtag counts as the viewer's if its affinity is at least this share of their strongest.
+const WARM_UP_TAG_SHARE: f32 = 0.5;
+
+fn is_cold(view: &EngineView, ctx: &RankContext) -> bool {
+    ctx.profiled && view.user.is_none_or(|u| u.events < COLD_START_EVENTS)
+}
+
+/// The viewer's hashtags during the warm-up (empty otherwise).
+fn warm_up_tags(view: &EngineView, ctx: &RankContext) -> Vec<u32> {
+    let warming = ctx.profiled
+        && view
+            .user
+            .is_some_and(|u| (COLD_START_EVENTS..WARM_UP_EVENTS).contains(&u.events));
+    let Some(top) = ctx.top_tags.first().filter(|_| warming) else {
+        return Vec::new();
+    };
+    ctx.top_tags
+        .iter()
+        .filter(|t| t.1 >= WARM_UP_TAG_SHARE * top.1)
+        .map(|t| t.0)
+        .collect()
+}
 
 impl Selector for DiverseTopKSelector {
     fn name(&self) -> &'static str {
@@ -44,14 +86,68 @@ impl Selector for DiverseTopKSelector {
             picked.push(i);
         };
         // Each page of `limit` reserves its exploration slots at the end.
+        let cold = is_cold(view, ctx);
+        let warm_up = warm_up_tags(view, ctx);
+        // Hashtags already on a cold viewer's page.
+        let mut covered: Vec<u32> = Vec::new();
         for page_start in (0..want).step_by(ctx.limit) {
             let exploit_until = page_start + ctx.limit - explore.min(ctx.limit);
+            if cold {
+                for i in 0..candidates.len() {
+                    if picked.len() >= exploit_until {
+                        break;
+                    }
+                    let tags = &view.catalog.row(candidates[i].video).tags;
+                    if !taken[i] && tags.iter().any(|t| !covered.contains(t)) {
+                        let before = picked.len();
+                        admit(i, &mut picked, &mut taken);
+                        if picked.len() > before {
+                            covered.extend(tags.iter().copied());
+                        }
+                    }
+                }
+            }
+            for i in 0..candidates.len() {
+                if warm_up.is_empty() || picked.len() >= exploit_until {
+                    break;
+                }
+                let tags = &view.catalog.row(candidates[i].video).tags;
+                if !taken[i] && tags.iter().any(|t| warm_up.contains(t)) {
+                    admit(i, &mut picked, &mut taken);
+                }
+            }
             for i in 0..candidates.len() {
                 if picked.len() >= exploit_until {
                     break;
                 }
                 if !taken[i] {
                     admit(i, &mut picked, &mut taken);
+                }
+            }
+            // The exploration slots: fresh uploads. A new viewer's go first to
+            // fresh uploads that also answer the page's question (a hashtag not
+            // yet on the first page; one of their hashtags in the warm-up):
+            // still new creators' videos, just not ones they will surely skip.
+            let fits = |i: usize, covered: &[u32]| {
+                let tags = &view.catalog.row(candidates[i].video).tags;
+                if cold {
+                    tags.iter().any(|t| !covered.contains(t))
+                } else {
+                    tags.iter().any(|t| warm_up.contains(t))
+                }
+            };
+            if cold || !warm_up.is_empty() {
+                for i in 0..candidates.len() {
+                    if picked.len() >= page_start + ctx.limit {
+                        break;
+                    }
+                    if !taken[i] && candidates[i].source == SourceKind::Fresh && fits(i, &covered) {
+                        let before = picked.len();
+                        admit(i, &mut picked, &mut taken);
+                        if cold && picked.len() > before {
+                            covered.extend(view.catalog.row(candidates[i].video).tags.iter());
+                        }
+                    }
                 }
             }
             for i in 0..candidates.len() {
