@@ -2,7 +2,14 @@
 //! and again. After each kill the log must recover by itself, keep every
 //! acknowledged entry byte for byte, stay consistent with every checkpoint
 //! it ever handed out, and pass `audit verify` (whose state file also
-//! checks consistency from one round to the next).
+//! checks consistency from one round to the next). The same story runs on
+//! local files and on a real S3 service (Garage) with the checkpoint in a
+//! PostgreSQL lock backend.
+
+#[path = "support/garage.rs"]
+mod garage;
+#[path = "support/postgres.rs"]
+mod postgres;
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -16,16 +23,60 @@ use sha2::{Digest, Sha256};
 use sovereel_ledger::audit::{VerifyArgs, verify_log};
 use sovereel_ledger::merkle::verify_consistency;
 use sovereel_ledger::storage::TileSource;
-use sovereel_ledger::{Log, LogConfig, LogStorage, NoteSigner};
+use sovereel_ledger::{Log, LogConfig, LogStorage, NoteSigner, PostgresLock};
 
 const ORIGIN: &str = "crash.test/log";
 const ROUNDS: usize = 24;
+
+/// Where the crashing log lives.
+struct Target {
+    /// What the appender is given: a directory or `s3://bucket/prefix`.
+    arg: String,
+    storage: LogStorage,
+    /// The appender's `AWS_*` and `SOVEREEL_LEDGER_LOCK`.
+    env: Vec<(&'static str, String)>,
+    lock: Option<String>,
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let log_dir = dir.path().join("log");
-    let state = dir.path().join("audit-state");
+    let target = Target {
+        arg: log_dir.display().to_string(),
+        storage: LogStorage::local(&log_dir).unwrap(),
+        env: vec![],
+        lock: None,
+    };
+    crash_rounds(&target, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_moments_loses_nothing_acknowledged_in_garage() {
+    let Some(g) = garage::Garage::start("ledger crash test in Garage", &["ledger"]) else {
+        return;
+    };
+    let db = postgres::TestDatabase::create("crash").await;
+    let dir = tempfile::tempdir().unwrap();
+    let builder = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(&g.endpoint)
+        .with_region("garage")
+        .with_access_key_id(&g.key_id)
+        .with_secret_access_key(&g.secret)
+        .with_allow_http(true);
+    let mut env = g.env();
+    env.push(("SOVEREEL_LEDGER_LOCK", db.url.clone()));
+    let target = Target {
+        arg: "s3://ledger/crash/log".into(),
+        storage: LogStorage::s3(builder, "ledger", "crash/log").unwrap(),
+        env,
+        lock: Some(db.url.clone()),
+    };
+    crash_rounds(&target, dir.path()).await;
+}
+
+async fn crash_rounds(target: &Target, dir: &std::path::Path) {
+    let state = dir.join("audit-state");
     let seed = [42u8; 32];
     let signer = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&seed)).unwrap();
     let vkey = signer.verifier().vkey();
@@ -36,11 +87,12 @@ async fn sigkill_at_random_moments_loses_nothing_acknowledged() {
 
     for round in 0..ROUNDS {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sovereel-ledger-appender"))
-            .arg(&log_dir)
+            .arg(&target.arg)
             .arg(ORIGIN)
             .arg(hex::encode(seed))
             .arg(round.to_string())
             .arg("24")
+            .envs(target.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -79,8 +131,12 @@ async fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         }
 
         // Recovery happens on open.
-        let storage = LogStorage::local(&log_dir).unwrap();
-        let log = Log::open(storage.clone(), signer.clone(), LogConfig::new(ORIGIN))
+        let storage = target.storage.clone();
+        let mut config = LogConfig::new(ORIGIN);
+        if let Some(url) = &target.lock {
+            config.lock = Some(Arc::new(PostgresLock::connect(url, ORIGIN).await.unwrap()));
+        }
+        let log = Log::open(storage.clone(), signer.clone(), config)
             .await
             .unwrap();
         let cp = log.checkpoint().checkpoint.clone();
@@ -111,7 +167,7 @@ async fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         drop(log);
         let src: Arc<dyn TileSource> = Arc::new(storage);
         let args = VerifyArgs {
-            log: log_dir.display().to_string(),
+            log: target.arg.clone(),
             vkey: vkey.clone(),
             witnesses: vec![],
             state: Some(state.clone()),

@@ -3,6 +3,12 @@
 //! Go checks our signed checkpoints, tree hashes, proofs and tiles; we check
 //! Go's notes, proofs and tiles. Needs Debian's golang-go and
 //! golang-golang-x-mod-dev (scripts/ensure-test-deps installs them).
+//! Go also verifies a log kept in a real S3 service (Garage).
+
+#[path = "support/garage.rs"]
+mod garage;
+#[path = "support/postgres.rs"]
+mod postgres;
 
 use std::io::Write;
 use std::path::Path;
@@ -98,27 +104,67 @@ fn build_go(dir: &Path) -> std::path::PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_verifies_our_log_in_garage() {
+    let Some(g) = garage::Garage::start("ledger Go interop in Garage", &["ledger"]) else {
+        return;
+    };
+    let db = postgres::TestDatabase::create("interop").await;
+    let dir = tempfile::tempdir().unwrap();
+    let go = build_go(dir.path());
+    let builder = || {
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&g.endpoint)
+            .with_region("garage")
+            .with_access_key_id(&g.key_id)
+            .with_secret_access_key(&g.secret)
+            .with_allow_http(true)
+    };
+    let lock = PostgresLock::connect(&db.url, "interop.test/log")
+        .await
+        .unwrap();
+    rust_produces_go_verifies(
+        &go,
+        LogStorage::s3(builder(), "ledger", "interop/log").unwrap(),
+        LogStorage::s3(builder(), "ledger", "interop/witness").unwrap(),
+        Some(Arc::new(lock)),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn go_verifies_our_log_and_we_verify_go() {
     let dir = tempfile::tempdir().unwrap();
     let go = build_go(dir.path());
 
     // --- Rust produces, Go verifies. ---
+    rust_produces_go_verifies(
+        &go,
+        LogStorage::local(&dir.path().join("log")).unwrap(),
+        LogStorage::local(&dir.path().join("w")).unwrap(),
+        None,
+    )
+    .await;
+    go_produces_rust_verifies(&go);
+}
+
+async fn rust_produces_go_verifies(
+    go: &Path,
+    storage: LogStorage,
+    witness_storage: LogStorage,
+    lock: Option<Arc<dyn CheckpointLock>>,
+) {
     let origin = "interop.test/log";
     let signer = NoteSigner::new(origin, SigningKey::from_bytes(&[11; 32])).unwrap();
     let w_signer =
         CosignatureSigner::new("interop.test/witness", SigningKey::from_bytes(&[12; 32])).unwrap();
     let witness = Arc::new(
-        Witness::open(
-            w_signer.clone(),
-            vec![signer.verifier()],
-            LogStorage::local(&dir.path().join("w")).unwrap(),
-        )
-        .await
-        .unwrap(),
+        Witness::open(w_signer.clone(), vec![signer.verifier()], witness_storage)
+            .await
+            .unwrap(),
     );
     let mut config = LogConfig::new(origin);
     config.witnesses = vec![Arc::new(InProcessWitness::new(witness))];
-    let storage = LogStorage::local(&dir.path().join("log")).unwrap();
+    config.lock = lock;
     let log = Log::open(storage.clone(), signer.clone(), config)
         .await
         .unwrap();
@@ -216,7 +262,7 @@ async fn go_verifies_our_log_and_we_verify_go() {
                 .collect(),
         });
     }
-    let mut child = Command::new(&go)
+    let mut child = Command::new(go)
         .arg("verify")
         .stdin(Stdio::piped())
         .output_piped();
@@ -239,7 +285,7 @@ async fn go_verifies_our_log_and_we_verify_go() {
     let mut h = hash(&bad.inclusion[3].proof[0]);
     h[0] ^= 1;
     bad.inclusion[3].proof[0] = B64.encode(h);
-    let mut child = Command::new(&go)
+    let mut child = Command::new(go)
         .arg("verify")
         .stdin(Stdio::piped())
         .output_piped();
@@ -250,9 +296,11 @@ async fn go_verifies_our_log_and_we_verify_go() {
         .write_all(&serde_json::to_vec(&bad).unwrap())
         .unwrap();
     assert!(!child.wait_with_output().unwrap().status.success());
+}
 
+fn go_produces_rust_verifies(go: &Path) {
     // --- Go produces, Rust verifies. ---
-    let out = Command::new(&go).args(["produce", "300"]).output().unwrap();
+    let out = Command::new(go).args(["produce", "300"]).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
