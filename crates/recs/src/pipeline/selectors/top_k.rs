@@ -5,50 +5,72 @@
 //! gives the same page, which keeps non-profiled feeds identical across users
 //! and makes "why this video" reproducible.
 //!
-//! A brand-new viewer's first page also spreads over hashtags: each exploit
-//! slot goes to the best video that brings a hashtag not yet on the page.
-//! Their first swipes are then one answer per topic, which is what the next
-//! page learns their taste from; a page of the region's top hashtag would
-//! teach it only whether they like that one. The exploration slots are the
-//! same as for everyone.
+//! A new viewer's pages (their first [`WARM_UP_EVENTS`] outcomes) differ in
+//! what fills the slots, never in how many are exploration:
+//! * until they first engage, each slot goes to the best video that brings a
+//!   hashtag not yet on the page and not yet tried (skipped): their swipes are
+//!   then one answer per topic, which is what the next page learns their taste
+//!   from; a page of the region's top hashtag would only ask about that one;
+//! * once they have, slots go first to the best-scored videos under the
+//!   hashtags they engaged with most: the global heads, trained on everyone,
+//!   would otherwise let a two-video history's co-engagement neighbours (other
+//!   people's tastes) crowd out what this viewer just said they like.
 //!
-//! For the next few pages (the warm-up) exploit slots go first to the
-//! best-scored videos under the hashtags the viewer engaged with most; the
-//! global heads, trained on everyone, would otherwise let a two-video history's
-//! co-engagement neighbours (other people's tastes) crowd out what this viewer
-//! just said they like. Again, exploration slots are untouched.
+//! Their exploration slots still go to fresh uploads, preferring fresh uploads
+//! that fit the page's purpose (a new hashtag; one of theirs).
 use crate::ids::IntMap;
 use crate::pipeline::{Candidate, EngineView, RankContext, Selector, SourceKind};
 
-/// A viewer with fewer outcomes than this (views, skips, likes…) gets a
-/// hashtag-spread page: about one page of swipes.
-pub const COLD_START_EVENTS: u64 = 5;
-
-pub struct DiverseTopKSelector;
-
-/// Until this many outcomes, exploit slots favour the viewer's strongest hashtags.
+/// Until this many outcomes (views, skips, likes…) a viewer is new: their pages
+/// spread over hashtags until they first engage, then favour what they engaged with.
 pub const WARM_UP_EVENTS: u64 = 30;
+/// Hashtag affinity that counts as "engaged with": one full watch gives about 0.7.
+const ENGAGED_AFFINITY: f32 = 0.5;
 /// A hashtag counts as the viewer's if its affinity is at least this share of their strongest.
 const WARM_UP_TAG_SHARE: f32 = 0.5;
 
-fn is_cold(view: &EngineView, ctx: &RankContext) -> bool {
-    ctx.profiled && view.user.is_none_or(|u| u.events < COLD_START_EVENTS)
+pub struct DiverseTopKSelector;
+
+/// How a new viewer's page is chosen.
+enum NewViewer {
+    /// Not new (or not profiled): the plain top-k.
+    No,
+    /// Nothing engaged with yet: spread over hashtags, starting with those not
+    /// yet tried (skipped ones count as tried).
+    Spread { tried: Vec<u32> },
+    /// Favour these hashtags.
+    WarmUp { tags: Vec<u32> },
 }
 
-/// The viewer's hashtags during the warm-up (empty otherwise).
-fn warm_up_tags(view: &EngineView, ctx: &RankContext) -> Vec<u32> {
-    let warming = ctx.profiled
-        && view
-            .user
-            .is_some_and(|u| (COLD_START_EVENTS..WARM_UP_EVENTS).contains(&u.events));
-    let Some(top) = ctx.top_tags.first().filter(|_| warming) else {
-        return Vec::new();
+fn new_viewer(view: &EngineView, ctx: &RankContext) -> NewViewer {
+    if !ctx.profiled {
+        return NewViewer::No;
+    }
+    let Some(user) = view.user else {
+        return NewViewer::Spread { tried: Vec::new() };
     };
-    ctx.top_tags
-        .iter()
-        .filter(|t| t.1 >= WARM_UP_TAG_SHARE * top.1)
-        .map(|t| t.0)
-        .collect()
+    if user.events >= WARM_UP_EVENTS {
+        return NewViewer::No;
+    }
+    match ctx.top_tags.first() {
+        // A hashtag that also came with skips (a full watch's second hashtag,
+        // say, that the viewer skipped elsewhere) is not yet theirs.
+        Some(top) if top.1 >= ENGAGED_AFFINITY => NewViewer::WarmUp {
+            tags: ctx
+                .top_tags
+                .iter()
+                .filter(|t| t.1 >= WARM_UP_TAG_SHARE * top.1)
+                .filter(|t| {
+                    let aversion = user.tag_aversion.iter().find(|a| a.0 == t.0);
+                    aversion.is_none_or(|a| a.1 < t.1)
+                })
+                .map(|t| t.0)
+                .collect(),
+        },
+        _ => NewViewer::Spread {
+            tried: user.tag_aversion.iter().map(|t| t.0).collect(),
+        },
+    }
 }
 
 impl Selector for DiverseTopKSelector {
@@ -86,10 +108,13 @@ impl Selector for DiverseTopKSelector {
             picked.push(i);
         };
         // Each page of `limit` reserves its exploration slots at the end.
-        let cold = is_cold(view, ctx);
-        let warm_up = warm_up_tags(view, ctx);
-        // Hashtags already on a cold viewer's page.
-        let mut covered: Vec<u32> = Vec::new();
+        let (cold, warm_up, tried) = match new_viewer(view, ctx) {
+            NewViewer::No => (false, Vec::new(), Vec::new()),
+            NewViewer::Spread { tried } => (true, Vec::new(), tried),
+            NewViewer::WarmUp { tags } => (false, tags, Vec::new()),
+        };
+        // Hashtags already on a spread page, or tried before.
+        let mut covered: Vec<u32> = tried;
         for page_start in (0..want).step_by(ctx.limit) {
             let exploit_until = page_start + ctx.limit - explore.min(ctx.limit);
             if cold {
