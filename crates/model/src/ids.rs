@@ -74,10 +74,28 @@ impl IdKind for VideoKind {
 impl IdKind for CommentKind {
     const NAME: &'static str = "comment id";
 }
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ShareKind {}
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReportKind {}
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaseKind {}
+impl IdKind for ShareKind {
+    const NAME: &'static str = "share id";
+}
+impl IdKind for ReportKind {
+    const NAME: &'static str = "report id";
+}
+impl IdKind for CaseKind {
+    const NAME: &'static str = "case id";
+}
 
 pub type UserId = Id<UserKind>;
 pub type VideoId = Id<VideoKind>;
 pub type CommentId = Id<CommentKind>;
+pub type ShareId = Id<ShareKind>;
+pub type ReportId = Id<ReportKind>;
+pub type CaseId = Id<CaseKind>;
 
 /// Crockford-style base32 alphabet (no i, l, o, u): readable and URL-safe.
 const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";

@@ -11,7 +11,7 @@ pub mod values;
 
 pub use classes::{COLUMNS, Column, DataClass, Db};
 pub use country::CountryCode;
-pub use ids::{CommentId, Id, IdKind, RegionId, UserId, VideoId};
+pub use ids::{CaseId, CommentId, Id, IdKind, RegionId, ReportId, ShareId, UserId, VideoId};
 pub use text::{ParsedCaption, parse_caption};
 pub use values::{
     Birthdate, CommentPolicy, DisplayName, Email, Handle, MAX_STACKED_MARKS, Password, Visibility,

@@ -9,87 +9,22 @@
 //! The archive lives in the home region's directory, is downloadable by the
 //! owner only, and is deleted when it expires.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sovereel_custody::{AccessContext, OpaqueId, Principal, RequestContext, Resource, StaffRole};
 use sovereel_ledger::entry::{DataRequest, Principal as LedgerPrincipal};
 use sovereel_ledger::{Entry, EntryBody};
 use sovereel_model::{Db, UserId, classes::class_of};
-use utoipa::ToSchema;
 
 use crate::plane::LocalPlane;
 use crate::state::App;
 
 pub const OPERATOR_ID: &str = "export-operator";
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ExportJob {
-    pub id: String,
-    /// `queued`, `running`, `ready`, `failed` or `expired`.
-    pub state: String,
-    /// 0 to 100.
-    pub progress: u8,
-    pub created_at: String,
-    pub expires_at: Option<String>,
-    pub size_bytes: Option<u64>,
-    pub download_url: Option<String>,
-    pub error: Option<String>,
-    #[serde(skip)]
-    pub owner: String,
-    #[serde(skip)]
-    pub path: Option<PathBuf>,
-    #[serde(skip)]
-    pub expires_ms: Option<i64>,
-}
-
-#[derive(Default)]
-pub struct Exports {
-    jobs: Mutex<HashMap<String, ExportJob>>,
-}
-
-impl Exports {
-    pub fn get(&self, id: &str) -> Option<ExportJob> {
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
-    }
-    fn update(&self, id: &str, f: impl FnOnce(&mut ExportJob)) {
-        if let Some(j) = self
-            .jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(id)
-        {
-            f(j);
-        }
-    }
-    fn insert(&self, job: ExportJob) {
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(job.id.clone(), job);
-    }
-    /// Deletes expired archives.
-    pub fn expire(&self) {
-        let now = sovereel_model::now_millis();
-        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        for j in jobs.values_mut() {
-            if j.state == "ready" && j.expires_ms.is_some_and(|e| e <= now) {
-                if let Some(p) = j.path.take() {
-                    let _ = std::fs::remove_file(p);
-                }
-                j.state = "expired".into();
-                j.download_url = None;
-            }
-        }
-    }
-}
+pub use crate::export_jobs::{ExportJob, Exports};
 
 /// Where a user's archives are kept (deleted with the account).
 pub fn exports_dir(app: &App, plane: &LocalPlane, user: &UserId) -> PathBuf {

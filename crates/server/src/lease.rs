@@ -33,7 +33,8 @@ fn pg_key(region: &str) -> i64 {
 }
 
 impl Lease {
-    /// Takes region `region`'s lease, or explains who holds it.
+    /// Takes region `region`'s lease, or explains who holds it. The
+    /// region's database must exist (the store creates it when it opens).
     pub async fn take(region: &str, region_dir: &Path, storage_url: &str) -> anyhow::Result<Lease> {
         std::fs::create_dir_all(region_dir)?;
         let path = region_dir.join("LOCK");

@@ -21,6 +21,7 @@ pub mod edge;
 pub mod egress;
 pub mod error;
 pub mod export;
+pub mod export_jobs;
 pub mod lease;
 pub mod metrics;
 pub mod plane;

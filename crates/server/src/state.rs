@@ -42,7 +42,7 @@ pub struct App {
     /// The Cedar policy gateway every protected read or write passes.
     pub gateway: Arc<sovereel_custody::PolicyGateway>,
     /// Data export jobs.
-    pub exports: crate::export::Exports,
+    pub exports: crate::export_jobs::Exports,
     /// The class check on everything that leaves a region.
     pub egress: sovereel_custody::EgressGateway,
     pub metrics: Metrics,
@@ -71,10 +71,16 @@ impl App {
                 vec![r]
             }
         };
-        // The lease comes first: nothing of a region opens before this
-        // process is known to be its only writer.
+        // The lease comes before the log and the keyring: neither opens
+        // before this process is known to be the region's only writer.
+        // (Opening the store first only creates and migrates its database,
+        // which is idempotent, so the advisory lock has a database to live in.)
         let mut leases = BTreeMap::new();
+        let mut stores = BTreeMap::new();
         for r in &served {
+            let store = sovereel_store::open_region(&config.region_storage(r))
+                .await
+                .map_err(|e| anyhow::anyhow!("opening region `{}`: {e}", r.id))?;
             let lease = crate::lease::Lease::take(
                 &r.id,
                 &config.data_dir.join("regions").join(&r.id),
@@ -82,6 +88,7 @@ impl App {
             )
             .await?;
             leases.insert(r.id.clone(), lease);
+            stores.insert(r.id.clone(), store);
         }
         let catalog = sovereel_store::open_catalog(&config.catalog_storage())
             .await
@@ -100,9 +107,7 @@ impl App {
                 .await?;
         let mut locals = BTreeMap::new();
         for r in &served {
-            let store = sovereel_store::open_region(&config.region_storage(r))
-                .await
-                .map_err(|e| anyhow::anyhow!("opening region `{}`: {e}", r.id))?;
+            let store = stores.remove(&r.id).expect("a store per served region");
             let media = MediaStore::from_url(&config.region_media(r))
                 .map_err(|e| anyhow::anyhow!("region `{}` media: {e}", r.id))?;
             let ledger = ledgers.remove(&r.id).expect("a ledger per served region");

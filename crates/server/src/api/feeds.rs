@@ -305,7 +305,7 @@ pub async fn following(
             let recs = match plane
                 .author_videos(
                     &authors,
-                    &["followers".to_string()],
+                    &[sovereel_model::Visibility::Followers],
                     Some(user.id.as_str()),
                     cursor
                         .as_ref()

@@ -52,12 +52,6 @@ pub struct ReportAnswer {
     pub status: String,
 }
 
-fn random_id(region: &str) -> String {
-    let mut b = [0u8; 12];
-    getrandom::getrandom(&mut b).expect("random source");
-    format!("{region}_{}", hex::encode(b))
-}
-
 /// Report a video. The report stays at the reporter's home; a case opens at
 /// the video's home for its custodian's moderators.
 #[utoipa::path(post, path = "/v1/reports", tag = "safety", request_body = ReportBody, responses((status = 201, body = ReportAnswer), (status = 404, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
@@ -80,7 +74,7 @@ pub async fn report(
     }
     let v = access::load_video(&app, Some(&user), &body.video_id).await?;
     let now = sovereel_model::now_millis();
-    let report_id = random_id(user.home.id.as_str());
+    let report_id = sovereel_model::ReportId::generate(&user.home.id).to_string();
     user.home
         .store
         .create_report(
@@ -93,7 +87,7 @@ pub async fn report(
         )
         .await?;
     let case = CaseRecord {
-        id: random_id(v.home.id().as_str()),
+        id: sovereel_model::CaseId::generate(v.home.id()).to_string(),
         video_id: body.video_id.clone(),
         subject_id: v.record.author_id.clone(),
         category: body.category.clone(),

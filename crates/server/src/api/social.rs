@@ -158,25 +158,23 @@ pub async fn user_videos(
         Some(v) if !is_self => access::approved_follower(&app, v.id.as_str(), &id).await?,
         _ => false,
     };
-    let visibilities: &[&str] = if is_self {
-        &["public", "followers", "private"]
+    use sovereel_model::Visibility::{Followers, Private, Public};
+    let visibilities: &[sovereel_model::Visibility] = if is_self {
+        &[Public, Followers, Private]
     } else if follower {
-        &["public", "followers"]
+        &[Public, Followers]
     } else if p.private {
         // A private account shows its videos to approved followers only.
         &[]
     } else {
-        &["public"]
+        &[Public]
     };
     let records = if visibilities.is_empty() {
         vec![]
     } else {
         home.author_videos(
             std::slice::from_ref(&id),
-            &visibilities
-                .iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>(),
+            visibilities,
             viewer.as_ref().map(|v| v.id.as_str()),
             cursor.as_ref().map(Cursor::encode).as_deref(),
             limit,

@@ -706,7 +706,7 @@ pub async fn share(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let v = access::load_video(&app, Some(&user), &id).await?;
-    let share_id = CommentId::generate(&user.home.id).to_string();
+    let share_id = sovereel_model::ShareId::generate(&user.home.id).to_string();
     user.home
         .store
         .record_share(

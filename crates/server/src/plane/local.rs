@@ -11,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sovereel_custody::PolicyGateway;
 use sovereel_media::MediaStore;
-use sovereel_model::{RegionId, UserId};
+use sovereel_model::{RegionId, UserId, Visibility};
 use sovereel_store::{
     CaseRecord, Change, CommentRecord, Cursor, FollowState, RegionStore, VideoRecord,
 };
@@ -245,13 +245,13 @@ impl RegionPlane for LocalPlane {
     async fn author_videos(
         &self,
         authors: &[String],
-        visibilities: &[String],
+        visibilities: &[Visibility],
         _viewer: Option<&str>,
         cursor_at: Option<&str>,
         limit: i64,
     ) -> PlaneResult<Vec<VideoRecord>> {
         let c = cursor(cursor_at)?;
-        let vis: Vec<&str> = visibilities.iter().map(String::as_str).collect();
+        let vis: Vec<&str> = visibilities.iter().map(|v| v.as_str()).collect();
         Ok(self
             .store
             .author_videos(authors, &vis, c.as_ref(), limit)

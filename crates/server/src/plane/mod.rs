@@ -24,7 +24,7 @@ pub mod service;
 use async_trait::async_trait;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use sovereel_model::RegionId;
+use sovereel_model::{RegionId, Visibility};
 use sovereel_store::{CaseRecord, Change, CommentRecord, FollowState, VideoRecord};
 
 pub use local::LocalPlane;
@@ -110,7 +110,7 @@ pub trait RegionPlane: Send + Sync {
     async fn author_videos(
         &self,
         authors: &[String],
-        visibilities: &[String],
+        visibilities: &[Visibility],
         viewer: Option<&str>,
         cursor: Option<&str>,
         limit: i64,

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use serde::de::DeserializeOwned;
-use sovereel_model::RegionId;
+use sovereel_model::{RegionId, Visibility};
 use sovereel_store::{CaseRecord, Change, CommentRecord, FollowState, VideoRecord};
 
 use super::service::Call;
@@ -147,7 +147,7 @@ impl RegionPlane for RemotePlane {
     async fn author_videos(
         &self,
         authors: &[String],
-        visibilities: &[String],
+        visibilities: &[Visibility],
         viewer: Option<&str>,
         cursor: Option<&str>,
         limit: i64,

@@ -58,7 +58,7 @@ pub enum Call {
     },
     AuthorVideos {
         authors: Vec<String>,
-        visibilities: Vec<String>,
+        visibilities: Vec<sovereel_model::Visibility>,
         viewer: Option<String>,
         cursor: Option<String>,
         limit: i64,
@@ -264,10 +264,11 @@ async fn answer(
             // Public videos to anyone; followers-only ones for a viewer of
             // the caller's, whose home keeps the follow edges and is their
             // authority; private ones never leave.
-            let allowed = visibilities.iter().all(|v| match v.as_str() {
-                "public" => true,
-                "followers" => viewer.is_some(),
-                _ => false,
+            use sovereel_model::Visibility;
+            let allowed = visibilities.iter().all(|v| match v {
+                Visibility::Public => true,
+                Visibility::Followers => viewer.is_some(),
+                Visibility::Private => false,
             });
             if !allowed {
                 return Err(ApiError::new(
