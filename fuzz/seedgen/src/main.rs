@@ -147,12 +147,12 @@ fn media(s: &mut Seeds) -> std::io::Result<()> {
     s.put(
         "media_sniff",
         "quicktime",
-        &mp4_box(b"ftyp", b"qt  \0\0\0\0qt  "),
+        mp4_box(b"ftyp", b"qt  \0\0\0\0qt  "),
     )?;
     s.put(
         "media_sniff",
         "heic",
-        &mp4_box(b"ftyp", b"heic\0\0\0\0mif1heic"),
+        mp4_box(b"ftyp", b"heic\0\0\0\0mif1heic"),
     )?;
     s.put("media_sniff", "webm", &webm[..webm.len().min(48)])?;
     s.put("media_sniff", "jpeg", b"\xFF\xD8\xFF\xE0\0\x10JFIF\0")?;
