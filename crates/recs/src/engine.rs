@@ -408,6 +408,11 @@ impl Engine {
         let mut state = core.user_states[u as usize].take().unwrap_or_default();
         let mut history = std::mem::take(&mut core.history_buf);
         state.weighted_history_into(hp.profile_len, hp.recency_decay, &mut history);
+        // Whether this event is the outcome of an impression the client reported
+        // (or the engine served): then real unengaged impressions teach the
+        // heads what "not engaged" looks like, and random catalog videos would
+        // only skew their probabilities downwards.
+        let served = state.pending_mut(v).is_some();
         let features = match state.pending_mut(v) {
             Some(p) => p.features,
             None => {
@@ -479,7 +484,7 @@ impl Engine {
                     follows: &follows,
                 };
                 core.model
-                    .learn_sampled_negatives(&core.catalog, &viewer, v, t, &hp);
+                    .learn_sampled_negatives(&core.catalog, &viewer, v, t, &hp, !served);
             }
             core.model
                 .learn_positive(&mut core.catalog, u, &state, v, strength, t, &hp);

@@ -153,10 +153,11 @@ impl Model {
         self.negatives_buf = negatives;
     }
 
-    /// Trains the heads on sampled negatives for a positive event: random catalog
-    /// videos the user did not engage with, the "negatives from unengaged impressions"
-    /// when the client sent no impressions. [`Self::learn_positive`] then pushes
-    /// the same videos away from the user's embedding.
+    /// Samples the negatives of a positive event: random catalog videos the user
+    /// did not engage with. [`Self::learn_positive`] pushes them away from the
+    /// user's embedding; with `train_heads` they also train the heads as not
+    /// engaged, the "negatives from unengaged impressions" when the client sent
+    /// no impressions (a served video's own outcome makes them unnecessary).
     pub fn learn_sampled_negatives(
         &mut self,
         catalog: &Catalog,
@@ -164,11 +165,15 @@ impl Model {
         v: u32,
         at_ms: i64,
         hp: &HyperParams,
+        train_heads: bool,
     ) {
         self.negatives_buf.clear();
         for _ in 0..hp.negatives {
             if let Some(n) = self.sample_video(catalog, v) {
                 self.negatives_buf.push(n);
+                if !train_heads {
+                    continue;
+                }
                 let f = self.features(catalog, viewer, n, at_ms);
                 self.heads.train_example(
                     &f,

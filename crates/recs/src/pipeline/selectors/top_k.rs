@@ -117,12 +117,18 @@ impl Selector for DiverseTopKSelector {
         let mut covered: Vec<u32> = tried;
         for page_start in (0..want).step_by(ctx.limit) {
             let exploit_until = page_start + ctx.limit - explore.min(ctx.limit);
-            if cold {
+            // Single-hashtag videos first: a full watch of one then says which
+            // hashtag the viewer likes; of a two-hashtag video, only that it is
+            // one of the two.
+            for single in [true, false].into_iter().filter(|_| cold) {
                 for i in 0..candidates.len() {
                     if picked.len() >= exploit_until {
                         break;
                     }
                     let tags = &view.catalog.row(candidates[i].video).tags;
+                    if single && tags.len() != 1 {
+                        continue;
+                    }
                     if !taken[i] && tags.iter().any(|t| !covered.contains(t)) {
                         let before = picked.len();
                         admit(i, &mut picked, &mut taken);
