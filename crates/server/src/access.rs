@@ -80,6 +80,7 @@ pub async fn blocked_ids(app: &App, viewer: Option<&str>, other: &str) -> ApiRes
 /// Everyone the viewer blocked or who blocked the viewer, in any region
 /// (one call per region), and the regions that could not answer: content
 /// by their users is left out rather than shown unchecked.
+#[derive(Clone)]
 pub struct BlockSet {
     pub users: HashSet<String>,
     pub unknown_regions: HashSet<String>,
@@ -92,6 +93,13 @@ impl BlockSet {
 }
 
 pub async fn block_set(app: &App, v: &AuthUser) -> ApiResult<BlockSet> {
+    v.blocks
+        .get_or_try_init(|| ask_block_set(app, v))
+        .await
+        .cloned()
+}
+
+async fn ask_block_set(app: &App, v: &AuthUser) -> ApiResult<BlockSet> {
     let mut users: HashSet<String> = v
         .home
         .store
@@ -138,7 +146,10 @@ pub async fn load_video_for(app: &App, viewer: Option<&str>, id: &str) -> ApiRes
         .await?
         .ok_or_else(|| ApiError::not_found("video"))?;
     let is_owner = viewer.is_some_and(|v| v == record.author_id);
-    if !is_owner {
+    // A remote home answers only a video the viewer may see, decided there
+    // with the same rules (blocks included); a local one answers raw.
+    let decided_at_home = app.local(vid.region_str()).is_none();
+    if !is_owner && !decided_at_home {
         let visible = match record.visibility.as_str() {
             "public" => record.state == "ready",
             "followers" => match viewer {

@@ -110,6 +110,9 @@ pub struct AuthUser {
     pub id: UserId,
     pub home: Arc<LocalPlane>,
     pub token_hash: String,
+    /// Who blocked or was blocked by this user, asked of every region at
+    /// most once per request (`access::block_set`).
+    pub(crate) blocks: Arc<tokio::sync::OnceCell<crate::access::BlockSet>>,
 }
 
 /// Resolves the request's session. `Ok(None)` when no token was sent;
@@ -138,6 +141,7 @@ pub async fn resolve(app: &App, parts: &Parts) -> Result<Option<AuthUser>, ApiEr
         id,
         home,
         token_hash: hash,
+        blocks: Default::default(),
     }))
 }
 

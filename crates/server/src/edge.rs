@@ -191,6 +191,9 @@ async fn forward(
         }
         return ApiError::new(Kind::NotFound, "no such endpoint").into_response();
     }
+    if method == Method::GET && path == "/v1/transparency" {
+        return transparency(&edge).await;
+    }
     let (parts, body) = req.into_parts();
     // The body decides the home for a sign-up and for log-ins.
     let routed_by_body = method == Method::POST
@@ -303,6 +306,39 @@ fn targets(edge: &EdgeState, headers: &HeaderMap, path: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Every region's transparency summary: each region service reports its
+/// own log, so the edge asks them all and lists the answers together (a
+/// region that does not answer is left out, and named as unavailable).
+async fn transparency(edge: &EdgeState) -> Response {
+    let asks = edge.regions.iter().map(|(id, url)| async move {
+        let r = edge
+            .client
+            .get(format!("{url}/v1/transparency"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        let v = match r {
+            Ok(r) if r.status().is_success() => r.json::<serde_json::Value>().await.ok(),
+            _ => None,
+        };
+        (id.clone(), v)
+    });
+    let mut regions = vec![];
+    let mut unavailable = vec![];
+    for (id, v) in futures::future::join_all(asks).await {
+        match v.as_ref().and_then(|v| v["regions"].as_array()) {
+            Some(list) => regions.extend(list.iter().cloned()),
+            None => unavailable.push(id),
+        }
+    }
+    let body = serde_json::json!({"regions": regions, "unavailable": unavailable});
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// The home of a handle, from the public directory (any region answers).

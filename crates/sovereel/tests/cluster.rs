@@ -422,6 +422,18 @@ async fn split_deployment_story_residency_custody_and_failure() {
     assert_eq!(s, StatusCode::OK, "{log}");
     assert!(log.to_string().contains("followers-only video"), "{log}");
 
+    // Every region's log, as the privacy centre lists them, through an edge.
+    let (s, t) = e(1).get("/v1/transparency", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let mut ids: Vec<&str> = t["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["au", "global", "nz", "us"], "{t}");
+
     // Export.
     let (s, job) = e(0)
         .call(Method::POST, "/v1/me/exports", Some(&us.token), None)

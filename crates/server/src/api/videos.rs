@@ -336,16 +336,24 @@ fn video_counts(v: &LoadedVideo, likes: i64, comments: i64, shares: i64, views: 
     )
 }
 
+/// A video's counters just after the viewer's write: from the catalog for
+/// a public video (no second call to its home), from its home otherwise.
+async fn fresh_counts(app: &App, viewer: &AuthUser, id: &str) -> ApiResult<Counts> {
+    if let Some(c) = app.catalog.video(id).await? {
+        return Ok(c.counts);
+    }
+    Ok(access::load_video(app, Some(viewer), id).await?.counts())
+}
+
 async fn like_answer(
     app: &App,
     viewer: &AuthUser,
     id: &str,
     liked: bool,
 ) -> ApiResult<ApiJson<LikeAnswer>> {
-    let v = access::load_video(app, Some(viewer), id).await?;
     Ok(ApiJson(LikeAnswer {
         liked,
-        counts: v.counts().into(),
+        counts: fresh_counts(app, viewer, id).await?.into(),
     }))
 }
 
@@ -719,12 +727,12 @@ pub async fn share(
         .await?;
     crate::api::feeds::learn(&user, &id, sovereel_recs::EventKind::Share);
     app.relay(&user.home).await.map_err(ApiError::internal)?;
-    let v = access::load_video(&app, Some(&user), &id).await?;
+    let counts = fresh_counts(&app, &user, &id).await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(ShareAnswer {
             link: format!("/v/{id}"),
-            counts: v.counts().into(),
+            counts: counts.into(),
         }),
     )
         .into_response())
