@@ -13,6 +13,11 @@
 //! run, `LEDGER_BENCH_APPENDERS` (default `1,16,256,4096`) the concurrency
 //! levels, and `LEDGER_BENCH_VERIFY_ENTRIES` (default 1000000) the size of
 //! the verified log.
+//!
+//! `LEDGER_BENCH_STORAGE=s3://bucket/prefix` runs the appends against an S3
+//! service instead (the `AWS_*` variables, e.g. from `scripts/garage start`),
+//! with the checkpoint compare-and-swapped in the PostgreSQL lock backend
+//! `LEDGER_BENCH_LOCK` (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +28,7 @@ use sovereel_ledger::audit::{VerifyArgs, verify_log};
 use sovereel_ledger::entry::{
     Access, DataClass, Decision, Entry, EntryBody, Principal, PseudonymKey,
 };
-use sovereel_ledger::{Log, LogConfig, LogStorage, NoteSigner};
+use sovereel_ledger::{Log, LogConfig, LogStorage, NoteSigner, PostgresLock};
 
 const ORIGIN: &str = "bench.sovereel.example/log/us";
 
@@ -63,13 +68,25 @@ async fn run_appenders(
     duration: Duration,
     limit: Option<u64>,
 ) -> (u64, Duration, Vec<Duration>) {
-    let log = Log::open(
-        LogStorage::local(dir).unwrap(),
-        signer(),
-        LogConfig::new(ORIGIN),
-    )
-    .await
-    .unwrap();
+    let mut config = LogConfig::new(ORIGIN);
+    let storage = match std::env::var("LEDGER_BENCH_STORAGE") {
+        Ok(url) => {
+            // One log per run: a prefix of its own, and a lock row of its own.
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let lock = std::env::var("LEDGER_BENCH_LOCK")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            let run = format!("{ORIGIN}/{name}/{}", std::process::id());
+            config.lock = Some(Arc::new(PostgresLock::connect(&lock, &run).await.unwrap()));
+            LogStorage::from_url(&format!(
+                "{}/{name}-{}",
+                url.trim_end_matches('/'),
+                std::process::id()
+            ))
+            .unwrap()
+        }
+        Err(_) => LogStorage::local(dir).unwrap(),
+    };
+    let log = Log::open(storage, signer(), config).await.unwrap();
     let key = PseudonymKey::from_bytes([1; 32]);
     let start = Instant::now();
     let deadline = start + duration;

@@ -7,6 +7,11 @@
 //! set (VmHWM in /proc/self/status) over the baseline measured just before.
 //! Each size runs in its own process because VmHWM never goes down.
 //!
+//! With `MEDIA_BENCH_S3=s3://bucket/prefix` (and the `AWS_*` variables, e.g.
+//! from `scripts/garage start`) every size also runs against that S3
+//! service, in the same run. `MEDIA_BENCH_SIZES_MIB` (default `20,200,1024`)
+//! sets the sizes.
+//!
 //! Run: `cargo bench -p sovereel-media --bench ingest_memory`
 
 use std::process::Command;
@@ -45,11 +50,15 @@ fn upload(size: u64) -> impl futures::Stream<Item = Result<Bytes, std::io::Error
     })
 }
 
-fn child(size: u64) {
+fn child(size: u64, url: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let store = MediaStore::local(&dir.path().join("store")).unwrap();
+        let store = if url == "local" {
+            MediaStore::local(&dir.path().join("store")).unwrap()
+        } else {
+            MediaStore::open(url).await.unwrap()
+        };
         let limits = IngestLimits { max_bytes: size };
         // Warm up the runtime, allocator and store once with a tiny upload,
         // so the baseline includes fixed costs.
@@ -76,8 +85,11 @@ fn child(size: u64) {
         assert_eq!(read, size);
         let (after_read, read_s) = (vm_hwm_kib(), t.elapsed().as_secs_f64());
         let mib = size as f64 / MIB as f64;
+        store.delete("video").await.unwrap();
+        store.delete("warm").await.unwrap();
         println!(
-            "| {} MiB | {} KiB | +{} KiB ({:.0} MiB/s) | +{} KiB ({:.0} MiB/s) | +{} KiB ({:.0} MiB/s) |",
+            "| {} | {} MiB | {} KiB | +{} KiB ({:.0} MiB/s) | +{} KiB ({:.0} MiB/s) | +{} KiB ({:.0} MiB/s) |",
+            if url == "local" { "local disk" } else { "S3" },
             size / MIB,
             base,
             after_ingest - base,
@@ -97,21 +109,30 @@ fn main() {
             .get(pos + 1)
             .and_then(|s| s.parse().ok())
             .expect("size in bytes");
-        child(size);
+        child(size, &args[pos + 2]);
         return;
     }
     println!("Peak RSS (VmHWM) growth over the baseline after each step, and throughput");
     println!(
-        "| upload | baseline | ingest (temp file + SHA-256) | put_file (multipart) | playback read |"
+        "| store | upload | baseline | ingest (temp file + SHA-256) | put_file (multipart) | playback read |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     let exe = std::env::current_exe().unwrap();
-    for size in [20 * MIB, 200 * MIB, 1024 * MIB] {
-        let status = Command::new(&exe)
-            .arg("--child-size")
-            .arg(size.to_string())
-            .status()
-            .unwrap();
-        assert!(status.success(), "child run failed");
+    let sizes: Vec<u64> = std::env::var("MEDIA_BENCH_SIZES_MIB")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![20, 200, 1024]);
+    let mut stores = vec!["local".to_string()];
+    stores.extend(std::env::var("MEDIA_BENCH_S3").ok());
+    for size in sizes {
+        for store in &stores {
+            let status = Command::new(&exe)
+                .arg("--child-size")
+                .arg((size * MIB).to_string())
+                .arg(store)
+                .status()
+                .unwrap();
+            assert!(status.success(), "child run failed");
+        }
     }
 }
