@@ -72,6 +72,10 @@ pub fn client(
         .identity(identity)
         .connect_timeout(Duration::from_secs(2))
         .pool_idle_timeout(Duration::from_secs(30))
+        // HTTP/1.1 with a keep-alive pool: concurrent requests spread over
+        // several connections, and so over the service's cores; one HTTP/2
+        // connection would funnel every stream through one connection task.
+        .http1_only()
         .redirect(reqwest::redirect::Policy::none());
     if !timeout.is_zero() {
         b = b.timeout(timeout);
