@@ -119,6 +119,7 @@ admin_token = "{token}"
             .arg(r#""$0" -c "$1" server & pid=$!; cat >/dev/null; kill $pid; wait $pid"#)
             .arg(&bin)
             .arg(&config)
+            .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(log.try_clone().expect("garage log"))
             .stderr(log)
