@@ -109,10 +109,15 @@ async fn ask_block_set(app: &App, v: &AuthUser) -> ApiResult<BlockSet> {
         .collect();
     let mut unknown_regions = HashSet::new();
     let asks = app.planes().map(|plane| async move {
-        (
-            plane.id().to_string(),
-            plane.blockers_of(v.id.as_str()).await,
-        )
+        let region = plane.id().to_string();
+        let answer = if app.local(&region).is_some() {
+            plane.blockers_of(v.id.as_str()).await
+        } else {
+            app.remote_blockers
+                .get_or_ask(&region, v.id.as_str(), || plane.blockers_of(v.id.as_str()))
+                .await
+        };
+        (region, answer)
     });
     for (region, answer) in futures::future::join_all(asks).await {
         match answer {
@@ -247,4 +252,51 @@ pub async fn catalog_views(
             )
         })
         .collect())
+}
+
+/// Other regions' answers to "who there blocked this user", kept for a
+/// moment. Feeds ask it on every page; a block made in another region
+/// reaches the blocked user's feed filters within [`RemoteBlockers::TTL`],
+/// while a direct view of the blocker's content or profile asks the
+/// blocker's home every time (`blocked_ids`).
+#[derive(Default)]
+pub struct RemoteBlockers {
+    /// (region, user) → when asked, and the answer.
+    entries: std::sync::Mutex<HashMap<(String, String), Asked>>,
+}
+
+type Asked = (std::time::Instant, Vec<String>);
+
+impl RemoteBlockers {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(2);
+    const MAX_ENTRIES: usize = 50_000;
+
+    async fn get_or_ask<F, Fut>(
+        &self,
+        region: &str,
+        user: &str,
+        ask: F,
+    ) -> Result<Vec<String>, crate::plane::PlaneError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<String>, crate::plane::PlaneError>>,
+    {
+        let key = (region.to_string(), user.to_string());
+        if let Some((at, list)) = self
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            && at.elapsed() < Self::TTL
+        {
+            return Ok(list.clone());
+        }
+        let list = ask().await?;
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.retain(|_, (at, _)| at.elapsed() < Self::TTL);
+        }
+        entries.insert(key, (std::time::Instant::now(), list.clone()));
+        Ok(list)
+    }
 }

@@ -51,6 +51,8 @@ pub struct App {
     pub tmp_dir: PathBuf,
     /// Carries region-bound outbox changes between region services.
     pub(crate) bus: Option<crate::bus::Bus>,
+    /// Other regions' block lists, kept for a moment (`access.rs`).
+    pub(crate) remote_blockers: crate::access::RemoteBlockers,
 }
 
 impl App {
@@ -186,6 +188,7 @@ impl App {
             incoming_dir,
             tmp_dir,
             bus,
+            remote_blockers: Default::default(),
         }))
     }
 
