@@ -139,8 +139,35 @@ pub async fn load_video(app: &App, viewer: Option<&AuthUser>, id: &str) -> ApiRe
     load_video_for(app, viewer.map(|v| v.id.as_str()), id).await
 }
 
-/// The same for a viewer named by id (a plane call from the viewer's home).
+/// The same for a viewer named by id.
 pub async fn load_video_for(app: &App, viewer: Option<&str>, id: &str) -> ApiResult<LoadedVideo> {
+    load_video_checked(app, viewer, id, Blocks::Both).await
+}
+
+/// At the video's home, for a viewer homed at the calling region (a plane
+/// call): the author's blocks are checked here, the viewer's own blocks by
+/// the caller, which keeps them.
+pub async fn load_video_at_home(
+    app: &App,
+    viewer: Option<&str>,
+    id: &str,
+) -> ApiResult<LoadedVideo> {
+    load_video_checked(app, viewer, id, Blocks::AuthorsOnly).await
+}
+
+/// Which blocks a visibility decision asks about.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Blocks {
+    Both,
+    AuthorsOnly,
+}
+
+async fn load_video_checked(
+    app: &App,
+    viewer: Option<&str>,
+    id: &str,
+    blocks: Blocks,
+) -> ApiResult<LoadedVideo> {
     let vid = VideoId::parse(id).map_err(|_| ApiError::not_found("video"))?;
     let home = app
         .plane(vid.region_str())
@@ -152,9 +179,17 @@ pub async fn load_video_for(app: &App, viewer: Option<&str>, id: &str) -> ApiRes
         .ok_or_else(|| ApiError::not_found("video"))?;
     let is_owner = viewer.is_some_and(|v| v == record.author_id);
     // A remote home answers only a video the viewer may see, decided there
-    // with the same rules (blocks included); a local one answers raw.
+    // (visibility, and the author's blocks); a local one answers raw.
     let decided_at_home = app.local(vid.region_str()).is_none();
-    if !is_owner && !decided_at_home {
+    if !is_owner && decided_at_home {
+        // What is left is the viewer's own blocks, kept at the viewer's home.
+        if let Some(v) = viewer
+            && let Some(own) = app.local(home_of(v))
+            && own.store.has_blocked(v, &record.author_id).await?
+        {
+            return Err(ApiError::not_found("video"));
+        }
+    } else if !is_owner {
         let visible = match record.visibility.as_str() {
             "public" => record.state == "ready",
             "followers" => match viewer {
@@ -165,7 +200,12 @@ pub async fn load_video_for(app: &App, viewer: Option<&str>, id: &str) -> ApiRes
             },
             _ => false,
         };
-        if !visible || blocked_ids(app, viewer, &record.author_id).await? {
+        let blocked = match (blocks, viewer) {
+            (Blocks::Both, _) => blocked_ids(app, viewer, &record.author_id).await?,
+            (Blocks::AuthorsOnly, Some(v)) => home.has_blocked(&record.author_id, v).await?,
+            (Blocks::AuthorsOnly, None) => false,
+        };
+        if !visible || blocked {
             return Err(ApiError::not_found("video"));
         }
     }

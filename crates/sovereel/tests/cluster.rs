@@ -720,6 +720,23 @@ async fn split_deployment_story_residency_custody_and_failure() {
         String::from_utf8_lossy(&second.stderr)
     );
 
+    // Blocks across regions hide both ways: the author's block is decided
+    // at the video's home, the viewer's own at the viewer's.
+    let (s, _) = e(0).get(&format!("/v1/videos/{id}"), Some(&nz.token)).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = e(1)
+        .call(Method::PUT, "/v1/users/ava_au/block", Some(&nz.token), None)
+        .await;
+    assert!(s.is_success());
+    let (s, body) = e(0).get(&format!("/v1/videos/{id}"), Some(&nz.token)).await;
+    assert_problem(s, &body, 404, "not-found");
+    let (s, _) = e(1)
+        .call(Method::PUT, "/v1/users/sam_us/block", Some(&au.token), None)
+        .await;
+    assert!(s.is_success());
+    let (s, body) = e(0).get(&format!("/v1/videos/{id}"), Some(&us.token)).await;
+    assert_problem(s, &body, 404, "not-found");
+
     // Deletion with shred, then the log verifies in the auditor's way.
     let (s, _) = e(1)
         .call(Method::DELETE, "/v1/me", Some(&us.token), None)

@@ -247,7 +247,7 @@ async fn answer(
         }
         Call::Video { id, viewer } => {
             // Visibility is decided here, by this region's rules.
-            let v = match crate::access::load_video_for(app, viewer.as_deref(), &id).await {
+            let v = match crate::access::load_video_at_home(app, viewer.as_deref(), &id).await {
                 Ok(v) => Some(v.record),
                 Err(e) if e.kind == Kind::NotFound => None,
                 Err(e) => return Err(e),
@@ -298,7 +298,7 @@ async fn answer(
             let list = if home_of(&video) == here {
                 // Our video: we decide who sees it, then gather its
                 // comments from every region (each at its author's home).
-                crate::access::load_video_for(app, viewer.as_deref(), &video).await?;
+                crate::access::load_video_at_home(app, viewer.as_deref(), &video).await?;
                 crate::api::videos::gather_comments(
                     app,
                     &video,
@@ -381,7 +381,7 @@ async fn media(
         "poster" => MediaKind::Poster,
         _ => return ApiError::not_found("media").into_response(),
     };
-    let v = match crate::access::load_video_for(&app, q.viewer.as_deref(), &video).await {
+    let v = match crate::access::load_video_at_home(&app, q.viewer.as_deref(), &video).await {
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
