@@ -110,7 +110,10 @@ impl App {
         let mut locals = BTreeMap::new();
         for r in &served {
             let store = stores.remove(&r.id).expect("a store per served region");
-            let media = MediaStore::from_url(&config.region_media(r))
+            // An unreachable bucket or refused credentials stop start-up
+            // with the endpoint named, not the first upload.
+            let media = MediaStore::open(&config.region_media(r))
+                .await
                 .map_err(|e| anyhow::anyhow!("region `{}` media: {e}", r.id))?;
             let ledger = ledgers.remove(&r.id).expect("a ledger per served region");
             let recs =
