@@ -55,6 +55,22 @@ pub struct App {
     pub(crate) remote_blockers: crate::access::RemoteBlockers,
 }
 
+/// A storage URL fit for an error message: the server and database named,
+/// any password left out (`postgres://user:secret@host/db` →
+/// `postgres://user@host/db`).
+fn without_secret(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
 impl App {
     /// Opens every configured region in this process.
     pub async fn open(config: Config) -> anyhow::Result<Arc<App>> {
@@ -80,9 +96,10 @@ impl App {
         let mut leases = BTreeMap::new();
         let mut stores = BTreeMap::new();
         for r in &served {
-            let store = sovereel_store::open_region(&config.region_storage(r))
-                .await
-                .map_err(|e| anyhow::anyhow!("opening region `{}`: {e}", r.id))?;
+            let url = config.region_storage(r);
+            let store = sovereel_store::open_region(&url).await.map_err(|e| {
+                anyhow::anyhow!("opening region `{}` at {}: {e}", r.id, without_secret(&url))
+            })?;
             let lease = crate::lease::Lease::take(
                 &r.id,
                 &config.data_dir.join("regions").join(&r.id),
@@ -92,9 +109,15 @@ impl App {
             leases.insert(r.id.clone(), lease);
             stores.insert(r.id.clone(), store);
         }
-        let catalog = sovereel_store::open_catalog(&config.catalog_storage())
+        let catalog_url = config.catalog_storage();
+        let catalog = sovereel_store::open_catalog(&catalog_url)
             .await
-            .map_err(|e| anyhow::anyhow!("opening the catalog: {e}"))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "opening the catalog at {}: {e}",
+                    without_secret(&catalog_url)
+                )
+            })?;
         // An invalid policy set stops start-up with the validator's message.
         let gateway = Arc::new(
             match &config.policies {
@@ -405,5 +428,24 @@ impl App {
                 tracing::warn!(region = %plane.id, error = %e, "outbox relay failed; will retry");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn storage_urls_in_errors_name_the_server_but_not_the_password() {
+        assert_eq!(
+            super::without_secret("postgres://sov:hunter2@db.internal:5432/sov_us"),
+            "postgres://sov@db.internal:5432/sov_us"
+        );
+        assert_eq!(
+            super::without_secret("postgres://db.internal/sov_us"),
+            "postgres://db.internal/sov_us"
+        );
+        assert_eq!(
+            super::without_secret("sqlite:///data/us.db"),
+            "sqlite:///data/us.db"
+        );
     }
 }
