@@ -312,16 +312,7 @@ async fn split_deployment_story_residency_custody_and_failure() {
     assert!(found.to_string().contains(&id), "{found}");
     let (s, got) = e(0).get(&format!("/v1/videos/{id}"), Some(&us.token)).await;
     assert_eq!(s, StatusCode::OK, "{got}");
-    let r = e(1)
-        .client
-        .get(e(1).url(&format!("/v1/videos/{id}/stream")))
-        .bearer_auth(&us.token)
-        .header(header::RANGE, "bytes=0-99")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(r.bytes().await.unwrap().len(), 100);
+    assert_eq!(ranged(e(1), &id, &us.token, 0, 99).await, 100);
 
     // Cross-region like, comment and follow.
     let (s, liked) = e(0)
@@ -388,16 +379,7 @@ async fn split_deployment_story_residency_custody_and_failure() {
         .get(&format!("/v1/videos/{fid}"), Some(&us.token))
         .await;
     assert_eq!(s, StatusCode::OK, "{got}");
-    let r = e(0)
-        .client
-        .get(e(0).url(&format!("/v1/videos/{fid}/stream")))
-        .bearer_auth(&us.token)
-        .header(header::RANGE, "bytes=10-209")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(r.bytes().await.unwrap().len(), 200);
+    assert_eq!(ranged(e(0), &fid, &us.token, 10, 209).await, 200);
     let (s, cm) = e(1)
         .call(
             Method::POST,
@@ -780,6 +762,20 @@ async fn split_deployment_story_residency_custody_and_failure() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Plays bytes `from..=to` of a video as a 206; answers how many came.
+async fn ranged(api: &Api, id: &str, token: &str, from: u64, to: u64) -> usize {
+    let r = api
+        .client
+        .get(api.url(&format!("/v1/videos/{id}/stream")))
+        .bearer_auth(token)
+        .header(header::RANGE, format!("bytes={from}-{to}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    r.bytes().await.unwrap().len()
 }
 
 /// A user's id, from the public directory (interop data).
