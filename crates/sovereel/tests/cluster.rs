@@ -324,15 +324,7 @@ async fn split_deployment_story_residency_custody_and_failure() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{liked}");
-    let (s, cm) = e(1)
-        .call(
-            Method::POST,
-            &format!("/v1/videos/{id}/comments"),
-            Some(&us.token),
-            Some(json!({"text": "lovely crema"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{cm}");
+    comment(e(1), &us.token, &id, "lovely crema").await;
     let (s, f) = e(0)
         .call(
             Method::PUT,
@@ -380,15 +372,7 @@ async fn split_deployment_story_residency_custody_and_failure() {
         .await;
     assert_eq!(s, StatusCode::OK, "{got}");
     assert_eq!(ranged(e(0), &fid, &us.token, 10, 209).await, 200);
-    let (s, cm) = e(1)
-        .call(
-            Method::POST,
-            &format!("/v1/videos/{fid}/comments"),
-            Some(&us.token),
-            Some(json!({"text": "canary-comment-on-followers-2d4e"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{cm}");
+    comment(e(1), &us.token, &fid, "canary-comment-on-followers-2d4e").await;
     let (s, list) = e(0)
         .get(&format!("/v1/videos/{fid}/comments"), Some(&au.token))
         .await;
@@ -762,6 +746,19 @@ async fn split_deployment_story_residency_custody_and_failure() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Posts a comment, which must be accepted.
+async fn comment(api: &Api, token: &str, video: &str, text: &str) {
+    let (s, cm) = api
+        .call(
+            Method::POST,
+            &format!("/v1/videos/{video}/comments"),
+            Some(token),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{cm}");
 }
 
 /// Plays bytes `from..=to` of a video as a 206; answers how many came.
