@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { checkpoint, makeSigner, path as proofPath } from '../lib/tlog.mjs';
 
 const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web');
-const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml' };
+const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml', '.png': 'image/png', '.webmanifest': 'application/manifest+json' };
 
 const REGIONS = [
   { id: 'us', name: 'United States', custodian: 'Lone Star Data Trust', countries: ['US'], default: false },
