@@ -46,9 +46,24 @@ const main = () => document.getElementById('main');
 let cleanup = null;
 let renderToken = 0;
 
+// What the screen on show asks its history entry to remember (the feed: the
+// videos it loaded and where the viewer was), so that Back returns there.
+let keeper = null;
+function keepScreenState() {
+  if (!keeper) return;
+  try {
+    history.replaceState({ ...(history.state || {}), screen: keeper() }, '');
+  } catch {
+    // Too large to keep, or the browser throttles: Back then starts afresh.
+  }
+}
+
 export function navigate(path, { replace = false } = {}) {
   if (replace) history.replaceState(null, '', path);
-  else history.pushState(null, '', path);
+  else {
+    keepScreenState();
+    history.pushState(null, '', path);
+  }
   render();
 }
 
@@ -72,8 +87,11 @@ function match(pathname) {
   return null;
 }
 
-async function render() {
+// `restoring`: the viewer came back to this history entry (Back or Forward),
+// so the screen may pick up what it kept there.
+async function render({ restoring = false } = {}) {
   const token = ++renderToken;
+  keeper = null;
   if (cleanup) {
     try {
       cleanup();
@@ -102,7 +120,11 @@ async function render() {
     }
     if (token !== renderToken) return;
     clear(root);
-    const done = await view.render(root, route.params, { session, navigate, requireLogin });
+    const kept = restoring ? history.state?.screen ?? null : null;
+    const keep = (fn) => {
+      if (token === renderToken) keeper = fn;
+    };
+    const done = await view.render(root, route.params, { session, navigate, requireLogin, kept, keep, saveState: () => token === renderToken && keepScreenState() });
     if (token === renderToken) cleanup = typeof done === 'function' ? done : null;
     else if (typeof done === 'function') done();
     // After a client-side navigation, a screen reader starts at the new content.
@@ -200,13 +222,15 @@ async function start() {
     if (location.pathname !== '/login') navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
   });
   document.addEventListener('click', interceptLinks);
-  window.addEventListener('popstate', render);
+  window.addEventListener('popstate', () => render({ restoring: true }));
+  window.addEventListener('pagehide', keepScreenState);
   try {
     await session.refresh();
   } catch (err) {
     toast(describe(err), { tone: 'error' });
   }
-  await render();
+  // A page reloaded on Back from another site comes back where it was, too.
+  await render({ restoring: performance.getEntriesByType?.('navigation')[0]?.type === 'back_forward' });
 }
 
 start();

@@ -64,9 +64,10 @@ async function problemFrom(response, fixedPath) {
 /**
  * Calls the API. `body` objects are sent as JSON, FormData as multipart.
  * Options: `auth` (default true) says whether a 401 means the session expired;
- * `fixedPath` says the path names no resource, so a 404 means "no such endpoint".
+ * `fixedPath` says the path names no resource, so a 404 means "no such endpoint";
+ * `anonymous` sends no session, to see what a visitor would.
  */
-export async function api(path, { method = 'GET', body, auth = true, raw = false, signal, keepalive, fixedPath = false } = {}) {
+export async function api(path, { method = 'GET', body, auth = true, raw = false, signal, keepalive, fixedPath = false, anonymous = false } = {}) {
   const headers = { Accept: 'application/json, application/problem+json' };
   let payload = body;
   if (body !== undefined && !(body instanceof FormData) && !(body instanceof Blob)) {
@@ -75,7 +76,7 @@ export async function api(path, { method = 'GET', body, auth = true, raw = false
   }
   let response;
   try {
-    response = await fetch(path, { method, body: payload, headers, credentials: 'same-origin', signal, keepalive });
+    response = await fetch(path, { method, body: payload, headers, credentials: anonymous ? 'omit' : 'same-origin', signal, keepalive });
   } catch (err) {
     if (err?.name === 'AbortError') throw err;
     throw new ApiError({ kind: 'network', title: 'Offline' });

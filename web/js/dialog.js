@@ -1,5 +1,6 @@
-// Modal dialogs on the native <dialog> element: the browser gives focus
-// trapping, Escape to close and the inert page behind it.
+// Modal dialogs on the native <dialog> element: the browser gives Escape to
+// close and the inert page behind it; Tab is kept inside here (the browser
+// would let it leave for its own toolbar).
 
 import { h } from './dom.js';
 
@@ -17,6 +18,18 @@ export function openDialog({ title, body, className = '', onClose } = {}) {
   // A click on the backdrop (the dialog box itself, outside its content) closes it.
   dialog.addEventListener('click', (event) => {
     if (event.target === dialog) close();
+  });
+  dialog.addEventListener('keydown', (event) => {
+    if (event.key !== 'Tab') return;
+    const focusable = [...dialog.querySelectorAll('a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])')]
+      .filter((el) => !el.disabled && !el.closest('[hidden], [inert]') && el.getClientRects().length);
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    if (event.shiftKey ? document.activeElement === first || !dialog.contains(document.activeElement) : document.activeElement === last) {
+      event.preventDefault();
+      (event.shiftKey ? last : first).focus();
+    }
   });
   dialog.addEventListener('close', () => {
     dialog.remove();

@@ -7,6 +7,7 @@ import { avatar, formatCount, h, richCaption, toast } from './dom.js';
 import { openDialog } from './dialog.js';
 import { flushEvents, track } from './events.js';
 import { icon } from './icons.js';
+import { openShortcutHelp, playerControls } from './controls.js';
 
 let muted = true;
 const followCache = new Map();
@@ -16,8 +17,9 @@ const followCache = new Map();
  * @param {object} options
  *   label: accessible name of the feed
  *   loadPage(cursor) -> {items: [{video, reason, source}], next_cursor}
- *   empty: node shown when there is nothing to play
- *   ctx: the app context (session, navigate)
+ *   empty: node shown when there is nothing to play, or an async function making it
+ *   ctx: the app context (session, navigate; `kept` and `keep` carry the
+ *     player's place in the history entry, so Back returns to the same video)
  */
 export function createPlayer(root, { label, loadPage, empty, ctx }) {
   const feed = h('section', { class: 'feed', 'aria-label': label, tabindex: '0' });
@@ -44,7 +46,7 @@ export function createPlayer(root, { label, loadPage, empty, ctx }) {
         if (slides.some((s) => s.video.id === item.video.id)) continue;
         addSlide(item);
       }
-      if (slides.length === 0) status.replaceChildren(empty || 'No videos yet.');
+      if (slides.length === 0) status.replaceChildren((typeof empty === 'function' ? await empty() : empty) || 'No videos yet.');
       else status.remove();
     } catch (err) {
       exhausted = slides.length > 0 ? exhausted : true;
@@ -72,7 +74,7 @@ export function createPlayer(root, { label, loadPage, empty, ctx }) {
     observer.observe(slide.el);
   }
 
-  function activate(index) {
+  function activate(index, { at } = {}) {
     if (index === active || index < 0 || index >= slides.length) return;
     if (active >= 0 && slides[active]) slides[active].leave();
     active = index;
@@ -80,11 +82,45 @@ export function createPlayer(root, { label, loadPage, empty, ctx }) {
       const distance = i - index;
       // Only the video on screen takes focus and clicks, so Tab stays on it.
       slide.el.inert = distance !== 0;
-      if (distance === 0) slide.enter();
+      if (distance === 0) slide.enter({ at });
       else if (distance === 1 || distance === -1) slide.preload();
       else if (Math.abs(distance) > 3) slide.unload();
     });
     if (index >= slides.length - 3) loadMore();
+    ctx.saveState?.();
+  }
+
+  // What the history entry keeps: the videos as shown, the place in them, and
+  // the moment of the video on screen.
+  function snapshot() {
+    return {
+      kind: 'player',
+      label,
+      items: slides.map((s) => s.item()),
+      cursor,
+      exhausted,
+      active,
+      at: slides[active]?.currentTime(),
+      scrollTop: feed.scrollTop,
+      height: feed.clientHeight,
+    };
+  }
+
+  // Back to this entry: the same videos, the same one on screen, the same moment.
+  function restore(kept) {
+    cursor = kept.cursor ?? null;
+    exhausted = Boolean(kept.exhausted) || !cursor;
+    for (const item of kept.items) {
+      if (item?.video?.id && !slides.some((s) => s.video.id === item.video.id)) addSlide(item);
+    }
+    if (slides.length === 0) return false;
+    status.remove();
+    const index = Math.min(Math.max(0, Number(kept.active) || 0), slides.length - 1);
+    // The same scroll offset in the same window; else the same video at the top.
+    if (kept.height === feed.clientHeight && Number.isFinite(kept.scrollTop)) feed.scrollTop = kept.scrollTop;
+    else slides[index].el.scrollIntoView({ block: 'start', behavior: 'instant' });
+    activate(index, { at: Number(kept.at) || 0 });
+    return true;
   }
 
   function go(index) {
@@ -107,20 +143,30 @@ export function createPlayer(root, { label, loadPage, empty, ctx }) {
   }, { root: feed, threshold: [0.6] });
 
   function onKey(event) {
-    if (event.defaultPrevented || document.querySelector('dialog[open]')) return;
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || document.querySelector('dialog[open]')) return;
     const target = event.target;
-    if (target.closest('input, textarea, select, [contenteditable]')) return;
+    // Typing is typing; the seek slider handles its own arrows.
+    if (target.closest('textarea, select, [contenteditable], input:not([type="range"])')) return;
     const slide = slides[active];
+    // The shortcuts of video players people know (YouTube's), listed in the help dialog.
+    const seconds = { j: -10, l: 10, ArrowLeft: -5, ArrowRight: 5 }[event.key];
+    if (seconds && slide) {
+      event.preventDefault();
+      slide.seekBy(seconds);
+      return;
+    }
+    if (/^[0-9]$/.test(event.key) && slide) {
+      slide.seekToFraction(Number(event.key) / 10);
+      return;
+    }
     switch (event.key) {
       case 'ArrowDown':
       case 'PageDown':
-      case 'j':
         event.preventDefault();
         go(active + 1);
         break;
       case 'ArrowUp':
       case 'PageUp':
-      case 'k':
         event.preventDefault();
         go(active - 1);
         break;
@@ -128,9 +174,24 @@ export function createPlayer(root, { label, loadPage, empty, ctx }) {
         slide?.toggleMute();
         break;
       case ' ':
-        if (target.closest('button, a')) return;
+      case 'k':
+        if (event.key === ' ' && target.closest('button, a')) return;
         event.preventDefault();
         slide?.togglePlay();
+        break;
+      case 'f':
+        slide?.toggleFullscreen();
+        break;
+      case 'c':
+        if (slide && !slide.toggleCaptions()) toast('This video has no captions.');
+        break;
+      case '<':
+      case '>':
+        slide?.stepSpeed(event.key === '>' ? 1 : -1);
+        break;
+      case '?':
+        event.preventDefault();
+        openShortcutHelp();
         break;
       default:
     }
@@ -155,7 +216,9 @@ export function createPlayer(root, { label, loadPage, empty, ctx }) {
   document.addEventListener('keydown', onKey);
   window.addEventListener('pagehide', onPageHide);
   feed.addEventListener('wheel', onWheel, { passive: false });
-  loadMore();
+  ctx.keep?.(snapshot);
+  const kept = ctx.kept;
+  if (!(kept?.kind === 'player' && kept.label === label && Array.isArray(kept.items) && restore(kept))) loadMore();
 
   return {
     feed,
@@ -198,7 +261,6 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
   const heart = h('div', { class: 'heart-burst', 'aria-hidden': 'true' }, icon('heart', 120));
   const muteButton = h('button', { type: 'button', class: 'icon-button mute', 'aria-label': muted ? 'Unmute' : 'Mute', onclick: () => toggleMute() }, icon(muted ? 'muted' : 'sound'));
   const tapLayer = h('div', { class: 'tap-layer', 'aria-hidden': 'true' });
-  const progressBar = h('div', { class: 'playback', 'aria-hidden': 'true' }, h('span'));
 
   // Likes.
   let liked = Boolean(video.liked_by_me);
@@ -209,6 +271,7 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
 
   function setLiked(value, counts) {
     liked = value;
+    video.liked_by_me = value;
     likeButton.setAttribute('aria-pressed', String(liked));
     if (counts?.likes !== undefined) video.counts = { ...video.counts, ...counts };
     likeCount.textContent = formatCount(video.counts?.likes);
@@ -273,28 +336,54 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
 
   const shareButton = h('button', { type: 'button', class: 'rail-button', 'aria-label': 'Share', onclick: () => share() }, icon('share', 28));
 
-  async function share() {
+  // Share: the system's share sheet where the browser has one (phones, most
+  // desktops), otherwise the link goes to the clipboard. "Copy link" in the
+  // menu always copies. A share is counted once it happened, and only for a
+  // signed-in viewer (the server counts shares per user).
+  async function share({ sheet = true } = {}) {
     // Labelled content asks once before it spreads further (the DSA-style prompt).
     if ((video.labels || []).some((l) => (typeof l === 'string' ? l : l?.kind) === 'unverified')
       && !window.confirm('This video is labelled as unverified content. Share it anyway?')) return;
-    let link = `${location.origin}/v/${encodeURIComponent(video.id)}`;
+    const link = `${location.origin}/v/${encodeURIComponent(video.id)}`;
+    if (sheet && typeof navigator.share === 'function') {
+      const data = { title: `@${handle} on Sovereel`, text: video.caption || `A video by @${handle}`, url: link };
+      if (!navigator.canShare || navigator.canShare(data)) {
+        try {
+          await navigator.share(data);
+          countShare();
+          return;
+        } catch (err) {
+          // Closing the sheet is a choice, not an error; any other failure falls back to copying.
+          if (err?.name === 'AbortError') return;
+        }
+      }
+    }
+    if (await copyLink(link)) countShare();
+  }
+
+  async function copyLink(link) {
     try {
-      const answer = await api(`/v1/videos/${encodeURIComponent(video.id)}/shares`, { method: 'POST', auth: false, body: {} });
-      if (answer?.url || answer?.link) link = new URL(answer.url || answer.link, location.origin).href;
+      await navigator.clipboard.writeText(link);
+      toast('Link copied.');
+      return true;
+    } catch {
+      const field = h('input', { type: 'text', readonly: true, value: link, 'aria-label': 'Link to this video', class: 'input' });
+      openDialog({ title: 'Share this video', body: [h('p', {}, 'Copy this link:'), field] });
+      field.select();
+      return false;
+    }
+  }
+
+  async function countShare() {
+    if (!ctx.session.me) return;
+    try {
+      const answer = await api(`/v1/videos/${encodeURIComponent(video.id)}/shares`, { method: 'POST', body: {} });
       if (answer?.counts) {
         video.counts = { ...video.counts, ...answer.counts };
         shareCount.textContent = formatCount(video.counts.shares);
       }
     } catch {
-      // Sharing still works without the counter.
-    }
-    try {
-      await navigator.clipboard.writeText(link);
-      toast('Link copied.');
-    } catch {
-      const field = h('input', { type: 'text', readonly: true, value: link, 'aria-label': 'Link to this video', class: 'input' });
-      openDialog({ title: 'Share this video', body: [h('p', {}, 'Copy this link:'), field] });
-      field.select();
+      // The link is out; only the counter missed it.
     }
   }
 
@@ -340,7 +429,8 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
       body: h('div', { class: 'menu' },
         h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); whyThisVideo(video, item); } }, 'Why this video'),
         h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); if (ctx.requireLogin()) onNotInterested(); } }, 'Not interested'),
-        h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); share(); } }, 'Copy link'),
+        h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); share({ sheet: false }); } }, 'Copy link'),
+        h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); openShortcutHelp(); } }, 'Keyboard shortcuts'),
         ctx.session.me?.handle === handle
           ? h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); deleteVideo(video, el, ctx); } }, 'Delete video')
           : h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); if (ctx.requireLogin()) report(video); } }, 'Report')),
@@ -365,9 +455,16 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
     h('div', { class: 'rail-item' }, moreButton));
 
   const portrait = video.width && video.height && video.height >= video.width;
+  const stage = h('div', { class: 'stage' });
+  const controls = playerControls(player, stage, {
+    durationMs: video.duration_ms,
+    togglePlay: () => (player.paused ? play() : player.pause()),
+    ensureSource: () => ensureSource('auto'),
+  });
   const el = h('article', { class: portrait ? 'slide portrait' : 'slide', 'aria-label': `${describeVideo}`, dataset: { videoId: video.id, index: String(index), durationMs: String(video.duration_ms || '') } },
-    h('div', { class: 'stage' }, player, tapLayer, heart, playHint, muteButton, errorBox, processing, meta, progressBar),
+    stage,
     rail);
+  stage.append(player, tapLayer, heart, playHint, muteButton, errorBox, ...(processing ? [processing] : []), meta, controls.el);
 
   // Watch time, counted from playback progress so that loops add up.
   let watchMs = 0;
@@ -382,7 +479,6 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
     }
     lastTime = t;
     el.dataset.watchedMs = String(Math.round(watchMs));
-    if (player.duration) progressBar.firstChild.style.width = `${Math.min(100, (t / player.duration) * 100)}%`;
   });
   player.addEventListener('seeking', () => (lastTime = null));
   player.addEventListener('loadedmetadata', () => {
@@ -429,19 +525,26 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
   return {
     el,
     video,
-    enter() {
+    enter({ at } = {}) {
       isActive = true;
       el.classList.add('active');
       watchMs = 0;
       lastTime = null;
       track('impression', video.id);
       loadFollowState();
+      if (at > 0) {
+        ensureSource('auto');
+        player.currentTime = at;
+      }
       play();
     },
+    item: () => ({ ...item, video }),
+    currentTime: () => player.currentTime,
     leave() {
       if (!isActive) return;
       isActive = false;
       el.classList.remove('active');
+      controls.leave();
       player.pause();
       const duration = video.duration_ms || Math.round((player.duration || 0) * 1000) || undefined;
       const watched = Math.round(watchMs);
@@ -463,6 +566,11 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
       if (player.paused) play();
       else player.pause();
     },
+    seekBy: controls.seekBy,
+    seekToFraction: controls.seekToFraction,
+    stepSpeed: controls.stepSpeed,
+    toggleCaptions: controls.toggleCaptions,
+    toggleFullscreen: controls.toggleFullscreen,
   };
 }
 

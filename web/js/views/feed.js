@@ -32,9 +32,24 @@ export async function render(root, { tab }, ctx) {
       h('a', { href: '/signup' }, 'Sign up')));
   }
 
+  const caughtUp = () => h('span', {}, 'You are all caught up: nothing new For You right now. ', h('a', { href: '/search' }, 'Search creators and hashtags'), ', ', h('a', { href: '/upload' }, 'upload a video'), ', or come back soon.');
+  // An empty For You means the viewer has seen everything (a visitor would
+  // still get videos), or that nothing public exists yet: a fresh install,
+  // which then says how videos get here.
+  const forYouEmpty = async () => {
+    if (!signedOut) {
+      try {
+        const visitor = await api('/v1/feed/for-you?limit=1', { fixedPath: true, auth: false, anonymous: true });
+        if ((visitor?.items || []).length) return caughtUp();
+      } catch {
+        return caughtUp();
+      }
+    }
+    return firstRun(signedOut);
+  };
   const empty = tab === 'following'
     ? h('span', {}, 'No new videos from people you follow. ', h('a', { href: '/search' }, 'Find creators to follow'), '.')
-    : h('span', {}, 'You are all caught up: nothing new For You right now. ', h('a', { href: '/search' }, 'Search creators and hashtags'), ', ', h('a', { href: '/upload' }, 'upload a video'), ', or come back soon.');
+    : forYouEmpty;
   const release = h('p', { class: 'release-note muted' });
   const player = createPlayer(root, {
     label: tab === 'following' ? 'Following feed' : 'For You feed',
@@ -59,4 +74,16 @@ export async function render(root, { tab }, ctx) {
   root.append(release);
   player.feed.focus({ preventScroll: true });
   return () => player.destroy();
+}
+
+// Inside the feed's status line, so phrasing content only.
+function firstRun(signedOut) {
+  return h('span', { class: 'first-run' },
+    h('strong', { class: 'first-run-title' }, 'No videos here yet'),
+    h('span', {}, 'Nobody has posted a public video on this Sovereel so far. Post the first one and it shows here for everyone.'),
+    h('span', { class: 'actions' },
+      signedOut
+        ? [h('a', { class: 'button primary', href: '/signup?next=%2Fupload' }, 'Sign up to post a video'), h('a', { class: 'button', href: '/login?next=%2Fupload' }, 'Log in')]
+        : h('a', { class: 'button primary', href: '/upload' }, 'Upload a video')),
+    h('span', { class: 'muted small' }, 'Trying Sovereel out on your own machine? ', h('code', {}, 'sovereel demo'), ' starts a platform with creators, clips and activity in every region.'));
 }
