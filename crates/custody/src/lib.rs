@@ -35,5 +35,7 @@ pub use keyring::{
     UsesDataKey, WrappedKey,
 };
 pub use media::{DecryptingReader, MediaCryptoError};
-pub use scan::{Canary, CanaryRule, Finding, ScanArea, ScanReport, Violation, scan};
+pub use scan::{
+    Canary, CanaryRule, Finding, Matcher, ScanArea, ScanReport, StreamScan, Violation, scan,
+};
 pub use shred::{ShredReport, shred_users};

@@ -33,5 +33,6 @@ pub use process::{
 pub use range::{ByteRange, RangeNotSatisfiable, parse_range, unsatisfied_content_range};
 pub use sniff::{Container, IMAGE_SNIFF_LEN, ImageFormat, SNIFF_LEN, Sniff, sniff, sniff_image};
 pub use store::{
-    ByteStream, MediaStore, Playback, PlaybackError, RangedRead, StoreError, open_playback,
+    ByteStream, ListedObject, MediaStore, Playback, PlaybackError, RangedRead, StoreError,
+    open_playback,
 };

@@ -423,6 +423,54 @@ impl MediaStore {
             }
         }
     }
+
+    /// Every object of the store (under its prefix), listed page by page
+    /// as the stream is consumed. Keys are as stored, whoever wrote them, so
+    /// they are read back with [`MediaStore::get_listed`], not by key.
+    pub fn list(&self) -> BoxStream<'static, Result<ListedObject, StoreError>> {
+        self.inner
+            .list(None)
+            .map(|m| {
+                m.map(|m| ListedObject {
+                    key: m.location.to_string(),
+                    size: m.size,
+                    location: m.location,
+                })
+                .map_err(StoreError::Backend)
+            })
+            .boxed()
+    }
+
+    /// Streams the whole of a listed object (never buffered whole; an empty
+    /// object is an empty stream).
+    pub async fn get_listed(&self, object: &ListedObject) -> Result<ByteStream, StoreError> {
+        let location = &object.location;
+        let result = self
+            .inner
+            .get(location)
+            .await
+            .map_err(|e| StoreError::backend(location, e))?;
+        let got = result.range.clone();
+        match result.payload {
+            GetResultPayload::File(file, _) => Ok(file_range_stream(file, got)),
+            GetResultPayload::Stream(stream) => {
+                let key = location.clone();
+                Ok(stream
+                    .map_err(move |e| StoreError::backend(&key, e))
+                    .boxed())
+            }
+        }
+    }
+}
+
+/// One object of a store, as [`MediaStore::list`] found it.
+#[derive(Debug, Clone)]
+pub struct ListedObject {
+    /// Its key, relative to the store's prefix.
+    pub key: String,
+    /// Its size in bytes, as listed.
+    pub size: u64,
+    location: ObjectPath,
 }
 
 impl RangedRead for MediaStore {
