@@ -4,6 +4,12 @@
 //
 //	interop verify  < vectors.json   checks Rust's vectors, exits 1 on any mismatch
 //	interop produce <n>              prints vectors made by Go for n entries
+//	interop follow <url> <vkey> [old-checkpoint-file]
+//	                                 reads a live log over HTTP the way a
+//	                                 monitor does, checks every tile and entry
+//	                                 against its signed checkpoint, and that
+//	                                 the log grew from an earlier checkpoint
+//	                                 (a fork or a rollback fails)
 package main
 
 import (
@@ -11,6 +17,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -252,7 +260,147 @@ func produce(count int64) {
 	}
 }
 
+// httpTiles reads C2SP tiles of a log over HTTP, for tlog's TileHashReader,
+// which checks each tile against the signed tree before using it.
+type httpTiles struct {
+	base  string
+	cache map[string][]byte
+}
+
+func (r *httpTiles) Height() int { return 8 }
+
+func (r *httpTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
+	out := make([][]byte, len(tiles))
+	for i, t := range tiles {
+		p := c2spPath(t)
+		if d, ok := r.cache[p]; ok {
+			out[i] = d
+			continue
+		}
+		d, err := get(r.base + "/" + p)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+func (r *httpTiles) SaveTiles(tiles []tlog.Tile, data [][]byte) {
+	for i, t := range tiles {
+		r.cache[c2spPath(t)] = data[i]
+	}
+}
+
+func get(url string) ([]byte, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// openCheckpoint checks a checkpoint note's signature by the pinned key and
+// returns its size and root hash.
+func openCheckpoint(raw []byte, verifier note.Verifier) (int64, tlog.Hash) {
+	n, err := note.Open(raw, note.VerifierList(verifier))
+	if err != nil {
+		fail("checkpoint not signed by the pinned key %s: %v", verifier.Name(), err)
+	}
+	lines := strings.Split(n.Text, "\n")
+	if len(lines) < 4 || lines[0] != verifier.Name() {
+		fail("checkpoint text %q is not of log %s", n.Text, verifier.Name())
+	}
+	size, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil || size < 0 {
+		fail("checkpoint size %q", lines[1])
+	}
+	return size, hashOf(lines[2])
+}
+
+func follow(base, vkey, oldPath string) {
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		fail("vkey rejected: %v", err)
+	}
+	raw, err := get(base + "/checkpoint")
+	if err != nil {
+		fail("%v", err)
+	}
+	size, root := openCheckpoint(raw, verifier)
+	hr := tlog.TileHashReader(tlog.Tree{N: size, Hash: root}, &httpTiles{base: base, cache: map[string][]byte{}})
+	th, err := tlog.TreeHash(size, hr)
+	if err != nil || th != root {
+		fail("tree hash of the served tiles does not match the checkpoint: %v", err)
+	}
+	// Every entry, from its bundle, against the level-0 hashes the tiles
+	// proved.
+	for start := int64(0); start < size; start += 256 {
+		w := size - start
+		if w > 256 {
+			w = 256
+		}
+		t := tlog.Tile{H: 8, L: -1, N: start / 256, W: int(w)}
+		data, err := get(base + "/" + c2spPath(t))
+		if err != nil {
+			fail("%v", err)
+		}
+		for i := int64(0); i < w; i++ {
+			if len(data) < 2 {
+				fail("entry bundle %s is short", c2spPath(t))
+			}
+			n := int(data[0])<<8 | int(data[1])
+			if len(data) < 2+n {
+				fail("entry bundle %s is short", c2spPath(t))
+			}
+			entry := data[2 : 2+n]
+			data = data[2+n:]
+			hs, err := hr.ReadHashes([]int64{tlog.StoredHashIndex(0, start+i)})
+			if err != nil || hs[0] != tlog.RecordHash(entry) {
+				fail("entry %d does not match the tree (%v)", start+i, err)
+			}
+		}
+		if len(data) != 0 {
+			fail("entry bundle %s has trailing bytes", c2spPath(t))
+		}
+	}
+	if oldPath != "" {
+		old, err := os.ReadFile(oldPath)
+		if err != nil {
+			fail("%v", err)
+		}
+		oldSize, oldRoot := openCheckpoint(old, verifier)
+		if oldSize > size {
+			fail("the log shrank from %d to %d entries", oldSize, size)
+		}
+		if oldSize == 0 {
+			fmt.Printf("OK %d\n", size)
+			return
+		}
+		proof, err := tlog.ProveTree(size, oldSize, hr)
+		if err != nil {
+			fail("consistency proof %d -> %d: %v", oldSize, size, err)
+		}
+		if err := tlog.CheckTree(proof, size, root, oldSize, oldRoot); err != nil {
+			fail("the log forked: checkpoint %d is not a prefix of %d: %v", oldSize, size, err)
+		}
+	}
+	fmt.Printf("OK %d\n", size)
+}
+
 func main() {
+	if (len(os.Args) == 4 || len(os.Args) == 5) && os.Args[1] == "follow" {
+		old := ""
+		if len(os.Args) == 5 {
+			old = os.Args[4]
+		}
+		follow(os.Args[2], os.Args[3], old)
+		return
+	}
 	if len(os.Args) == 2 && os.Args[1] == "verify" {
 		verify()
 		return
@@ -265,5 +413,5 @@ func main() {
 		produce(n)
 		return
 	}
-	fail("usage: interop verify < vectors.json | interop produce <n>")
+	fail("usage: interop verify < vectors.json | interop produce <n> | interop follow <url> <vkey> [old-checkpoint]")
 }

@@ -7,6 +7,8 @@
 
 #[path = "support/garage.rs"]
 mod garage;
+#[path = "support/go.rs"]
+mod go;
 #[path = "support/postgres.rs"]
 mod postgres;
 
@@ -85,22 +87,7 @@ fn b64s(h: &[[u8; 32]]) -> Vec<String> {
 }
 
 fn build_go(dir: &Path) -> std::path::PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/main.go");
-    let out = dir.join("interop");
-    let gopath = format!("{}:/usr/share/gocode", dir.join("gopath").display());
-    let status = Command::new("go")
-        .arg("build")
-        .arg("-o")
-        .arg(&out)
-        .arg(&src)
-        .env("GO111MODULE", "off")
-        .env("GOPATH", gopath)
-        .env("GOCACHE", dir.join("gocache"))
-        .env("GOFLAGS", "")
-        .status()
-        .expect("the Go toolchain is needed for the interop test (run scripts/ensure-test-deps)");
-    assert!(status.success(), "building the Go interop program failed");
-    out
+    go::build_interop(dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -102,6 +102,15 @@ const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 /// 26 base32 characters carry 130 bits; 128 of them are random.
 const RANDOM_LEN: usize = 26;
 
+/// `n` bytes from the operating system's random source, as lower-case hex:
+/// the one generator of the random names that are not region-prefixed ids
+/// (request ids, staff ids, generated passwords, cluster names).
+pub fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    getrandom::getrandom(&mut b).expect("the operating system's random source failed");
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// A region-prefixed random identifier.
 pub struct Id<K> {
     text: String,

@@ -11,11 +11,13 @@ pub mod values;
 
 pub use classes::{COLUMNS, Column, DataClass, Db};
 pub use country::CountryCode;
-pub use ids::{CaseId, CommentId, Id, IdKind, RegionId, ReportId, ShareId, UserId, VideoId};
+pub use ids::{
+    CaseId, CommentId, Id, IdKind, RegionId, ReportId, ShareId, UserId, VideoId, random_hex,
+};
 pub use text::{ParsedCaption, parse_caption};
 pub use values::{
-    Birthdate, CommentPolicy, DisplayName, Email, Handle, MAX_STACKED_MARKS, Password, Visibility,
-    handle_skeleton,
+    AccountState, Birthdate, CommentPolicy, DisplayName, Email, Handle, MAX_STACKED_MARKS,
+    Password, VideoState, Visibility, handle_skeleton,
 };
 
 /// Milliseconds since the Unix epoch: the one time representation stored

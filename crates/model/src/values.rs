@@ -285,65 +285,83 @@ impl DisplayName {
     }
 }
 
-/// Who may see a video.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Visibility {
-    Public,
-    Followers,
-    Private,
+/// A closed set of lower-case names, stored and sent as those names: the
+/// enum, `as_str`, `parse` (naming the field and the allowed values when it
+/// refuses) and `Display`, written once for every such type.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+
+            pub fn parse(s: &str) -> Result<Self, InvalidValue> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    _ => Err(InvalidValue::new(
+                        $field,
+                        concat!("must be one of ", string_enum!(@list $($text),+)),
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+    (@list $first:literal $(, $rest:literal)*) => { concat!($first $(, ", ", $rest)*) };
 }
 
-impl Visibility {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Public => "public",
-            Self::Followers => "followers",
-            Self::Private => "private",
-        }
+string_enum!(
+    /// Who may see a video.
+    Visibility, "visibility" {
+        Public => "public",
+        Followers => "followers",
+        Private => "private",
     }
-    pub fn parse(s: &str) -> Result<Self, InvalidValue> {
-        match s {
-            "public" => Ok(Self::Public),
-            "followers" => Ok(Self::Followers),
-            "private" => Ok(Self::Private),
-            _ => Err(InvalidValue::new(
-                "visibility",
-                "must be one of public, followers, private",
-            )),
-        }
-    }
-}
+);
 
-/// Who may comment on a video.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CommentPolicy {
-    Everyone,
-    Followers,
-    Nobody,
-}
+string_enum!(
+    /// Who may comment on a video.
+    CommentPolicy, "comments" {
+        Everyone => "everyone",
+        Followers => "followers",
+        Nobody => "nobody",
+    }
+);
 
-impl CommentPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Everyone => "everyone",
-            Self::Followers => "followers",
-            Self::Nobody => "nobody",
-        }
+string_enum!(
+    /// Where an upload is in its life: processing in the background, ready
+    /// to play, or refused by processing (with a reason beside it).
+    VideoState, "state" {
+        Processing => "processing",
+        Ready => "ready",
+        Failed => "failed",
     }
-    pub fn parse(s: &str) -> Result<Self, InvalidValue> {
-        match s {
-            "everyone" => Ok(Self::Everyone),
-            "followers" => Ok(Self::Followers),
-            "nobody" => Ok(Self::Nobody),
-            _ => Err(InvalidValue::new(
-                "comments",
-                "must be one of everyone, followers, nobody",
-            )),
-        }
+);
+
+string_enum!(
+    /// An account is active, or deleting during its grace period.
+    AccountState, "state" {
+        Active => "active",
+        Deleting => "deleting",
     }
-}
+);
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use sovereel_model::VideoId;
+use sovereel_model::{VideoId, VideoState, Visibility};
 use sovereel_store::{CatalogVideo, Counts, FollowState, ProfileRecord, VideoRecord};
 
 use crate::auth::AuthUser;
@@ -23,6 +23,60 @@ pub struct LoadedVideo {
     /// The catalog's copy, for public ready videos.
     pub public: Option<CatalogVideo>,
     pub author: Option<ProfileRecord>,
+}
+
+/// What a write about a video (a like, a share) needs to know of it: who
+/// made it, where it lives, and whether it is public (its counters then
+/// live in the catalog).
+pub struct VideoRef {
+    pub id: String,
+    pub author_id: String,
+    pub home: Arc<dyn RegionPlane>,
+    pub public: bool,
+}
+
+impl From<&LoadedVideo> for VideoRef {
+    fn from(v: &LoadedVideo) -> Self {
+        VideoRef {
+            id: v.record.id.clone(),
+            author_id: v.record.author_id.clone(),
+            home: v.home.clone(),
+            public: v.is_public(),
+        }
+    }
+}
+
+/// A video the viewer may act on. A public video homed in another region
+/// is decided from the catalog, without a call to its home: it is public
+/// and ready there, its author is not hidden, and neither blocked the
+/// other (the block set the viewer's feeds use, whose answers from other
+/// regions are at most [`RemoteBlockers::TTL`] old). Everything else is
+/// decided by [`load_video`].
+pub async fn load_ref(app: &App, viewer: &AuthUser, id: &str) -> ApiResult<VideoRef> {
+    let vid = VideoId::parse(id).map_err(|_| ApiError::not_found("video"))?;
+    if app.local(vid.region_str()).is_none()
+        && let Some(home) = app.plane(vid.region_str())
+        && let Some(public) = app.catalog.video(id).await?
+    {
+        let blocks = block_set(app, viewer).await?;
+        // A region that cannot say whom its users blocked: decided by its
+        // home, which answers that it is unavailable.
+        if !blocks.unknown_regions.contains(vid.region_str()) {
+            let author = app.catalog.profile(&public.author_id).await?;
+            if blocks.users.contains(&public.author_id)
+                || author.is_none_or(|a| a.hidden) && public.author_id != viewer.id.as_str()
+            {
+                return Err(ApiError::not_found("video"));
+            }
+            return Ok(VideoRef {
+                id: public.id,
+                author_id: public.author_id,
+                home: home.clone(),
+                public: true,
+            });
+        }
+    }
+    Ok(VideoRef::from(&load_video(app, Some(viewer), id).await?))
 }
 
 impl LoadedVideo {
@@ -190,15 +244,14 @@ async fn load_video_checked(
             return Err(ApiError::not_found("video"));
         }
     } else if !is_owner {
-        let visible = match record.visibility.as_str() {
-            "public" => record.state == "ready",
-            "followers" => match viewer {
-                Some(v) => {
-                    record.state == "ready" && approved_follower(app, v, &record.author_id).await?
-                }
+        let ready = record.state == VideoState::Ready;
+        let visible = match record.visibility {
+            Visibility::Public => ready,
+            Visibility::Followers => match viewer {
+                Some(v) => ready && approved_follower(app, v, &record.author_id).await?,
                 None => false,
             },
-            _ => false,
+            Visibility::Private => false,
         };
         let blocked = match (blocks, viewer) {
             (Blocks::Both, _) => blocked_ids(app, viewer, &record.author_id).await?,
@@ -209,7 +262,7 @@ async fn load_video_checked(
             return Err(ApiError::not_found("video"));
         }
     }
-    let public = if record.visibility == "public" && record.state == "ready" {
+    let public = if record.visibility == Visibility::Public && record.state == VideoState::Ready {
         app.catalog.video(id).await?
     } else {
         None

@@ -61,7 +61,12 @@ pub fn fields(change: &Change, db: Db) -> Vec<EgressField<'_>> {
             f(db, "videos", "caption", caption.as_bytes()),
             f(db, "videos", "hashtags", NUM),
             f(db, "videos", "mentions", NUM),
-            f(db, "videos", "comments_policy", comments_policy.as_bytes()),
+            f(
+                db,
+                "videos",
+                "comments_policy",
+                comments_policy.as_str().as_bytes(),
+            ),
             f(db, "videos", "duration_ms", NUM),
             f(db, "videos", "width", NUM),
             f(db, "videos", "height", NUM),

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use sovereel_media::Delivery;
+use sovereel_model::{VideoState, Visibility};
 use sovereel_store::{Change, OutboxItem, ProcessingOutcome, Target, VideoRecord};
 
 use crate::plane::LocalPlane;
@@ -44,7 +45,7 @@ fn publish(v: &VideoRecord, o: &ProcessingOutcome) -> OutboxItem {
             caption: v.caption.clone(),
             hashtags: v.hashtags.clone(),
             mentions: v.mentions.clone(),
-            comments_policy: v.comments_policy.clone(),
+            comments_policy: v.comments_policy,
             duration_ms: o.duration_ms,
             width: o.width,
             height: o.height,
@@ -74,7 +75,7 @@ async fn run(app: &App, plane: &LocalPlane, id: &str) -> anyhow::Result<()> {
                 // Followers-only and private media is sealed with the
                 // author's data key in 64 KiB chunks (Range still works);
                 // public media is public content and stored as it is.
-                let sealing = if video.visibility == "public" {
+                let sealing = if video.visibility == Visibility::Public {
                     None
                 } else {
                     let author = sovereel_model::UserId::parse(&video.author_id)?;
@@ -124,7 +125,7 @@ async fn run(app: &App, plane: &LocalPlane, id: &str) -> anyhow::Result<()> {
                     None => None,
                 };
                 ProcessingOutcome {
-                    state: "ready".into(),
+                    state: VideoState::Ready,
                     state_reason: (p.delivery == Delivery::AsUploaded)
                         .then(|| "served as uploaded: this server has no ffmpeg, so the video was not transcoded".to_string()),
                     duration_ms: Some(p.info.duration_ms as i64),
@@ -144,7 +145,7 @@ async fn run(app: &App, plane: &LocalPlane, id: &str) -> anyhow::Result<()> {
             "the upload was lost before processing finished; upload it again".into(),
         )
     };
-    let out = if outcome.state == "ready" && video.visibility == "public" {
+    let out = if outcome.state == VideoState::Ready && video.visibility == Visibility::Public {
         vec![publish(&video, &outcome)]
     } else {
         vec![]
@@ -161,7 +162,7 @@ fn failed(app: &App, reason: String) -> ProcessingOutcome {
         .processing_failed
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     ProcessingOutcome {
-        state: "failed".into(),
+        state: VideoState::Failed,
         state_reason: Some(reason),
         duration_ms: None,
         width: None,

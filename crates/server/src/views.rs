@@ -2,6 +2,7 @@
 //! records become them.
 
 use serde::{Deserialize, Serialize};
+use sovereel_model::{CommentPolicy, VideoState, Visibility};
 use sovereel_store::{CatalogVideo, Counts, ProfileRecord, VideoRecord};
 use utoipa::ToSchema;
 
@@ -38,12 +39,10 @@ pub struct VideoView {
     pub caption: String,
     pub hashtags: Vec<String>,
     pub mentions: Vec<String>,
-    /// `public`, `followers` or `private`.
-    pub visibility: String,
-    /// Who may comment: `everyone`, `followers` or `nobody`.
-    pub comments: String,
-    /// `processing`, `ready` or `failed`.
-    pub state: String,
+    pub visibility: Visibility,
+    /// Who may comment.
+    pub comments: CommentPolicy,
+    pub state: VideoState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_reason: Option<String>,
     pub duration_ms: Option<i64>,
@@ -95,9 +94,9 @@ impl VideoView {
             caption: v.caption.clone(),
             hashtags: v.hashtags.clone(),
             mentions: v.mentions.clone(),
-            visibility: "public".into(),
-            comments: v.comments_policy.clone(),
-            state: "ready".into(),
+            visibility: Visibility::Public,
+            comments: v.comments_policy,
+            state: VideoState::Ready,
             state_reason: None,
             duration_ms: v.duration_ms,
             width: v.width,
@@ -127,9 +126,9 @@ impl VideoView {
             caption: v.caption.clone(),
             hashtags: v.hashtags.clone(),
             mentions: v.mentions.clone(),
-            visibility: v.visibility.clone(),
-            comments: v.comments_policy.clone(),
-            state: v.state.clone(),
+            visibility: v.visibility,
+            comments: v.comments_policy,
+            state: v.state,
             state_reason: v.state_reason.clone(),
             duration_ms: v.duration_ms,
             width: v.width,

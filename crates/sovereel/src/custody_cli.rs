@@ -526,18 +526,9 @@ pub async fn create_staff(
     let (password, generated) = match std::env::var("SOVEREEL_STAFF_PASSWORD") {
         Ok(p) if p.chars().count() >= 12 => (p, false),
         Ok(_) => anyhow::bail!("SOVEREEL_STAFF_PASSWORD must be at least 12 characters"),
-        Err(_) => {
-            let mut b = [0u8; 18];
-            getrandom::getrandom(&mut b)?;
-            (b.iter().map(|x| format!("{x:02x}")).collect(), true)
-        }
+        Err(_) => (sovereel_model::random_hex(18), true),
     };
-    let mut idb = [0u8; 12];
-    getrandom::getrandom(&mut idb)?;
-    let id = format!(
-        "staff-{}",
-        idb.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    );
+    let id = format!("staff-{}", sovereel_model::random_hex(12));
     let hash = sovereel_server::auth::hash_password(&password)?;
     store
         .create_staff(&sovereel_store::StaffRecord {

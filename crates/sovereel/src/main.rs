@@ -455,14 +455,7 @@ async fn cluster(what: ClusterCommand) -> anyhow::Result<()> {
             base_port,
             name,
         } => {
-            let name = name.unwrap_or_else(|| {
-                let mut b = [0u8; 4];
-                getrandom::getrandom(&mut b).expect("random source");
-                format!(
-                    "c{}",
-                    b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-                )
-            });
+            let name = name.unwrap_or_else(|| format!("c{}", sovereel_model::random_hex(4)));
             let out = std::path::absolute(&out)?;
             sovereel_server::cluster::init(&sovereel_server::cluster::InitOptions {
                 out: out.clone(),

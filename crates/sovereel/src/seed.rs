@@ -7,7 +7,7 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use sovereel_model::{UserId, VideoId};
+use sovereel_model::{CommentPolicy, UserId, VideoId, VideoState, Visibility};
 use sovereel_server::{App, Config};
 use sovereel_store::{
     Change, Counts, FollowState, OutboxItem, ProcessingOutcome, Target, UserRecord, VideoRecord,
@@ -90,7 +90,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|| "FR".into()),
             password_hash: hash.clone(),
             non_profiled: false,
-            state: "active".into(),
+            state: sovereel_model::AccountState::Active,
             delete_after: None,
             created_at: now,
         };
@@ -129,9 +129,9 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             caption: format!("seeded clip {i} #{tag}"),
             hashtags: vec![tag.to_string()],
             mentions: vec![],
-            visibility: "public".into(),
-            comments_policy: "everyone".into(),
-            state: "processing".into(),
+            visibility: Visibility::Public,
+            comments_policy: CommentPolicy::Everyone,
+            state: VideoState::Processing,
             state_reason: None,
             duration_ms: Some(15_000),
             width: Some(720),
@@ -147,7 +147,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
         };
         plane.store().insert_video(&v).await?;
         let outcome = ProcessingOutcome {
-            state: "ready".into(),
+            state: VideoState::Ready,
             state_reason: Some("seeded metadata without media".into()),
             duration_ms: v.duration_ms,
             width: v.width,
@@ -163,7 +163,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             caption: v.caption.clone(),
             hashtags: v.hashtags.clone(),
             mentions: vec![],
-            comments_policy: "everyone".into(),
+            comments_policy: CommentPolicy::Everyone,
             duration_ms: v.duration_ms,
             width: v.width,
             height: v.height,

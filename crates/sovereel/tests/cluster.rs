@@ -6,12 +6,16 @@
 //! of every canary is checked byte by byte, an edge's own credentials try
 //! the plane API without a user's token, one region is killed with SIGKILL
 //! under write load and restarted, and a second process for a running
-//! region must refuse to start.
+//! region must refuse to start. Go's sumdb/tlog then follows every region's
+//! log through an edge: the logs after the failure extend the checkpoints
+//! from before it, so none forked.
 //!
 //! It needs PostgreSQL (`SOVEREEL_TEST_POSTGRES`, set by scripts/test) and
 //! NATS JetStream on 127.0.0.1:4222 (started by scripts/ensure-test-deps).
 
 mod common;
+#[path = "../../ledger/tests/support/go.rs"]
+mod go;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,9 +49,7 @@ fn free_base_port() -> u16 {
 }
 
 fn rand_u16() -> u16 {
-    let mut b = [0u8; 2];
-    getrandom::getrandom(&mut b).unwrap();
-    u16::from_le_bytes(b)
+    u16::from_str_radix(&sovereel_model::random_hex(2), 16).unwrap()
 }
 
 impl Cluster {
@@ -120,6 +122,7 @@ impl Cluster {
             .arg(format!("exec {}", self.roles[role]))
             .env("SOVEREEL_LIMITS__DELETION_GRACE_SECS", "0")
             .env("SOVEREEL_LOG", "warn")
+            .env("SOVEREEL_LIMITS__RATES__ENABLED", "false")
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -591,6 +594,22 @@ async fn split_deployment_story_residency_custody_and_failure() {
             (acked, unavailable)
         })
     };
+    // Each region's checkpoint before the failure, for Go to check later
+    // that the logs after it extend these (no fork, no rollback).
+    let before = c.dir.path().join("checkpoints-before");
+    std::fs::create_dir_all(&before).unwrap();
+    for region in ["us", "au", "nz", "global"] {
+        let cp = e(0)
+            .client
+            .get(e(0).url(&format!("/log/{region}/checkpoint")))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        std::fs::write(before.join(region), cp).unwrap();
+    }
     let nz_load = load(nz.token.clone(), "nz-load", 0);
     let us_load = load(us.token.clone(), "us-load", 1);
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -717,16 +736,46 @@ async fn split_deployment_story_residency_custody_and_failure() {
     .await;
     let (s, _) = e(0).get("/v1/users/sam_us", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    for region in ["us", "au", "nz", "global"] {
-        let vkey = e(0)
-            .client
-            .get(e(0).url(&format!("/log/{region}/vkey")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
+    // The verifier keys are pinned from the cluster file, not taken from
+    // the logs being checked.
+    let cluster: toml::Value =
+        toml::from_str(&std::fs::read_to_string(c.cluster_dir().join("cluster.toml")).unwrap())
             .unwrap();
+    let go = go::build_interop(c.dir.path());
+    for region in ["us", "au", "nz", "global"] {
+        let vkey = cluster["cluster"]["regions"][region]["log_vkey"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // An independent client (Go's sumdb/tlog) reads the live log
+        // through an edge: every tile and entry checks against the signed
+        // checkpoint, which extends the one from before the failure.
+        let out = Command::new(&go)
+            .arg("follow")
+            .arg(e(0).url(&format!("/log/{region}")))
+            .arg(&vkey)
+            .arg(before.join(region))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("OK "),
+            "Go rejects the {region} log: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The same check refuses a checkpoint the pinned key did not sign.
+        let other = if region == "us" { "au" } else { "us" };
+        let out = Command::new(&go)
+            .arg("follow")
+            .arg(e(0).url(&format!("/log/{region}")))
+            .arg(&vkey)
+            .arg(before.join(other))
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "Go accepted {other}'s checkpoint for {region}"
+        );
         let out = Command::new(BIN)
             .args([
                 "audit",

@@ -60,7 +60,7 @@ pub enum Change {
         caption: String,
         hashtags: Vec<String>,
         mentions: Vec<String>,
-        comments_policy: String,
+        comments_policy: sovereel_model::CommentPolicy,
         duration_ms: Option<i64>,
         width: Option<i32>,
         height: Option<i32>,

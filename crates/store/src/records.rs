@@ -1,6 +1,7 @@
 //! Plain records read from and written to the stores.
 
 use serde::{Deserialize, Serialize};
+use sovereel_model::{AccountState, CommentPolicy, VideoState, Visibility};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
@@ -22,8 +23,7 @@ pub struct UserRecord {
     pub country: String,
     pub password_hash: String,
     pub non_profiled: bool,
-    /// `active` or `deleting`.
-    pub state: String,
+    pub state: AccountState,
     pub delete_after: Option<i64>,
     pub created_at: i64,
 }
@@ -43,10 +43,9 @@ pub struct VideoRecord {
     pub caption: String,
     pub hashtags: Vec<String>,
     pub mentions: Vec<String>,
-    pub visibility: String,
-    pub comments_policy: String,
-    /// `processing`, `ready` or `failed`.
-    pub state: String,
+    pub visibility: Visibility,
+    pub comments_policy: CommentPolicy,
+    pub state: VideoState,
     pub state_reason: Option<String>,
     pub duration_ms: Option<i64>,
     pub width: Option<i32>,
@@ -64,7 +63,7 @@ pub struct VideoRecord {
 /// The outcome of background processing of an upload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessingOutcome {
-    pub state: String,
+    pub state: VideoState,
     pub state_reason: Option<String>,
     pub duration_ms: Option<i64>,
     pub width: Option<i32>,
@@ -82,7 +81,7 @@ pub struct CatalogVideo {
     pub caption: String,
     pub hashtags: Vec<String>,
     pub mentions: Vec<String>,
-    pub comments_policy: String,
+    pub comments_policy: CommentPolicy,
     pub duration_ms: Option<i64>,
     pub width: Option<i32>,
     pub height: Option<i32>,

@@ -24,6 +24,7 @@ use crate::outbox::{Change, OutboxItem, PendingChange, Target};
 use crate::records::*;
 use crate::traits::*;
 use crate::{Result, StoreError, hot_score};
+use sovereel_model::{AccountState, CommentPolicy, VideoState, Visibility};
 
 /// Which SQL backend a storage URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +201,14 @@ fn parse_list(s: &str) -> Result<Vec<String>> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("list column: {e}")))
 }
 
+/// Reads a column that holds one of a closed set of names.
+fn parse_enum<T>(
+    s: &str,
+    parse: fn(&str) -> std::result::Result<T, sovereel_model::InvalidValue>,
+) -> Result<T> {
+    parse(s).map_err(|e| StoreError::Corrupt(format!("enum column: {e}")))
+}
+
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
 fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -292,7 +301,7 @@ macro_rules! impl_stores {
                     country: r.try_get("country")?,
                     password_hash: r.try_get("password_hash")?,
                     non_profiled: r.try_get("non_profiled")?,
-                    state: r.try_get("state")?,
+                    state: parse_enum(&r.try_get::<String, _>("state")?, AccountState::parse)?,
                     delete_after: r.try_get("delete_after")?,
                     created_at: r.try_get("created_at")?,
                 })
@@ -305,9 +314,9 @@ macro_rules! impl_stores {
                     caption: r.try_get("caption")?,
                     hashtags: parse_list(&r.try_get::<String, _>("hashtags")?)?,
                     mentions: parse_list(&r.try_get::<String, _>("mentions")?)?,
-                    visibility: r.try_get("visibility")?,
-                    comments_policy: r.try_get("comments_policy")?,
-                    state: r.try_get("state")?,
+                    visibility: parse_enum(&r.try_get::<String, _>("visibility")?, Visibility::parse)?,
+                    comments_policy: parse_enum(&r.try_get::<String, _>("comments_policy")?, CommentPolicy::parse)?,
+                    state: parse_enum(&r.try_get::<String, _>("state")?, VideoState::parse)?,
                     state_reason: r.try_get("state_reason")?,
                     duration_ms: r.try_get("duration_ms")?,
                     width: r.try_get("width")?,
@@ -353,7 +362,7 @@ macro_rules! impl_stores {
                 let res = sqlx::query(&format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
                     .bind(&u.id).bind(&u.handle).bind(&u.display_name).bind(&u.bio).bind(u.private)
                     .bind(&u.email).bind(&u.birthdate).bind(&u.country).bind(&u.password_hash)
-                    .bind(u.non_profiled).bind(&u.state).bind(u.delete_after).bind(u.created_at)
+                    .bind(u.non_profiled).bind(u.state.as_str()).bind(u.delete_after).bind(u.created_at)
                     .execute(&mut *tx)
                     .await;
                 match res {
@@ -593,7 +602,7 @@ macro_rules! impl_stores {
             async fn insert_video(&self, v: &VideoRecord) -> Result<()> {
                 sqlx::query(&format!("INSERT INTO videos ({VIDEO_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"))
                     .bind(&v.id).bind(&v.author_id).bind(&v.caption).bind(json_list(&v.hashtags)).bind(json_list(&v.mentions))
-                    .bind(&v.visibility).bind(&v.comments_policy).bind(&v.state).bind(&v.state_reason)
+                    .bind(v.visibility.as_str()).bind(v.comments_policy.as_str()).bind(v.state.as_str()).bind(&v.state_reason)
                     .bind(v.duration_ms).bind(v.width).bind(v.height).bind(&v.media_key).bind(&v.poster_key)
                     .bind(&v.content_type).bind(&v.sha256).bind(v.size_bytes).bind(v.transcoded).bind(v.created_at)
                     .bind(v.counts.likes).bind(v.counts.comments).bind(v.counts.shares).bind(v.counts.views)
@@ -611,7 +620,7 @@ macro_rules! impl_stores {
                 let mut tx = self.writer.begin().await?;
                 let r = sqlx::query("UPDATE videos SET state = $2, state_reason = $3, duration_ms = $4, width = $5, height = $6, \
                                      media_key = $7, poster_key = $8, content_type = $9, transcoded = $10 WHERE id = $1 AND state = 'processing'")
-                    .bind(id).bind(&o.state).bind(&o.state_reason).bind(o.duration_ms).bind(o.width).bind(o.height)
+                    .bind(id).bind(o.state.as_str()).bind(&o.state_reason).bind(o.duration_ms).bind(o.width).bind(o.height)
                     .bind(&o.media_key).bind(&o.poster_key).bind(&o.content_type).bind(o.transcoded)
                     .execute(&mut *tx).await?;
                 if r.rows_affected() == 0 {
@@ -640,7 +649,7 @@ macro_rules! impl_stores {
                 rows.iter().map(Self::video_row).collect()
             }
 
-            async fn author_videos(&self, author_ids: &[String], vis: &[&str], before: Option<&Cursor>, limit: i64) -> Result<Vec<VideoRecord>> {
+            async fn author_videos(&self, author_ids: &[String], vis: &[Visibility], before: Option<&Cursor>, limit: i64) -> Result<Vec<VideoRecord>> {
                 if author_ids.is_empty() || vis.is_empty() {
                     return Ok(vec![]);
                 }
@@ -652,7 +661,7 @@ macro_rules! impl_stores {
                 let sql = format!("SELECT {VIDEO_COLS} FROM videos WHERE author_id IN ({a}) AND visibility IN ({v}) AND state = 'ready' {cursor} ORDER BY created_at DESC, id DESC LIMIT ${lim}");
                 let mut q = sqlx::query(&sql);
                 for id in author_ids { q = q.bind(id); }
-                for x in vis { q = q.bind(*x); }
+                for x in vis { q = q.bind(x.as_str()); }
                 if let Some(c) = before { q = q.bind(c.key as i64).bind(&c.id); }
                 let rows = q.bind(limit).fetch_all(&self.reader).await?;
                 rows.iter().map(Self::video_row).collect()
@@ -916,7 +925,7 @@ macro_rules! impl_stores {
                     caption: r.try_get("caption")?,
                     hashtags: parse_list(&r.try_get::<String, _>("hashtags")?)?,
                     mentions: parse_list(&r.try_get::<String, _>("mentions")?)?,
-                    comments_policy: r.try_get("comments_policy")?,
+                    comments_policy: parse_enum(&r.try_get::<String, _>("comments_policy")?, CommentPolicy::parse)?,
                     duration_ms: r.try_get("duration_ms")?,
                     width: r.try_get("width")?,
                     height: r.try_get("height")?,
@@ -1112,7 +1121,7 @@ macro_rules! impl_stores {
                         let hot = hot_score(&Counts::default(), *created_at);
                         let r = sqlx::query(&format!("INSERT INTO videos ({CVIDEO_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '[]', $10, 0, 0, 0, 0, $11) ON CONFLICT DO NOTHING"))
                             .bind(id).bind(author_id).bind(caption).bind(json_list(hashtags)).bind(json_list(mentions))
-                            .bind(comments_policy).bind(duration_ms).bind(width).bind(height).bind(created_at).bind(hot)
+                            .bind(comments_policy.as_str()).bind(duration_ms).bind(width).bind(height).bind(created_at).bind(hot)
                             .execute(&mut *tx).await?;
                         if r.rows_affected() == 1 {
                             for tag in hashtags {

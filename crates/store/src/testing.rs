@@ -21,9 +21,7 @@ pub struct TestDatabases {
 
 fn unique_suffix() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
-    let mut b = [0u8; 6];
-    getrandom::getrandom(&mut b).expect("random");
-    let r: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let r = sovereel_model::random_hex(6);
     format!(
         "{}_{}_{}",
         std::process::id(),

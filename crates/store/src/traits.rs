@@ -135,7 +135,7 @@ pub trait Videos: Send + Sync {
     async fn author_videos(
         &self,
         author_ids: &[String],
-        visibilities: &[&str],
+        visibilities: &[sovereel_model::Visibility],
         before: Option<&Cursor>,
         limit: i64,
     ) -> Result<Vec<VideoRecord>>;

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use sovereel_model::{COLUMNS, DataClass, Db};
+use sovereel_model::{AccountState, COLUMNS, CommentPolicy, DataClass, Db, VideoState, Visibility};
 use sovereel_store::testing::TestDatabases;
 use sovereel_store::*;
 
@@ -64,7 +64,7 @@ fn user(id: &str, handle: &str) -> UserRecord {
         country: "US".into(),
         password_hash: "$argon2id$x".into(),
         non_profiled: false,
-        state: "active".into(),
+        state: AccountState::Active,
         delete_after: None,
         created_at: 1_000,
     }
@@ -77,9 +77,9 @@ fn video(id: &str, author: &str, at: i64, visibility: &str) -> VideoRecord {
         caption: format!("clip {id} #cooking"),
         hashtags: vec!["cooking".into()],
         mentions: vec![],
-        visibility: visibility.into(),
-        comments_policy: "everyone".into(),
-        state: "processing".into(),
+        visibility: Visibility::parse(visibility).unwrap(),
+        comments_policy: CommentPolicy::Everyone,
+        state: VideoState::Processing,
         state_reason: None,
         duration_ms: None,
         width: None,
@@ -97,7 +97,7 @@ fn video(id: &str, author: &str, at: i64, visibility: &str) -> VideoRecord {
 
 fn ready() -> ProcessingOutcome {
     ProcessingOutcome {
-        state: "ready".into(),
+        state: VideoState::Ready,
         state_reason: None,
         duration_ms: Some(2000),
         width: Some(720),
@@ -118,7 +118,7 @@ fn publish(v: &VideoRecord) -> OutboxItem {
             caption: v.caption.clone(),
             hashtags: v.hashtags.clone(),
             mentions: vec![],
-            comments_policy: v.comments_policy.clone(),
+            comments_policy: v.comments_policy,
             duration_ms: Some(2000),
             width: Some(720),
             height: Some(1280),
@@ -308,7 +308,7 @@ async fn videos_publish_and_list(f: Fixture) {
     assert_eq!(f.region.processing_videos().await.unwrap().len(), 5);
     for i in 0..5 {
         let v = f.region.video(&format!("us_v{i}")).await.unwrap().unwrap();
-        let out = if v.visibility == "public" {
+        let out = if v.visibility == Visibility::Public {
             vec![publish(&v)]
         } else {
             vec![]
@@ -327,7 +327,7 @@ async fn videos_publish_and_list(f: Fixture) {
 
     let page = f
         .region
-        .author_videos(&["us_a".into()], &["public"], None, 2)
+        .author_videos(&["us_a".into()], &[Visibility::Public], None, 2)
         .await
         .unwrap();
     assert_eq!(
@@ -340,7 +340,7 @@ async fn videos_publish_and_list(f: Fixture) {
     };
     let page2 = f
         .region
-        .author_videos(&["us_a".into()], &["public"], Some(&cur), 10)
+        .author_videos(&["us_a".into()], &[Visibility::Public], Some(&cur), 10)
         .await
         .unwrap();
     assert_eq!(

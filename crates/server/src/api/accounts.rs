@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use sovereel_model::{Birthdate, CountryCode, DisplayName, Email, Handle, Password, UserId};
+use sovereel_model::{
+    AccountState, Birthdate, CountryCode, DisplayName, Email, Handle, Password, UserId,
+};
 use sovereel_store::{Change, OutboxItem, ProfilePatch, Target, UserRecord};
 use utoipa::ToSchema;
 
@@ -108,7 +110,7 @@ pub async fn signup(
         country: key.encrypt_field("users.country", country.as_str()),
         password_hash,
         non_profiled: false,
-        state: "active".into(),
+        state: AccountState::Active,
         delete_after: None,
         created_at: now,
     };
@@ -193,7 +195,7 @@ pub async fn login(
     let Some((user, home)) = found.filter(|_| ok) else {
         return Err(bad());
     };
-    if user.state == "deleting" {
+    if user.state == AccountState::Deleting {
         // A login during the grace period cancels the deletion.
         let show = OutboxItem::new(
             Target::Catalog,

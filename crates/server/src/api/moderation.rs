@@ -190,8 +190,8 @@ pub struct CaseItem {
     pub video_id: String,
     pub caption: String,
     pub hashtags: Vec<String>,
-    pub visibility: String,
-    pub state: String,
+    pub visibility: sovereel_model::Visibility,
+    pub state: sovereel_model::VideoState,
     pub labels: Vec<String>,
 }
 
@@ -345,7 +345,7 @@ pub async fn act_on_case(
         "remove" => {
             if let Some(v) = staff.plane.store.video(&c.video_id).await? {
                 let mut out = vec![];
-                if v.visibility == "public" {
+                if v.visibility == sovereel_model::Visibility::Public {
                     out.push(OutboxItem::new(
                         Target::Catalog,
                         Change::UnpublishVideo {

@@ -168,8 +168,7 @@ pub async fn login(
 pub struct AccountStatus {
     pub handle: String,
     pub region: String,
-    /// `active` or `deleting`.
-    pub state: String,
+    pub state: sovereel_model::AccountState,
     pub private: bool,
     pub created_at: String,
 }

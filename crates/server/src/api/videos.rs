@@ -7,11 +7,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
-use sovereel_model::{CommentId, CommentPolicy, VideoId, Visibility, text};
+use sovereel_model::{CommentId, CommentPolicy, VideoId, VideoState, Visibility, text};
 use sovereel_store::{Change, CommentRecord, Counts, Cursor, OutboxItem, Target, VideoRecord};
 use utoipa::ToSchema;
 
-use crate::access::{self, LoadedVideo};
+use crate::access::{self, LoadedVideo, VideoRef};
 use crate::auth::{AuthUser, Viewer};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Kind};
 use crate::plane::MediaKind;
@@ -158,9 +158,9 @@ pub async fn upload(
         caption: caption.text,
         hashtags: caption.hashtags,
         mentions: caption.mentions,
-        visibility: visibility.as_str().into(),
-        comments_policy: comments.as_str().into(),
-        state: "processing".into(),
+        visibility,
+        comments_policy: comments,
+        state: VideoState::Processing,
         state_reason: None,
         duration_ms: Some(info.duration_ms as i64),
         width: Some(info.width as i32),
@@ -315,19 +315,19 @@ pub struct LikeAnswer {
     pub counts: CountsView,
 }
 
-fn counter_target(v: &LoadedVideo) -> Target {
-    if v.is_public() {
+fn counter_target(v: &VideoRef) -> Target {
+    if v.public {
         Target::Catalog
     } else {
         Target::Region(v.home.id().to_string())
     }
 }
 
-fn video_counts(v: &LoadedVideo, likes: i64, comments: i64, shares: i64, views: i64) -> OutboxItem {
+fn video_counts(v: &VideoRef, likes: i64, comments: i64, shares: i64, views: i64) -> OutboxItem {
     OutboxItem::new(
         counter_target(v),
         Change::VideoCounts {
-            video_id: v.record.id.clone(),
+            video_id: v.id.clone(),
             likes,
             comments,
             shares,
@@ -365,13 +365,13 @@ pub async fn like(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<LikeAnswer>> {
-    let v = access::load_video(&app, Some(&user), &id).await?;
+    let v = access::load_ref(&app, &user, &id).await?;
     let mut out = vec![video_counts(&v, 1, 0, 0, 0)];
-    if v.is_public() {
+    if v.public {
         out.push(OutboxItem::new(
             Target::Catalog,
             Change::ProfileCounts {
-                user_id: v.record.author_id.clone(),
+                user_id: v.author_id.clone(),
                 followers: 0,
                 following: 0,
                 likes: 1,
@@ -394,13 +394,13 @@ pub async fn unlike(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<LikeAnswer>> {
-    let v = access::load_video(&app, Some(&user), &id).await?;
+    let v = access::load_ref(&app, &user, &id).await?;
     let mut out = vec![video_counts(&v, -1, 0, 0, 0)];
-    if v.is_public() {
+    if v.public {
         out.push(OutboxItem::new(
             Target::Catalog,
             Change::ProfileCounts {
-                user_id: v.record.author_id.clone(),
+                user_id: v.author_id.clone(),
                 followers: 0,
                 following: 0,
                 likes: -1,
@@ -623,12 +623,12 @@ pub async fn post_comment(
     let v = access::load_video(&app, Some(&user), &id).await?;
     let is_owner = v.record.author_id == user.id.as_str();
     let allowed = is_owner
-        || match v.record.comments_policy.as_str() {
-            "everyone" => true,
-            "followers" => {
+        || match v.record.comments_policy {
+            CommentPolicy::Everyone => true,
+            CommentPolicy::Followers => {
                 access::approved_follower(&app, user.id.as_str(), &v.record.author_id).await?
             }
-            _ => false,
+            CommentPolicy::Nobody => false,
         };
     if !allowed {
         return Err(ApiError::new(
@@ -684,7 +684,7 @@ pub async fn post_comment(
                 comment: record.clone(),
             },
         ),
-        video_counts(&v, 0, 1, 0, 0),
+        video_counts(&VideoRef::from(&v), 0, 1, 0, 0),
     ];
     user.home
         .store
@@ -713,7 +713,7 @@ pub async fn share(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    let v = access::load_video(&app, Some(&user), &id).await?;
+    let v = access::load_ref(&app, &user, &id).await?;
     let share_id = sovereel_model::ShareId::generate(&user.home.id).to_string();
     user.home
         .store

@@ -11,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sovereel_custody::PolicyGateway;
 use sovereel_media::MediaStore;
-use sovereel_model::{RegionId, UserId, Visibility};
+use sovereel_model::{RegionId, UserId, VideoState, Visibility};
 use sovereel_store::{
     CaseRecord, Change, CommentRecord, Cursor, FollowState, RegionStore, VideoRecord,
 };
@@ -63,7 +63,7 @@ impl LocalPlane {
     ) -> Result<Response, ApiError> {
         let (key, sealed_as, content_type) = match kind {
             MediaKind::Stream => {
-                if record.state != "ready" {
+                if record.state != VideoState::Ready {
                     return Err(ApiError::new(
                         Kind::Conflict,
                         "the video is still processing",
@@ -85,7 +85,7 @@ impl LocalPlane {
             ),
         };
         let key = key.ok_or_else(|| ApiError::not_found("media"))?;
-        let public = record.visibility == "public";
+        let public = record.visibility == Visibility::Public;
         let pb = match self.media_key(record, viewer).await? {
             Some(data_key) => {
                 let reader = sovereel_custody::DecryptingReader::new(
@@ -134,7 +134,7 @@ impl LocalPlane {
         record: &VideoRecord,
         viewer: Option<&str>,
     ) -> Result<Option<Arc<sovereel_custody::UserKey>>, ApiError> {
-        if record.visibility == "public" {
+        if record.visibility == Visibility::Public {
             return Ok(None);
         }
         let owner = UserId::parse(&record.author_id).map_err(ApiError::internal)?;
@@ -251,10 +251,9 @@ impl RegionPlane for LocalPlane {
         limit: i64,
     ) -> PlaneResult<Vec<VideoRecord>> {
         let c = cursor(cursor_at)?;
-        let vis: Vec<&str> = visibilities.iter().map(|v| v.as_str()).collect();
         Ok(self
             .store
-            .author_videos(authors, &vis, c.as_ref(), limit)
+            .author_videos(authors, visibilities, c.as_ref(), limit)
             .await?)
     }
 
