@@ -236,6 +236,93 @@ pub struct RegionConfig {
     pub status: String,
 }
 
+/// One step of a jurisdiction lifecycle operation (suspend, resume,
+/// hand-over, wind-down): a proposal by one party, the other party's
+/// approval, its execution. The region's lifecycle state is what these
+/// entries say, read back in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    pub op_id: String,
+    /// `suspend`, `resume`, `hand_over` or `wind_down`.
+    pub operation: String,
+    /// `proposed`, `approved`, `scheduled`, `done`, `refused`, `cancelled`.
+    pub step: String,
+    /// Who took this step (staff are named by opaque ids).
+    pub by: Principal,
+    /// The grounds given, public by design.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grounds: Option<String>,
+    /// The reference of the legal order behind a suspension the custodian
+    /// made alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_order: Option<String>,
+    /// The incoming custodian of a hand-over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custodian: Option<String>,
+    /// The notice period of a wind-down, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_days: Option<u32>,
+    /// When a scheduled step takes effect (RFC 3339): a wind-down's deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_at: Option<String>,
+}
+
+/// The log's signing key passes to a new custodian. Signed by the key in
+/// force before it, over [`CustodyTransfer::statement`], which commits to
+/// the tree of every entry before this one: a verifier who pinned the old
+/// key checks the signature, then accepts the new key for checkpoints
+/// that include this entry (`audit.rs` follows the chain).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustodyTransfer {
+    /// The log origin (the name of both keys).
+    pub origin: String,
+    pub previous_custodian: String,
+    pub custodian: String,
+    /// The verifier key in force until this entry.
+    pub old_vkey: String,
+    /// The verifier key of checkpoints that include this entry.
+    pub new_vkey: String,
+    /// The number of entries before this one: its own index.
+    pub tree_size: u64,
+    /// Base64 of the Merkle root of those entries.
+    pub tree_root: String,
+    /// The old key's signature line over the statement.
+    pub signature: String,
+}
+
+impl CustodyTransfer {
+    /// The exact text the old key signs. Its first line can never start a
+    /// checkpoint note (line two of a checkpoint is a bare size), so the
+    /// signature cannot be replayed as a checkpoint signature or back.
+    pub fn statement(&self) -> String {
+        format!(
+            "sovereel custody transfer v1\norigin {}\nsize {}\nroot {}\nfrom {}\nto {}\nold {}\nnew {}\n",
+            self.origin,
+            self.tree_size,
+            self.tree_root,
+            self.previous_custodian,
+            self.custodian,
+            self.old_vkey,
+            self.new_vkey
+        )
+    }
+}
+
+/// The region's log closes: the last entry of a wound-down region, after
+/// every key was destroyed and every row purged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionClosed {
+    pub region: String,
+    pub custodian: String,
+    /// The wind-down operation that closed it.
+    pub op_id: String,
+    pub grounds: String,
+    /// Accounts whose data was purged.
+    pub accounts_purged: u64,
+    /// Data keys and key-encryption keys destroyed.
+    pub keys_destroyed: u64,
+}
+
 /// The kind-specific part of an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -248,6 +335,9 @@ pub enum EntryBody {
     Moderation(Moderation),
     KeyDestroyed(KeyDestroyed),
     DataRequest(DataRequest),
+    Lifecycle(Lifecycle),
+    CustodyTransfer(CustodyTransfer),
+    RegionClosed(RegionClosed),
 }
 
 impl EntryBody {
@@ -261,6 +351,9 @@ impl EntryBody {
             EntryBody::Moderation(_) => "moderation",
             EntryBody::KeyDestroyed(_) => "key_destroyed",
             EntryBody::DataRequest(_) => "data_request",
+            EntryBody::Lifecycle(_) => "lifecycle",
+            EntryBody::CustodyTransfer(_) => "custody_transfer",
+            EntryBody::RegionClosed(_) => "region_closed",
         }
     }
 
@@ -363,6 +456,76 @@ mod tests {
         assert_eq!(back, e);
         assert!(back.is_custody_anomaly());
         assert_eq!(back.body.subject(), Some(p));
+    }
+
+    #[test]
+    fn lifecycle_entries_round_trip_and_old_entries_still_parse() {
+        let staff = Principal::PlatformStaff {
+            role: "operator".into(),
+            staff_id: "s-1".into(),
+        };
+        let steps = [
+            EntryBody::Lifecycle(Lifecycle {
+                op_id: "op-1".into(),
+                operation: "suspend".into(),
+                step: "proposed".into(),
+                by: staff.clone(),
+                grounds: Some("court order 17".into()),
+                legal_order: None,
+                custodian: None,
+                notice_days: None,
+                effective_at: None,
+            }),
+            EntryBody::CustodyTransfer(CustodyTransfer {
+                origin: "o".into(),
+                previous_custodian: "A".into(),
+                custodian: "B".into(),
+                old_vkey: "o+1+a".into(),
+                new_vkey: "o+2+b".into(),
+                tree_size: 9,
+                tree_root: "AAAA".into(),
+                signature: "x".into(),
+            }),
+            EntryBody::RegionClosed(RegionClosed {
+                region: "us".into(),
+                custodian: "B".into(),
+                op_id: "op-2".into(),
+                grounds: "ban".into(),
+                accounts_purged: 3,
+                keys_destroyed: 4,
+            }),
+        ];
+        for body in steps {
+            let kind = body.kind();
+            let e = Entry::now(body);
+            let b = e.to_bytes().unwrap();
+            assert!(
+                std::str::from_utf8(&b)
+                    .unwrap()
+                    .contains(&format!("\"kind\":\"{kind}\"")),
+                "{kind}"
+            );
+            assert_eq!(Entry::parse(&b).unwrap(), e);
+            assert_eq!(e.body.subject(), None);
+        }
+        // An entry written before these kinds existed parses unchanged.
+        let old = br#"{"v":1,"at":"2026-01-01T00:00:00Z","kind":"egress","batch_sha256":"00","classes":["public"],"destination":"catalog","items":1}"#;
+        assert_eq!(Entry::parse(old).unwrap().body.kind(), "egress");
+    }
+
+    #[test]
+    fn a_transfer_statement_cannot_pass_for_a_checkpoint() {
+        let t = CustodyTransfer {
+            origin: "sovereel.localhost/log/us".into(),
+            previous_custodian: "A".into(),
+            custodian: "B".into(),
+            old_vkey: "o+1+a".into(),
+            new_vkey: "o+2+b".into(),
+            tree_size: 9,
+            tree_root: "AAAA".into(),
+            signature: String::new(),
+        };
+        assert!(crate::checkpoint::Checkpoint::parse(&t.statement()).is_err());
     }
 
     #[test]
