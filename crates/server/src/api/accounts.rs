@@ -432,7 +432,7 @@ async fn settle_request(
 }
 
 /// Approve a follow request.
-#[utoipa::path(put, path = "/v1/me/follow-requests/{handle}", tag = "social", responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(put, path = "/v1/me/follow-requests/{handle}", tag = "social", params(crate::api::HandlePath), responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn approve_request(
     State(app): State<Arc<App>>,
     user: AuthUser,
@@ -442,7 +442,7 @@ pub async fn approve_request(
 }
 
 /// Decline a follow request.
-#[utoipa::path(delete, path = "/v1/me/follow-requests/{handle}", tag = "social", responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(delete, path = "/v1/me/follow-requests/{handle}", tag = "social", params(crate::api::HandlePath), responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn decline_request(
     State(app): State<Arc<App>>,
     user: AuthUser,
@@ -536,7 +536,7 @@ fn my_export(app: &App, user: &AuthUser, id: &str) -> ApiResult<crate::export::E
 }
 
 /// An export's state and progress.
-#[utoipa::path(get, path = "/v1/me/exports/{id}", tag = "privacy", responses((status = 200, body = crate::export::ExportJob), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/me/exports/{id}", tag = "privacy", params(crate::api::ExportIdPath), responses((status = 200, body = crate::export::ExportJob), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn get_export(
     State(app): State<Arc<App>>,
     user: AuthUser,
@@ -546,7 +546,7 @@ pub async fn get_export(
 }
 
 /// Download a ready export (a tar archive).
-#[utoipa::path(get, path = "/v1/me/exports/{id}/download", tag = "privacy", responses((status = 200, content_type = "application/x-tar"), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/me/exports/{id}/download", tag = "privacy", params(crate::api::ExportIdPath), responses((status = 200, content_type = "application/x-tar"), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn download_export(
     State(app): State<Arc<App>>,
     user: AuthUser,

@@ -136,6 +136,8 @@ pub async fn server(State(app): State<Arc<App>>) -> ApiJson<ServerInfo> {
 }
 
 /// The human-readable page behind a problem `type`.
+#[utoipa::path(get, path = "/problems/{slug}", tag = "service", params(("slug" = String, Path, description = "A problem type's last segment, such as `not-found`")),
+    responses((status = 200, description = "A page that explains the problem", content_type = "text/html", body = String), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn problem_page(ApiPath(slug): ApiPath<String>) -> ApiResult<Html<String>> {
     let kind = Kind::from_slug(&slug).ok_or_else(|| ApiError::not_found("problem type"))?;
     Ok(Html(format!(

@@ -19,13 +19,24 @@ use utoipa_axum::routes;
 
 use crate::state::App;
 
+pub mod openapi;
+pub use openapi::{CaseIdPath, ExportIdPath, HandlePath, RegionPath, TagPath, VideoIdPath};
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Sovereel API",
         description = "A short-video platform on the trusted-custodian model. Errors are RFC 9457 problem+json; see /problems/{slug}."
     ),
-    components(schemas(crate::error::ProblemBody))
+    paths(
+        meta::problem_page,
+        openapi::openapi_json,
+        openapi::log_checkpoint,
+        openapi::log_vkey,
+        openapi::log_tile,
+        openapi::log_entries_tile,
+        openapi::log_add_checkpoint
+    )
 )]
 struct ApiDoc;
 
@@ -93,5 +104,5 @@ pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenA
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(upload)
         .split_for_parts();
-    (router, doc)
+    (router, openapi::finish(doc, &app.config))
 }

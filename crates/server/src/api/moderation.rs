@@ -158,7 +158,7 @@ async fn load_case(staff: &StaffUser, id: &str) -> ApiResult<CaseRecord> {
 }
 
 /// Take a case.
-#[utoipa::path(post, path = "/v1/staff/cases/{id}/assign", tag = "staff", responses((status = 200, body = CaseView), (status = 403, body = crate::error::ProblemBody), (status = 409, body = crate::error::ProblemBody)))]
+#[utoipa::path(post, path = "/v1/staff/cases/{id}/assign", tag = "staff", params(crate::api::CaseIdPath), responses((status = 200, body = CaseView), (status = 403, body = crate::error::ProblemBody), (status = 409, body = crate::error::ProblemBody)))]
 pub async fn assign(
     staff: StaffUser,
     ApiPath(id): ApiPath<String>,
@@ -197,7 +197,7 @@ pub struct CaseItem {
 
 /// The reported item, only while the case is open and assigned to the
 /// caller. The access is in the region's ledger before this answers.
-#[utoipa::path(get, path = "/v1/staff/cases/{id}/item", tag = "staff", responses((status = 200, body = CaseItem), (status = 403, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/staff/cases/{id}/item", tag = "staff", params(crate::api::CaseIdPath), responses((status = 200, body = CaseItem), (status = 403, body = crate::error::ProblemBody)))]
 pub async fn item(
     State(app): State<Arc<App>>,
     staff: StaffUser,
@@ -288,7 +288,7 @@ async fn record(
 
 /// Act on an assigned, open case with a statement of reasons; the action is
 /// a `moderation` ledger entry (recorded before it takes effect).
-#[utoipa::path(post, path = "/v1/staff/cases/{id}/actions", tag = "staff", request_body = ActionBody, responses((status = 200, body = ActionAnswer), (status = 403, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
+#[utoipa::path(post, path = "/v1/staff/cases/{id}/actions", tag = "staff", params(crate::api::CaseIdPath), request_body = ActionBody, responses((status = 200, body = ActionAnswer), (status = 403, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
 pub async fn act_on_case(
     State(app): State<Arc<App>>,
     staff: StaffUser,

@@ -15,8 +15,11 @@ use crate::state::App;
 use crate::views::{UserView, VideoView};
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     pub q: Option<String>,
+    /// How many items, 1 to 100.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -93,8 +96,11 @@ pub async fn search(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TagQuery {
     pub cursor: Option<String>,
+    /// How many items, 1 to 100.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -107,7 +113,7 @@ pub struct HashtagPage {
 }
 
 /// A hashtag's videos, hottest first.
-#[utoipa::path(get, path = "/v1/hashtags/{tag}", tag = "discovery", params(TagQuery), responses((status = 200, body = HashtagPage), (status = 422, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/hashtags/{tag}", tag = "discovery", params(crate::api::TagPath, TagQuery), responses((status = 200, body = HashtagPage), (status = 422, body = crate::error::ProblemBody)))]
 pub async fn hashtag(
     State(app): State<Arc<App>>,
     Viewer(viewer): Viewer,

@@ -76,7 +76,7 @@ pub fn follow_changes(follower: &str, followee: &str, delta: i64) -> Vec<OutboxI
 }
 
 /// A profile.
-#[utoipa::path(get, path = "/v1/users/{handle}", tag = "social", responses((status = 200, body = UserView), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/users/{handle}", tag = "social", params(crate::api::HandlePath), responses((status = 200, body = UserView), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn profile(
     State(app): State<Arc<App>>,
     Viewer(viewer): Viewer,
@@ -100,8 +100,11 @@ pub async fn profile(
 }
 
 #[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     pub cursor: Option<String>,
+    /// How many items, 1 to 100.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -135,7 +138,7 @@ pub fn parse_cursor(c: Option<&str>) -> ApiResult<Option<Cursor>> {
 }
 
 /// A user's videos the viewer may see, newest first.
-#[utoipa::path(get, path = "/v1/users/{handle}/videos", tag = "social", params(PageQuery), responses((status = 200, body = VideoList), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/users/{handle}/videos", tag = "social", params(crate::api::HandlePath, PageQuery), responses((status = 200, body = VideoList), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn user_videos(
     State(app): State<Arc<App>>,
     Viewer(viewer): Viewer,
@@ -233,7 +236,7 @@ pub struct FollowAnswer {
 }
 
 /// Follow. A private account gets a request it must approve.
-#[utoipa::path(put, path = "/v1/users/{handle}/follow", tag = "social", responses((status = 200, body = FollowAnswer), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(put, path = "/v1/users/{handle}/follow", tag = "social", params(crate::api::HandlePath), responses((status = 200, body = FollowAnswer), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn follow(
     State(app): State<Arc<App>>,
     user: AuthUser,
@@ -284,7 +287,7 @@ pub async fn follow(
 }
 
 /// Unfollow (or withdraw a request). Idempotent.
-#[utoipa::path(delete, path = "/v1/users/{handle}/follow", tag = "social", responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(delete, path = "/v1/users/{handle}/follow", tag = "social", params(crate::api::HandlePath), responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn unfollow(
     State(app): State<Arc<App>>,
     user: AuthUser,
@@ -313,7 +316,7 @@ pub async fn unfollow_edge(
 }
 
 /// Block: hides each from the other and removes follows both ways.
-#[utoipa::path(put, path = "/v1/users/{handle}/block", tag = "social", responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(put, path = "/v1/users/{handle}/block", tag = "social", params(crate::api::HandlePath), responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn block(
     State(app): State<Arc<App>>,
     user: AuthUser,
@@ -336,7 +339,7 @@ pub async fn block(
 }
 
 /// Unblock. Idempotent.
-#[utoipa::path(delete, path = "/v1/users/{handle}/block", tag = "social", responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(delete, path = "/v1/users/{handle}/block", tag = "social", params(crate::api::HandlePath), responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn unblock(
     State(app): State<Arc<App>>,
     user: AuthUser,

@@ -124,7 +124,7 @@ pub struct StaffSession {
 }
 
 /// Staff sign-in, separate from users.
-#[utoipa::path(post, path = "/v1/staff/sessions", tag = "staff", request_body = StaffLogin, responses((status = 200, body = StaffSession), (status = 401, body = crate::error::ProblemBody)))]
+#[utoipa::path(post, path = "/v1/staff/sessions", tag = "staff", operation_id = "staff_login", request_body = StaffLogin, responses((status = 200, body = StaffSession), (status = 401, body = crate::error::ProblemBody)))]
 pub async fn login(
     State(app): State<Arc<App>>,
     ApiJson(body): ApiJson<StaffLogin>,
@@ -175,7 +175,7 @@ pub struct AccountStatus {
 
 /// Account status (support, operators, moderators of the user's region).
 /// Never content or history.
-#[utoipa::path(get, path = "/v1/staff/users/{handle}/status", tag = "staff", responses((status = 200, body = AccountStatus), (status = 403, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/staff/users/{handle}/status", tag = "staff", params(crate::api::HandlePath), responses((status = 200, body = AccountStatus), (status = 403, body = crate::error::ProblemBody)))]
 pub async fn account_status(
     State(app): State<Arc<App>>,
     staff: StaffUser,
@@ -212,6 +212,7 @@ pub async fn account_status(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RequestQuery {
     /// The user's data request (export) this access carries out.
     pub request_id: Option<String>,
@@ -228,7 +229,7 @@ pub struct ProtectedProfile {
 
 /// An operator reads a user's protected account fields, only under that
 /// user's data request id (an export they asked for).
-#[utoipa::path(get, path = "/v1/staff/users/{handle}/protected", tag = "staff", params(RequestQuery), responses((status = 200, body = ProtectedProfile), (status = 403, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/staff/users/{handle}/protected", tag = "staff", params(crate::api::HandlePath, RequestQuery), responses((status = 200, body = ProtectedProfile), (status = 403, body = crate::error::ProblemBody)))]
 pub async fn protected_profile(
     State(app): State<Arc<App>>,
     staff: StaffUser,
@@ -347,7 +348,7 @@ async fn release_grant(app: &App, staff: &StaffUser, region: &str) -> ApiResult<
 }
 
 /// The releases a region has installed and the one it runs.
-#[utoipa::path(get, path = "/v1/staff/regions/{region}/releases", tag = "staff", responses((status = 200, body = ReleaseList), (status = 403, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/staff/regions/{region}/releases", tag = "staff", params(crate::api::RegionPath), responses((status = 200, body = ReleaseList), (status = 403, body = crate::error::ProblemBody)))]
 pub async fn releases(
     State(app): State<Arc<App>>,
     staff: StaffUser,
@@ -367,7 +368,7 @@ pub async fn releases(
 /// Install an approved release note (the body, as text) and activate it
 /// now. A note not signed by the platform and approved by this region's
 /// custodian is refused, and the running release stays.
-#[utoipa::path(post, path = "/v1/staff/regions/{region}/releases", tag = "staff", request_body(content = String, content_type = "text/plain"), responses((status = 200, body = ReleaseList), (status = 403, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
+#[utoipa::path(post, path = "/v1/staff/regions/{region}/releases", tag = "staff", params(crate::api::RegionPath), request_body(content = String, content_type = "text/plain"), responses((status = 200, body = ReleaseList), (status = 403, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
 pub async fn activate_release(
     State(app): State<Arc<App>>,
     staff: StaffUser,
@@ -391,7 +392,7 @@ pub async fn activate_release(
 }
 
 /// End the staff session.
-#[utoipa::path(delete, path = "/v1/staff/sessions/current", tag = "staff", responses((status = 204)))]
+#[utoipa::path(delete, path = "/v1/staff/sessions/current", tag = "staff", operation_id = "staff_logout", responses((status = 204)))]
 pub async fn logout(staff: StaffUser) -> ApiResult<Response> {
     staff
         .plane
@@ -455,7 +456,7 @@ pub async fn sign_release(
 /// Custodian step: the region's operator approves (cosigns) a platform-signed
 /// release for the region; it is installed, and activated with
 /// `POST /v1/staff/regions/{region}/releases`.
-#[utoipa::path(post, path = "/v1/staff/regions/{region}/approvals", tag = "staff", request_body(content = String, content_type = "text/plain"), responses((status = 201, body = String, content_type = "text/plain"), (status = 403, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
+#[utoipa::path(post, path = "/v1/staff/regions/{region}/approvals", tag = "staff", params(crate::api::RegionPath), request_body(content = String, content_type = "text/plain"), responses((status = 201, body = String, content_type = "text/plain"), (status = 403, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
 pub async fn approve_release(
     State(app): State<Arc<App>>,
     staff: StaffUser,

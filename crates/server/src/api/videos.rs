@@ -221,7 +221,7 @@ fn process_error(e: sovereel_media::ProcessError) -> ApiError {
 }
 
 /// A video's metadata.
-#[utoipa::path(get, path = "/v1/videos/{id}", tag = "videos", responses((status = 200, body = VideoView), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/videos/{id}", tag = "videos", params(crate::api::VideoIdPath), responses((status = 200, body = VideoView), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn get(
     State(app): State<Arc<App>>,
     Viewer(viewer): Viewer,
@@ -232,7 +232,7 @@ pub async fn get(
 }
 
 /// Delete one's own video.
-#[utoipa::path(delete, path = "/v1/videos/{id}", tag = "videos", responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(delete, path = "/v1/videos/{id}", tag = "videos", params(crate::api::VideoIdPath), responses((status = 204), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn delete(
     State(app): State<Arc<App>>,
     user: AuthUser,
@@ -269,7 +269,7 @@ pub async fn delete(
 }
 
 /// Play a video; supports `Range` (206) and answers 416 past the end.
-#[utoipa::path(get, path = "/v1/videos/{id}/stream", tag = "videos", responses((status = 200), (status = 206), (status = 404, body = crate::error::ProblemBody), (status = 416, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/videos/{id}/stream", tag = "videos", params(crate::api::VideoIdPath), responses((status = 200), (status = 206), (status = 404, body = crate::error::ProblemBody), (status = 416, body = crate::error::ProblemBody)))]
 pub async fn stream(
     State(app): State<Arc<App>>,
     Viewer(viewer): Viewer,
@@ -280,7 +280,7 @@ pub async fn stream(
 }
 
 /// The poster frame (JPEG).
-#[utoipa::path(get, path = "/v1/videos/{id}/poster", tag = "videos", responses((status = 200), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/videos/{id}/poster", tag = "videos", params(crate::api::VideoIdPath), responses((status = 200), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn poster(
     State(app): State<Arc<App>>,
     Viewer(viewer): Viewer,
@@ -359,7 +359,7 @@ async fn like_answer(
 
 /// Like (idempotent). The like is stored at the viewer's home; only the
 /// counter reaches the catalog.
-#[utoipa::path(put, path = "/v1/videos/{id}/like", tag = "videos", responses((status = 200, body = LikeAnswer), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(put, path = "/v1/videos/{id}/like", tag = "videos", params(crate::api::VideoIdPath), responses((status = 200, body = LikeAnswer), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn like(
     State(app): State<Arc<App>>,
     user: AuthUser,
@@ -388,7 +388,7 @@ pub async fn like(
 }
 
 /// Unlike (idempotent).
-#[utoipa::path(delete, path = "/v1/videos/{id}/like", tag = "videos", responses((status = 200, body = LikeAnswer), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(delete, path = "/v1/videos/{id}/like", tag = "videos", params(crate::api::VideoIdPath), responses((status = 200, body = LikeAnswer), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn unlike(
     State(app): State<Arc<App>>,
     user: AuthUser,
@@ -421,9 +421,12 @@ pub struct CommentBody {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CommentQuery {
     pub parent_id: Option<String>,
     pub cursor: Option<String>,
+    /// How many items, 1 to 100.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -457,7 +460,7 @@ async fn comment_views(app: &App, list: &[CommentRecord]) -> ApiResult<Vec<Comme
 }
 
 /// Comments on a video, oldest first; `parent_id` lists the replies to one.
-#[utoipa::path(get, path = "/v1/videos/{id}/comments", tag = "videos", params(CommentQuery), responses((status = 200, body = CommentList), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/videos/{id}/comments", tag = "videos", params(crate::api::VideoIdPath, CommentQuery), responses((status = 200, body = CommentList), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn comments(
     State(app): State<Arc<App>>,
     Viewer(viewer): Viewer,
@@ -583,7 +586,7 @@ pub struct WhyAnswer {
 
 /// "Why this video": what the viewer's home engine knows and how the
 /// active release weighs it.
-#[utoipa::path(get, path = "/v1/videos/{id}/why", tag = "feeds", responses((status = 200, body = WhyAnswer), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/videos/{id}/why", tag = "feeds", params(crate::api::VideoIdPath), responses((status = 200, body = WhyAnswer), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn why(
     State(app): State<Arc<App>>,
     user: AuthUser,
@@ -611,7 +614,7 @@ pub async fn why(
 }
 
 /// Comment (or reply to a top-level comment), within the video's comment policy.
-#[utoipa::path(post, path = "/v1/videos/{id}/comments", tag = "videos", request_body = CommentBody,
+#[utoipa::path(post, path = "/v1/videos/{id}/comments", tag = "videos", params(crate::api::VideoIdPath), request_body = CommentBody,
     responses((status = 201, body = CommentView), (status = 403, body = crate::error::ProblemBody), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn post_comment(
     State(app): State<Arc<App>>,
@@ -707,7 +710,7 @@ pub struct ShareAnswer {
 }
 
 /// Share: answers a link and counts the share.
-#[utoipa::path(post, path = "/v1/videos/{id}/shares", tag = "videos", responses((status = 201, body = ShareAnswer), (status = 404, body = crate::error::ProblemBody)))]
+#[utoipa::path(post, path = "/v1/videos/{id}/shares", tag = "videos", params(crate::api::VideoIdPath), responses((status = 201, body = ShareAnswer), (status = 404, body = crate::error::ProblemBody)))]
 pub async fn share(
     State(app): State<Arc<App>>,
     user: AuthUser,
