@@ -160,7 +160,10 @@ fn python() -> PathBuf {
     let venv = std::env::var_os("SOVEREEL_PY_VENV")
         .map(PathBuf::from)
         .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/sovereel/py-venv"))
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+            Some(cache.join("sovereel/py-venv"))
         });
     match venv.map(|v| v.join("bin/python")) {
         Some(p) if p.exists() => p,
