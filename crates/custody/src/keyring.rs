@@ -164,12 +164,29 @@ impl fmt::Debug for FileKek {
 }
 
 const CURRENT: &str = "CURRENT";
+/// Written before a KEK is destroyed for good (a wind-down, or the old
+/// custodian's KEK after a hand-over): a directory holding it never makes
+/// a key again, and any key file a crash left behind is shredded on open.
+const DESTROYED: &str = "DESTROYED";
 
 impl FileKek {
     /// Opens the KEK directory, creating it and a first key when empty
     /// (first start of a region).
     pub fn open_or_create(dir: &Path) -> Result<FileKek, KeyError> {
         create_private_dir(dir)?;
+        if dir.join(DESTROYED).exists() {
+            // Destroyed for good: finish shredding what a crash left, and
+            // hold no key (wrapping fails with `KekDestroyed`).
+            let kek = FileKek {
+                dir: dir.to_path_buf(),
+                state: RwLock::new(KekState {
+                    current: None,
+                    keys: HashMap::new(),
+                }),
+            };
+            kek.shred_remaining()?;
+            return Ok(kek);
+        }
         let current_path = dir.join(CURRENT);
         let mut keys = HashMap::new();
         for entry in fs::read_dir(dir).map_err(io_err(dir))? {
@@ -212,6 +229,19 @@ impl FileKek {
 
     fn key_path(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.kek"))
+    }
+
+    /// Shreds every key file in the directory and removes `CURRENT`.
+    fn shred_remaining(&self) -> Result<(), KeyError> {
+        remove_file_durably(&self.dir.join(CURRENT))?;
+        for entry in fs::read_dir(&self.dir).map_err(io_err(&self.dir))? {
+            let path = entry.map_err(io_err(&self.dir))?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.ends_with(".kek") || name.ends_with(".tmp") {
+                shred_file(&path)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -294,16 +324,13 @@ impl KeyEncryptionKey for FileKek {
 
     fn destroy_all(&self) -> Result<(), KeyError> {
         let mut state = self.state.write().unwrap();
-        // CURRENT first: a crash part-way leaves a KEK with no current key,
-        // which refuses to wrap, rather than one that looks intact.
-        remove_file_durably(&self.dir.join(CURRENT))?;
+        // The tombstone first: a crash part-way leaves a directory that
+        // refuses to make a key and shreds what is left when it is opened,
+        // rather than one that looks intact or starts afresh.
+        write_file_atomically(&self.dir.join(DESTROYED), now_rfc3339().as_bytes())?;
         state.current = None;
-        let ids: Vec<String> = state.keys.keys().cloned().collect();
-        for id in ids {
-            shred_file(&self.key_path(&id))?;
-            state.keys.remove(&id);
-        }
-        Ok(())
+        state.keys.clear();
+        self.shred_remaining()
     }
 }
 
@@ -397,6 +424,21 @@ pub struct DestructionReceipt {
     /// exact bytes destroyed, which anyone holding an old copy can check,
     /// and which reveals nothing about the key.
     pub fingerprint: String,
+}
+
+/// Where a batched re-wrap goes on from: the last key file it visited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewrapCursor {
+    pub shard: String,
+    pub file: String,
+}
+
+/// What one batch of a re-wrap did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RewrapBatch {
+    pub rewrapped: usize,
+    /// Where the next batch starts; `None` when the walk is complete.
+    pub next: Option<RewrapCursor>,
 }
 
 /// What a KEK rotation or hand-over did.
@@ -616,6 +658,130 @@ impl Keyring {
         self.finish_rotation()
     }
 
+    /// The id of the KEK that wraps new data keys.
+    pub fn current_kek_id(&self) -> Result<String, KeyError> {
+        self.kek().id()
+    }
+
+    /// Ids of every KEK the keyring still holds: one, except during a
+    /// rotation or hand-over, when the old one still unwraps.
+    pub fn kek_ids(&self) -> Result<Vec<String>, KeyError> {
+        self.kek().key_ids()
+    }
+
+    /// First step of a rotation done in batches (a hand-over to a new
+    /// custodian): a fresh KEK becomes current, so every key created from
+    /// now on is wrapped under it, while the old one still unwraps the
+    /// others. A crash from here on is finished at the next
+    /// [`Keyring::open`], which re-wraps the rest and retires the old KEK:
+    /// two KEKs never outlive a restart.
+    pub fn begin_rotation(&self) -> Result<String, KeyError> {
+        let _w = self.files.write().unwrap();
+        self.kek().rotate()
+    }
+
+    /// Re-wraps, under the current KEK, up to `limit` data keys that are
+    /// still under another one, walking the key files in a fixed order
+    /// from `after`. Each batch holds the key files' lock only for its own
+    /// files, so the region keeps serving, and ends with its directories
+    /// fsynced. Answers what it did and where to go on from; `next` is
+    /// `None` once the walk reached the end.
+    pub fn rewrap_batch(
+        &self,
+        after: Option<&RewrapCursor>,
+        limit: usize,
+    ) -> Result<RewrapBatch, KeyError> {
+        let _w = self.files.write().unwrap();
+        let kek = self.kek();
+        let current = kek.id()?;
+        let mut rewrapped = 0;
+        let mut visited = 0;
+        let mut last: Option<RewrapCursor> = None;
+        let mut dirs = std::collections::BTreeSet::new();
+        let mut shards: Vec<PathBuf> = fs::read_dir(&self.deks)
+            .map_err(io_err(&self.deks))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        shards.sort();
+        'walk: for shard in shards {
+            let shard_name = shard
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
+            if after.is_some_and(|c| shard_name < c.shard) {
+                continue;
+            }
+            let mut files: Vec<String> = fs::read_dir(&shard)
+                .map_err(io_err(&shard))?
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter(|n| n.ends_with(".dek"))
+                .collect();
+            files.sort();
+            for name in files {
+                if after.is_some_and(|c| shard_name == c.shard && name <= c.file) {
+                    continue;
+                }
+                if visited == limit {
+                    break 'walk;
+                }
+                visited += 1;
+                let path = shard.join(&name);
+                last = Some(RewrapCursor {
+                    shard: shard_name.clone(),
+                    file: name,
+                });
+                if self.rewrap_file(&*kek, &*kek, &current, &path)? {
+                    rewrapped += 1;
+                    dirs.insert(shard.clone());
+                }
+            }
+        }
+        for dir in dirs {
+            sync_dir(&dir)?;
+        }
+        Ok(RewrapBatch {
+            rewrapped,
+            next: if visited == limit { last } else { None },
+        })
+    }
+
+    /// Last step of a batched rotation: re-wraps any key still under an
+    /// old KEK (none, after a full walk), then destroys every old KEK.
+    pub fn finish_rewrap(&self) -> Result<RewrapReport, KeyError> {
+        self.finish_rotation()
+    }
+
+    /// The fingerprint the user's `key_destroyed` receipt will carry (the
+    /// SHA-256 of the wrapped key as stored), read before it is destroyed
+    /// so the receipt can be recorded first. `None` when there is no key.
+    pub fn key_fingerprint(&self, user: &UserId) -> Result<Option<String>, KeyError> {
+        let _r = self.files.read().unwrap();
+        Ok(read_dek(&self.dek_path(user))?
+            .map(|f| hex::encode(Sha256::digest(B64.decode(&f.wrapped).unwrap_or_default()))))
+    }
+
+    /// Destroys the KEK for good (the last step of destroying a region's
+    /// keys): its directory keeps a tombstone and never makes another.
+    pub fn destroy_kek(&self) -> Result<Vec<DestructionReceipt>, KeyError> {
+        let kek = self.kek();
+        let ids = kek.key_ids()?;
+        kek.destroy_all()?;
+        Ok(ids
+            .into_iter()
+            .map(|id| DestructionReceipt {
+                region: self.region.clone(),
+                user: None,
+                key_class: "kek",
+                fingerprint: hex::encode(Sha256::digest(id.as_bytes())),
+                key_id: id,
+                destroyed_at: now_rfc3339(),
+            })
+            .collect())
+    }
+
     /// Re-wraps every DEK not yet under the current KEK, then retires every
     /// other KEK. Safe to repeat: each DEK file names its KEK.
     fn finish_rotation(&self) -> Result<RewrapReport, KeyError> {
@@ -672,19 +838,7 @@ impl Keyring {
             })?;
             receipts.push(self.destroy_user_key(&user)?);
         }
-        let kek = self.kek();
-        let ids = kek.key_ids()?;
-        kek.destroy_all()?;
-        for id in ids {
-            receipts.push(DestructionReceipt {
-                region: self.region.clone(),
-                user: None,
-                key_class: "kek",
-                fingerprint: hex::encode(Sha256::digest(id.as_bytes())),
-                key_id: id,
-                destroyed_at: now_rfc3339(),
-            });
-        }
+        receipts.extend(self.destroy_kek()?);
         Ok(receipts)
     }
 
@@ -721,43 +875,58 @@ impl Keyring {
         let mut count = 0;
         let mut dirs = std::collections::BTreeSet::new();
         for (_, path) in self.dek_files()? {
-            let Some(file) = read_dek(&path)? else {
-                continue;
-            };
-            if file.kek_id == to_id {
-                continue;
+            if self.rewrap_file(from, to, to_id, &path)? {
+                if let Some(dir) = path.parent() {
+                    dirs.insert(dir.to_path_buf());
+                }
+                count += 1;
             }
-            let aad = self.aad(&file.user, &file.key_id);
-            let wrapped = WrappedKey {
-                kek_id: file.kek_id.clone(),
-                bytes: B64.decode(&file.wrapped).map_err(|_| KeyError::Corrupt {
-                    path: path.clone(),
-                    reason: "wrapped key is not base64".into(),
-                })?,
-            };
-            let dek = from.unwrap(&wrapped, &aad)?;
-            let rewrapped = to.wrap(&dek, &aad)?;
-            // Each file is fsynced before its rename; the renames are made
-            // durable by one fsync per shard directory below, before the
-            // caller retires the old KEK (which until then still opens
-            // any file whose rename a crash undid).
-            self.write_dek(
-                &path,
-                &file.user,
-                &file.key_id,
-                &rewrapped,
-                &file.created_at,
-                false,
-            )?;
-            if let Some(dir) = path.parent() {
-                dirs.insert(dir.to_path_buf());
-            }
-            count += 1;
         }
         for dir in dirs {
             sync_dir(&dir)?;
         }
         Ok(count)
+    }
+
+    /// Re-wraps one DEK file under `to` unless it is under `to_id` already.
+    /// Answers whether it wrote. The caller holds the files lock and
+    /// fsyncs the directory.
+    fn rewrap_file(
+        &self,
+        from: &dyn KeyEncryptionKey,
+        to: &dyn KeyEncryptionKey,
+        to_id: &str,
+        path: &Path,
+    ) -> Result<bool, KeyError> {
+        let Some(file) = read_dek(path)? else {
+            return Ok(false);
+        };
+        if file.kek_id == to_id {
+            return Ok(false);
+        }
+        let aad = self.aad(&file.user, &file.key_id);
+        let wrapped = WrappedKey {
+            kek_id: file.kek_id.clone(),
+            bytes: B64.decode(&file.wrapped).map_err(|_| KeyError::Corrupt {
+                path: path.to_path_buf(),
+                reason: "wrapped key is not base64".into(),
+            })?,
+        };
+        let dek = from.unwrap(&wrapped, &aad)?;
+        let rewrapped = to.wrap(&dek, &aad)?;
+        // Each file is fsynced before its rename; the renames are made
+        // durable by one fsync per shard directory, before the caller
+        // retires the old KEK (which until then still opens any file whose
+        // rename a crash undid).
+        self.write_dek(
+            path,
+            &file.user,
+            &file.key_id,
+            &rewrapped,
+            &file.created_at,
+            false,
+        )?;
+        Ok(true)
     }
 
     fn write_dek(

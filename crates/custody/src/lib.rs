@@ -31,8 +31,8 @@ pub use gateway::{
     Resource, ResourceClass, StaffOrg, StaffRole, act,
 };
 pub use keyring::{
-    DestructionReceipt, FileKek, KeyEncryptionKey, KeyError, Keyring, RewrapReport, UserKey,
-    UsesDataKey, WrappedKey,
+    DestructionReceipt, FileKek, KeyEncryptionKey, KeyError, Keyring, RewrapBatch, RewrapCursor,
+    RewrapReport, UserKey, UsesDataKey, WrappedKey,
 };
 pub use media::{DecryptingReader, MediaCryptoError};
 pub use scan::{

@@ -297,11 +297,12 @@ fn wind_down_destroys_every_key() {
     let receipts = keyring.destroy_all().unwrap();
     assert_eq!(receipts.len(), 4);
     assert_eq!(receipts.last().unwrap().key_class, "kek");
-    assert!(
-        files_under(dir.path()).is_empty(),
-        "{:?}",
-        files_under(dir.path())
-    );
+    // Nothing is left but the KEK directory's tombstone, which holds no key.
+    let left: Vec<_> = files_under(dir.path())
+        .into_iter()
+        .filter(|p| !p.ends_with("kek/DESTROYED"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     for u in &users {
         assert!(matches!(
             own_key(&gw, &keyring, u),
@@ -340,4 +341,114 @@ fn reads_racing_a_destruction_see_the_key_or_no_key_never_a_torn_file() {
             r.join().unwrap();
         }
     }
+}
+
+/// Whether any file under `dir` contains `needle`.
+fn bytes_anywhere(dir: &Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(p)
+                .map(|b| b.windows(needle.len()).any(|w| w == needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[test]
+fn a_batched_rewrap_cut_short_by_a_crash_is_finished_at_the_next_start() {
+    let gw = PolicyGateway::with_default_policies().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let users: Vec<UserId> = (0..25).map(|_| UserId::generate(&us())).collect();
+    let (sealed, old_kek_bytes) = {
+        let keyring = Keyring::open_embedded(us(), dir.path()).unwrap();
+        let sealed: Vec<String> = users
+            .iter()
+            .map(|u| {
+                keyring.create_user_key(u).unwrap();
+                own_key(&gw, &keyring, u)
+                    .unwrap()
+                    .encrypt_field("users.email", &format!("{u}@example.org"))
+            })
+            .collect();
+        let old_id = keyring.current_kek_id().unwrap();
+        let old_kek_bytes = std::fs::read(dir.path().join(format!("kek/{old_id}.kek"))).unwrap();
+        let new_id = keyring.begin_rotation().unwrap();
+        assert_ne!(new_id, old_id);
+        assert_eq!(keyring.kek_ids().unwrap().len(), 2);
+        let first = keyring.rewrap_batch(None, 10).unwrap();
+        assert_eq!(first.rewrapped, 10);
+        let second = keyring.rewrap_batch(first.next.as_ref(), 4).unwrap();
+        assert_eq!(second.rewrapped, 4);
+        assert!(second.next.is_some());
+        // A user signing up during the re-wrap gets a key under the new KEK.
+        keyring.create_user_key(&UserId::generate(&us())).unwrap();
+        // The crash: the process is gone with 14 of 25 keys re-wrapped;
+        // everything on disk is as each durable step left it.
+        (sealed, old_kek_bytes)
+    };
+    let keyring = Keyring::open_embedded(us(), dir.path()).unwrap();
+    assert_eq!(
+        keyring.kek_ids().unwrap().len(),
+        1,
+        "one KEK after a restart"
+    );
+    for (u, s) in users.iter().zip(&sealed) {
+        let key = own_key(&gw, &keyring, u).unwrap();
+        assert_eq!(
+            key.decrypt_field("users.email", s).unwrap().as_str(),
+            format!("{u}@example.org")
+        );
+    }
+    assert!(
+        bytes_anywhere(dir.path(), &old_kek_bytes).is_empty(),
+        "the old KEK's bytes are in no file"
+    );
+}
+
+#[test]
+fn a_batched_rewrap_walks_every_key_once_and_then_retires_the_old_kek() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = Keyring::open_embedded(us(), dir.path()).unwrap();
+    for _ in 0..12 {
+        keyring.create_user_key(&UserId::generate(&us())).unwrap();
+    }
+    keyring.begin_rotation().unwrap();
+    let mut cursor = None;
+    let mut total = 0;
+    loop {
+        let b = keyring.rewrap_batch(cursor.as_ref(), 5).unwrap();
+        total += b.rewrapped;
+        match b.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(total, 12);
+    let report = keyring.finish_rewrap().unwrap();
+    assert_eq!(report.rewrapped, 0, "the walk left nothing behind");
+    assert_eq!(report.retired_kek_ids.len(), 1);
+    assert_eq!(keyring.kek_ids().unwrap().len(), 1);
+}
+
+#[test]
+fn a_destroyed_kek_directory_never_makes_a_key_again() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let keyring = Keyring::open_embedded(us(), dir.path()).unwrap();
+        keyring.create_user_key(&UserId::generate(&us())).unwrap();
+        keyring.destroy_all().unwrap();
+    }
+    let keyring = Keyring::open_embedded(us(), dir.path()).unwrap();
+    assert!(keyring.kek_ids().unwrap().is_empty());
+    assert!(matches!(
+        keyring.create_user_key(&UserId::generate(&us())),
+        Err(KeyError::KekDestroyed)
+    ));
+    assert!(
+        !files_under(dir.path())
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "kek")),
+        "no key file after reopening a destroyed keyring"
+    );
 }
