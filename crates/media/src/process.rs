@@ -14,6 +14,13 @@
 //!
 //! The tools run under `tokio::process` with a timeout, few threads and a
 //! concurrency limit, so a burst of uploads cannot starve the API server.
+//!
+//! A container may lie about its duration (headers that say 2 s over 200 s
+//! of frames), and the probe believes the headers. So the transcode decodes
+//! at most the duration limit (plus a second) whatever the container says
+//! (`-t` on the input), and the duration that counts is the one measured on
+//! the decoded result: a video longer than the limit is refused, and a
+//! published video's duration is what was decoded, never the header's.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -32,13 +39,21 @@ pub const POSTER_CONTENT_TYPE: &str = "image/jpeg";
 /// Default longest accepted video: three minutes.
 pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(180);
 
+/// How far past the duration limit a transcode decodes (see the module
+/// header): enough to tell a video over the limit from one at it.
+const DECODE_MARGIN_MS: u64 = 1000;
+
 /// Settings of [`MediaProcessor`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessConfig {
     /// Longest accepted video.
     pub max_duration: Duration,
-    /// Longest a single ffmpeg/ffprobe run may take before it is killed.
+    /// Longest a single ffmpeg run (a transcode, a poster) may take before
+    /// it is killed. Decoding is capped at `max_duration`, so an honest
+    /// upload needs far less.
     pub tool_timeout: Duration,
+    /// Longest a single ffprobe run may take before it is killed.
+    pub probe_timeout: Duration,
     /// Threads given to each ffmpeg run (encoder and filters).
     pub threads: u32,
     /// How many ffmpeg runs (transcodes, posters) may happen at once.
@@ -52,7 +67,8 @@ impl Default for ProcessConfig {
     fn default() -> Self {
         ProcessConfig {
             max_duration: DEFAULT_MAX_DURATION,
-            tool_timeout: Duration::from_secs(600),
+            tool_timeout: Duration::from_secs(240),
+            probe_timeout: Duration::from_secs(30),
             threads: 1,
             max_concurrent: 1,
             max_short_edge: 720,
@@ -300,7 +316,7 @@ impl MediaProcessor {
             }
         };
         check_picture_size(&info)?;
-        let limit_ms = u64::try_from(self.config.max_duration.as_millis()).unwrap_or(u64::MAX);
+        let limit_ms = self.limit_ms();
         if info.duration_ms > limit_ms {
             return Err(ProcessError::TooLong {
                 duration_ms: info.duration_ms,
@@ -364,6 +380,12 @@ impl MediaProcessor {
         let scale = format!(
             "scale=w='if(gte(iw,ih),-2,min({edge},trunc(iw/2)*2))':h='if(gte(iw,ih),min({edge},trunc(ih/2)*2),-2)',setsar=1"
         );
+        // Decode no more than the limit and a second, whatever the
+        // container declares: a longer video is caught by its decoded
+        // duration below, without decoding the rest of it.
+        let limit_ms = self.limit_ms();
+        let cap_ms = limit_ms.saturating_add(DECODE_MARGIN_MS);
+        let cap = format!("{}.{:03}", cap_ms / 1000, cap_ms % 1000);
         let mut args: Vec<std::ffi::OsString> = Vec::new();
         let mut push = |a: &str| args.push(a.into());
         for a in [
@@ -374,6 +396,8 @@ impl MediaProcessor {
             "-y",
             "-threads",
             &threads,
+            "-t",
+            &cap,
             "-i",
         ] {
             push(a);
@@ -418,8 +442,14 @@ impl MediaProcessor {
             args.push(a.into());
         }
         args.push(file_arg(video));
-        self.run(&tools.ffmpeg, "ffmpeg", &args, &self.transcode_permits)
-            .await?;
+        self.run(
+            &tools.ffmpeg,
+            "ffmpeg",
+            &args,
+            &self.transcode_permits,
+            self.config.tool_timeout,
+        )
+        .await?;
 
         // The poster comes from the transcoded file: already scaled and
         // rotated. One second in, or the middle of shorter clips.
@@ -454,15 +484,34 @@ impl MediaProcessor {
             args.push(a.into());
         }
         args.push(file_arg(poster));
-        self.run(&tools.ffmpeg, "ffmpeg", &args, &self.transcode_permits)
-            .await?;
+        self.run(
+            &tools.ffmpeg,
+            "ffmpeg",
+            &args,
+            &self.transcode_permits,
+            self.config.tool_timeout,
+        )
+        .await?;
         if !tokio::fs::try_exists(poster).await? {
             return Err(ProcessError::ToolFailed {
                 tool: "ffmpeg",
                 detail: "no poster frame written".into(),
             });
         }
-        self.ffprobe(tools, video, Container::Mp4, None).await
+        let decoded = self.ffprobe(tools, video, Container::Mp4, None).await?;
+        // The duration that counts is the decoded one. Encoders pad audio
+        // by a few milliseconds, so the margin is half a second.
+        if decoded.duration_ms > limit_ms.saturating_add(DECODE_MARGIN_MS / 2) {
+            return Err(ProcessError::TooLong {
+                duration_ms: decoded.duration_ms,
+                limit_ms,
+            });
+        }
+        Ok(decoded)
+    }
+
+    fn limit_ms(&self) -> u64 {
+        u64::try_from(self.config.max_duration.as_millis()).unwrap_or(u64::MAX)
     }
 
     async fn ffprobe(
@@ -486,7 +535,13 @@ impl MediaProcessor {
         }
         args.push(file_arg(path));
         let out = match self
-            .run(&tools.ffprobe, "ffprobe", &args, &self.probe_permits)
+            .run(
+                &tools.ffprobe,
+                "ffprobe",
+                &args,
+                &self.probe_permits,
+                self.config.probe_timeout,
+            )
             .await
         {
             Ok(out) => out,
@@ -507,6 +562,7 @@ impl MediaProcessor {
         tool: &'static str,
         args: &[std::ffi::OsString],
         permits: &Semaphore,
+        timeout: Duration,
     ) -> Result<Vec<u8>, ProcessError> {
         let _permit = permits
             .acquire()
@@ -528,11 +584,10 @@ impl MediaProcessor {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()?;
-        let output =
-            match tokio::time::timeout(self.config.tool_timeout, child.wait_with_output()).await {
-                Ok(output) => output?,
-                Err(_) => return Err(ProcessError::Timeout),
-            };
+        let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+            Ok(output) => output?,
+            Err(_) => return Err(ProcessError::Timeout),
+        };
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let detail = stderr
