@@ -18,6 +18,7 @@ pub mod fuzzing;
 mod ingest;
 mod native;
 mod process;
+mod queue;
 mod range;
 mod sniff;
 mod store;
@@ -30,6 +31,7 @@ pub use process::{
     DEFAULT_MAX_DURATION, Delivery, MediaInfo, MediaProcessor, POSTER_CONTENT_TYPE, ProcessConfig,
     ProcessError, Processed, Toolchain,
 };
+pub use queue::{FairQueue, QueueConfig, QueueFull, Slot};
 pub use range::{ByteRange, RangeNotSatisfiable, parse_range, unsatisfied_content_range};
 pub use sniff::{Container, IMAGE_SNIFF_LEN, ImageFormat, SNIFF_LEN, Sniff, sniff, sniff_image};
 pub use store::{

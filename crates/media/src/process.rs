@@ -31,6 +31,7 @@ use serde::Deserialize;
 use tokio::sync::Semaphore;
 
 use crate::native::{self, NativeInfo, ParseError};
+use crate::queue::{FairQueue, QueueConfig, QueueFull};
 use crate::sniff::{Container, SNIFF_LEN, Sniff, sniff};
 
 /// Media type of the posters made by transcoding.
@@ -56,9 +57,14 @@ pub struct ProcessConfig {
     pub probe_timeout: Duration,
     /// Threads given to each ffmpeg run (encoder and filters).
     pub threads: u32,
-    /// How many ffmpeg runs (transcodes, posters) may happen at once.
-    /// ffprobe runs are limited separately, to `max(4, max_concurrent)`.
+    /// How many transcodes may run at once. ffprobe runs are limited
+    /// separately, to `max(4, max_concurrent)`.
     pub max_concurrent: usize,
+    /// How many of those one uploader may hold at once (see `queue.rs`).
+    pub per_owner: usize,
+    /// How many of one uploader's videos may wait for a transcode; more are
+    /// refused.
+    pub max_waiting_per_owner: usize,
     /// Upper bound of the shorter picture edge after transcoding, in pixels.
     pub max_short_edge: u32,
 }
@@ -70,7 +76,9 @@ impl Default for ProcessConfig {
             tool_timeout: Duration::from_secs(240),
             probe_timeout: Duration::from_secs(30),
             threads: 1,
-            max_concurrent: 1,
+            max_concurrent: 2,
+            per_owner: 1,
+            max_waiting_per_owner: 8,
             max_short_edge: 720,
         }
     }
@@ -163,6 +171,10 @@ pub enum ProcessError {
     /// A tool ran past its timeout and was killed. HTTP 422.
     #[error("processing the video took too long")]
     Timeout,
+    /// The uploader already has the most videos waiting that the queue
+    /// takes. HTTP 503: a later upload is welcome.
+    #[error("{0}; try again once they are ready")]
+    Busy(#[from] QueueFull),
     /// Local trouble on our side. HTTP 500.
     #[error("internal error while processing the video")]
     Io(#[from] std::io::Error),
@@ -176,6 +188,7 @@ impl ProcessError {
         match self {
             ProcessError::NotAVideo | ProcessError::Unsupported(_) => 415,
             ProcessError::Io(_) => 500,
+            ProcessError::Busy(_) => 503,
             _ => 422,
         }
     }
@@ -188,6 +201,7 @@ impl ProcessError {
             ProcessError::Corrupt(_) => "video-corrupt",
             ProcessError::NoVideoTrack => "video-no-video-track",
             ProcessError::TooLong { .. } => "video-too-long",
+            ProcessError::Busy(_) => "video-queue-full",
             ProcessError::Unsupported(_) => "video-unsupported-format",
             ProcessError::ToolFailed { .. } => "video-processing-failed",
             ProcessError::Timeout => "video-processing-timeout",
@@ -256,10 +270,10 @@ fn is_executable(path: &Path) -> bool {
 pub struct MediaProcessor {
     tools: Option<Toolchain>,
     config: ProcessConfig,
-    /// Transcodes are long; probes are short and run during the upload
-    /// request, so they get their own permits and never queue behind a
-    /// transcode.
-    transcode_permits: Arc<Semaphore>,
+    /// Transcodes are long and wait in a fair queue; probes are short and
+    /// run during the upload request, so they get their own permits and
+    /// never queue behind a transcode.
+    transcodes: FairQueue,
     probe_permits: Arc<Semaphore>,
 }
 
@@ -271,12 +285,16 @@ impl MediaProcessor {
 
     /// Uses the given tools, or the built-in parsers only with `None`.
     pub fn with_tools(tools: Option<Toolchain>, config: ProcessConfig) -> MediaProcessor {
-        let transcode_permits = Arc::new(Semaphore::new(config.max_concurrent.max(1)));
+        let transcodes = FairQueue::new(QueueConfig {
+            slots: config.max_concurrent,
+            per_owner: config.per_owner,
+            max_waiting: config.max_waiting_per_owner,
+        });
         let probe_permits = Arc::new(Semaphore::new(config.max_concurrent.max(4)));
         MediaProcessor {
             tools,
             config,
-            transcode_permits,
+            transcodes,
             probe_permits,
         }
     }
@@ -330,6 +348,17 @@ impl MediaProcessor {
     /// into `out_dir` (as `video.mp4` and `poster.jpg`) with ffmpeg, or
     /// accepted as uploaded without it.
     pub async fn process(&self, input: &Path, out_dir: &Path) -> Result<Processed, ProcessError> {
+        self.process_for("", input, out_dir).await
+    }
+
+    /// [`process`](Self::process) of `owner`'s upload: its transcode waits
+    /// for a slot within the owner's share of the queue.
+    pub async fn process_for(
+        &self,
+        owner: &str,
+        input: &Path,
+        out_dir: &Path,
+    ) -> Result<Processed, ProcessError> {
         let source = self.probe(input).await?;
         let Some(tools) = &self.tools else {
             if source.container.is_iso_bmff() {
@@ -347,7 +376,9 @@ impl MediaProcessor {
         tokio::fs::create_dir_all(out_dir).await?;
         let video = out_dir.join("video.mp4");
         let poster = out_dir.join("poster.jpg");
+        let slot = self.transcodes.acquire(owner).await?;
         let result = self.transcode(tools, input, &video, &poster, &source).await;
+        drop(slot);
         if result.is_err() {
             // Leave nothing half-written behind.
             let _ = tokio::fs::remove_file(&video).await;
@@ -446,7 +477,7 @@ impl MediaProcessor {
             &tools.ffmpeg,
             "ffmpeg",
             &args,
-            &self.transcode_permits,
+            None,
             self.config.tool_timeout,
         )
         .await?;
@@ -488,7 +519,7 @@ impl MediaProcessor {
             &tools.ffmpeg,
             "ffmpeg",
             &args,
-            &self.transcode_permits,
+            None,
             self.config.tool_timeout,
         )
         .await?;
@@ -539,7 +570,7 @@ impl MediaProcessor {
                 &tools.ffprobe,
                 "ffprobe",
                 &args,
-                &self.probe_permits,
+                Some(&self.probe_permits),
                 self.config.probe_timeout,
             )
             .await
@@ -561,13 +592,17 @@ impl MediaProcessor {
         program: &Path,
         tool: &'static str,
         args: &[std::ffi::OsString],
-        permits: &Semaphore,
+        permits: Option<&Semaphore>,
         timeout: Duration,
     ) -> Result<Vec<u8>, ProcessError> {
-        let _permit = permits
-            .acquire()
-            .await
-            .map_err(|_| std::io::Error::other("processor closed"))?;
+        let _permit = match permits {
+            Some(p) => Some(
+                p.acquire()
+                    .await
+                    .map_err(|_| std::io::Error::other("processor closed"))?,
+            ),
+            None => None,
+        };
         let mut command = match self.tools.as_ref().and_then(|t| t.nice.as_ref()) {
             Some(nice) => {
                 // nice execs the tool, so killing the child kills the tool.
@@ -844,13 +879,10 @@ mod tests {
         assert!(status.success());
 
         let p = MediaProcessor::with_tools(Some(tools), ProcessConfig::default());
-        let _held = p
-            .transcode_permits
-            .clone()
-            .acquire_many_owned(1)
-            .await
-            .unwrap();
-        assert_eq!(p.transcode_permits.available_permits(), 0);
+        let mut held = vec![];
+        for owner in 0..p.config.max_concurrent {
+            held.push(p.transcodes.acquire(&owner.to_string()).await.unwrap());
+        }
         let probed = tokio::time::timeout(Duration::from_secs(120), p.probe(&clip)).await;
         let info = probed
             .expect("the probe waited for a transcode slot")

@@ -3,7 +3,10 @@
 //! mark the video ready and publish it to the catalog if it is public.
 //!
 //! The upload waits in `<data_dir>/incoming/<video id>` until processing
-//! finishes, so a restart resumes every video still `processing`.
+//! finishes, so a restart resumes every video still `processing`. Transcodes
+//! share a few slots fairly between uploaders (`sovereel_media::FairQueue`):
+//! each uploader holds at most one at a time and has at most eight videos
+//! waiting (more fail at once, saying why).
 
 use std::sync::Arc;
 
@@ -64,7 +67,14 @@ async fn run(app: &App, plane: &LocalPlane, id: &str) -> anyhow::Result<()> {
         let work = tempfile::Builder::new()
             .prefix("process-")
             .tempdir_in(&app.tmp_dir)?;
-        match app.processor.process(&incoming, work.path()).await {
+        // The transcode waits in the processor's fair queue under the
+        // author's share, so one uploader's slow videos cannot hold up
+        // everyone else's.
+        match app
+            .processor
+            .process_for(&video.author_id, &incoming, work.path())
+            .await
+        {
             Ok(p) => {
                 let ext = if p.content_type == "video/webm" {
                     "webm"
