@@ -80,6 +80,14 @@ pub const COLUMNS: &[Column] = columns! {
         id: Protected, video_id: Protected, subject_id: Protected, category: Protected,
         state: Protected, assignee: Protected, created_at: Protected, closed_at: Protected,
     }
+    // The inbox, at the recipient's home. What another region sends is
+    // interop (who did what to which id); the text of local notices and
+    // the read state are the recipient's own.
+    Region.notifications {
+        id: Interop, recipient_id: Interop, kind: Interop, actor_id: Interop, actor_handle: Interop,
+        actor_region: Interop, video_id: Interop, comment_id: Interop, text: Protected,
+        group_key: Interop, created_at: Interop, read_at: Protected,
+    }
     Region.outbox { seq: Interop, target: Interop, payload: Interop, created_at: Interop }
     Region.applied_outbox { origin: Interop, seq: Interop }
 

@@ -89,6 +89,11 @@ impl IdKind for ReportKind {
 impl IdKind for CaseKind {
     const NAME: &'static str = "case id";
 }
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationKind {}
+impl IdKind for NotificationKind {
+    const NAME: &'static str = "notification id";
+}
 
 pub type UserId = Id<UserKind>;
 pub type VideoId = Id<VideoKind>;
@@ -96,6 +101,8 @@ pub type CommentId = Id<CommentKind>;
 pub type ShareId = Id<ShareKind>;
 pub type ReportId = Id<ReportKind>;
 pub type CaseId = Id<CaseKind>;
+/// A notification's id names the recipient's home, where it is stored.
+pub type NotificationId = Id<NotificationKind>;
 
 /// Crockford-style base32 alphabet (no i, l, o, u): readable and URL-safe.
 const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";

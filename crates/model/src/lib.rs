@@ -6,14 +6,17 @@
 pub mod classes;
 pub mod country;
 pub mod ids;
+pub mod inbox;
 pub mod text;
 pub mod values;
 
 pub use classes::{COLUMNS, Column, DataClass, Db};
 pub use country::CountryCode;
 pub use ids::{
-    CaseId, CommentId, Id, IdKind, RegionId, ReportId, ShareId, UserId, VideoId, random_hex,
+    CaseId, CommentId, Id, IdKind, NotificationId, RegionId, ReportId, ShareId, UserId, VideoId,
+    random_hex,
 };
+pub use inbox::InboxKind;
 pub use text::{ParsedCaption, parse_caption};
 pub use values::{
     AccountState, Birthdate, CommentPolicy, DisplayName, Email, Handle, MAX_STACKED_MARKS,
@@ -35,6 +38,12 @@ pub fn rfc3339(ms: Millis) -> String {
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// Reads an RFC 3339 time (as the API shows them) as milliseconds.
+pub fn parse_rfc3339(s: &str) -> Option<Millis> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
 /// A value failed to parse at the boundary. The message is safe to show to

@@ -25,6 +25,10 @@ fn f<'a>(db: Db, table: &'a str, column: &'a str, value: &'a [u8]) -> EgressFiel
     }
 }
 
+fn opt(v: &Option<String>) -> &[u8] {
+    v.as_deref().unwrap_or_default().as_bytes()
+}
+
 /// The fields a change writes at its destination (`db` is the destination's kind).
 pub fn fields(change: &Change, db: Db) -> Vec<EgressField<'_>> {
     const NUM: &[u8] = b"";
@@ -110,6 +114,48 @@ pub fn fields(change: &Change, db: Db) -> Vec<EgressField<'_>> {
         Change::PurgeUser { user_id, handle } => vec![
             f(db, "profiles", "user_id", user_id.as_bytes()),
             f(db, "profiles", "handle", handle.as_bytes()),
+        ],
+        // Into the recipient's inbox: ids, the kind and who acted, nothing
+        // else (the text column of a notification is protected; a change
+        // cannot name it).
+        Change::Notify {
+            id,
+            recipient_id,
+            kind,
+            actor_id,
+            actor_handle,
+            actor_region,
+            video_id,
+            comment_id,
+            ..
+        } => vec![
+            f(db, "notifications", "id", id.as_bytes()),
+            f(db, "notifications", "recipient_id", recipient_id.as_bytes()),
+            f(db, "notifications", "kind", kind.as_str().as_bytes()),
+            f(db, "notifications", "actor_id", actor_id.as_bytes()),
+            f(db, "notifications", "actor_handle", actor_handle.as_bytes()),
+            f(db, "notifications", "actor_region", actor_region.as_bytes()),
+            f(db, "notifications", "video_id", opt(video_id)),
+            f(db, "notifications", "comment_id", opt(comment_id)),
+            f(db, "notifications", "created_at", NUM),
+        ],
+        Change::Retract {
+            recipient_id,
+            kind,
+            actor_id,
+            video_id,
+        } => vec![
+            f(db, "notifications", "recipient_id", recipient_id.as_bytes()),
+            f(db, "notifications", "kind", kind.as_str().as_bytes()),
+            f(db, "notifications", "actor_id", actor_id.as_bytes()),
+            f(db, "notifications", "video_id", opt(video_id)),
+        ],
+        Change::ForgetActor {
+            recipient_id,
+            actor_id,
+        } => vec![
+            f(db, "notifications", "recipient_id", recipient_id.as_bytes()),
+            f(db, "notifications", "actor_id", actor_id.as_bytes()),
         ],
     }
 }

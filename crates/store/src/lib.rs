@@ -12,14 +12,20 @@
 //! [`Change`] (see `outbox.rs`): a crash between the two steps delays a
 //! counter, it never loses or doubles one.
 
+mod credentials;
 mod error;
+mod inbox;
 mod outbox;
 mod records;
 mod sql;
 pub mod testing;
 mod traits;
 
+pub use credentials::Credentials;
 pub use error::StoreError;
+pub use inbox::{
+    GroupCursor, Inbox, NOTIFICATION_WINDOW_MS, NotificationGroup, NotificationRecord,
+};
 pub use outbox::{Change, OutboxItem, PendingChange, Target};
 pub use records::*;
 pub use sql::{Backend, SqlCatalog, SqlRegion, open_catalog, open_region};

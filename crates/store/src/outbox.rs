@@ -98,6 +98,34 @@ pub enum Change {
         user_id: String,
         handle: String,
     },
+    /// A notification for a user homed at the target region. It carries
+    /// interop fields only: ids, the kind, and the actor's handle and
+    /// region; never text, so a comment on a non-public video or anything
+    /// else protected cannot ride along.
+    Notify {
+        id: String,
+        recipient_id: String,
+        kind: sovereel_model::InboxKind,
+        actor_id: String,
+        actor_handle: String,
+        actor_region: String,
+        video_id: Option<String>,
+        comment_id: Option<String>,
+        created_at: i64,
+    },
+    /// An unlike or an unfollow takes back its notification.
+    Retract {
+        recipient_id: String,
+        kind: sovereel_model::InboxKind,
+        actor_id: String,
+        video_id: Option<String>,
+    },
+    /// A block: the blocker and the blocked see nothing more of each other
+    /// in their inboxes.
+    ForgetActor {
+        recipient_id: String,
+        actor_id: String,
+    },
 }
 
 /// A change to enqueue with its target.

@@ -49,8 +49,8 @@ impl Backend {
 }
 
 pub struct SqlRegion<DB: sqlx::Database> {
-    writer: Pool<DB>,
-    reader: Pool<DB>,
+    pub(crate) writer: Pool<DB>,
+    pub(crate) reader: Pool<DB>,
 }
 
 pub struct SqlCatalog<DB: sqlx::Database> {
@@ -183,10 +183,11 @@ const EXPORT_TABLES: &[(&str, &str)] = &[
     ("my_comments", "user_id"),
     ("shares", "user_id"),
     ("events", "user_id"),
+    ("notifications", "recipient_id"),
 ];
 
 /// `$start, $start+1, …` for `n` values.
-fn placeholders(start: usize, n: usize) -> String {
+pub(crate) fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -202,7 +203,7 @@ fn parse_list(s: &str) -> Result<Vec<String>> {
 }
 
 /// Reads a column that holds one of a closed set of names.
-fn parse_enum<T>(
+pub(crate) fn parse_enum<T>(
     s: &str,
     parse: fn(&str) -> std::result::Result<T, sovereel_model::InvalidValue>,
 ) -> Result<T> {
@@ -235,7 +236,7 @@ macro_rules! impl_stores {
             if std::any::type_name::<$DB>().contains("Sqlite") {
                 sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
             } else {
-                for t in ["users", "videos", "comments", "events", "likes", "follows", "profiles", "directory", "video_hashtags"] {
+                for t in ["users", "videos", "comments", "events", "likes", "follows", "notifications", "profiles", "directory", "video_hashtags"] {
                     // Tables of the other kind of database do not exist here.
                     let _ = sqlx::query(&format!("VACUUM {t}")).execute(pool).await;
                 }
@@ -338,7 +339,7 @@ macro_rules! impl_stores {
             }
 
             /// Writes outbox items inside the caller's transaction.
-            async fn enqueue(tx: &mut sqlx::Transaction<'_, $DB>, items: &[OutboxItem], now: i64) -> Result<()> {
+            pub(crate) async fn enqueue(tx: &mut sqlx::Transaction<'_, $DB>, items: &[OutboxItem], now: i64) -> Result<()> {
                 for item in items {
                     let payload = serde_json::to_string(&item.change)
                         .map_err(|e| StoreError::Corrupt(format!("outbox payload: {e}")))?;
@@ -452,6 +453,7 @@ macro_rules! impl_stores {
                     "DELETE FROM shares WHERE user_id = $1",
                     "DELETE FROM my_comments WHERE user_id = $1",
                     "DELETE FROM events WHERE user_id = $1",
+                    "DELETE FROM notifications WHERE recipient_id = $1 OR actor_id = $1",
                     "DELETE FROM sessions WHERE user_id = $1",
                     "DELETE FROM users WHERE id = $1",
                 ] {
@@ -893,6 +895,30 @@ macro_rules! impl_stores {
                             .bind(video_id).bind(likes).bind(comments).bind(shares).bind(views).execute(&mut *tx).await?;
                     }
                     Change::InsertComment { comment } => insert_comment(&mut tx, comment).await?,
+                    Change::Notify { id, recipient_id, kind, actor_id, actor_handle, actor_region, video_id, comment_id, created_at } => {
+                        let n = crate::NotificationRecord {
+                            id: id.clone(),
+                            recipient_id: recipient_id.clone(),
+                            kind: *kind,
+                            actor_id: Some(actor_id.clone()),
+                            actor_handle: Some(actor_handle.clone()),
+                            actor_region: Some(actor_region.clone()),
+                            video_id: video_id.clone(),
+                            comment_id: comment_id.clone(),
+                            text: None,
+                            created_at: *created_at,
+                            read_at: None,
+                        };
+                        Self::insert_notification(&mut tx, &n).await?;
+                    }
+                    Change::Retract { recipient_id, kind, actor_id, video_id } => {
+                        sqlx::query("DELETE FROM notifications WHERE recipient_id = $1 AND kind = $2 AND actor_id = $3 AND COALESCE(video_id, '') = COALESCE($4, '')")
+                            .bind(recipient_id).bind(kind.as_str()).bind(actor_id).bind(video_id).execute(&mut *tx).await?;
+                    }
+                    Change::ForgetActor { recipient_id, actor_id } => {
+                        sqlx::query("DELETE FROM notifications WHERE recipient_id = $1 AND actor_id = $2")
+                            .bind(recipient_id).bind(actor_id).execute(&mut *tx).await?;
+                    }
                     other => return Err(StoreError::Corrupt(format!("a region cannot apply {other:?}"))),
                 }
                 tx.commit().await?;
@@ -1183,6 +1209,10 @@ macro_rules! impl_stores {
                         ] {
                             sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
                         }
+                    }
+                    // Inboxes are users' own, at their homes.
+                    other @ (Change::Notify { .. } | Change::Retract { .. } | Change::ForgetActor { .. }) => {
+                        return Err(StoreError::Corrupt(format!("the catalog cannot apply {other:?}")));
                     }
                 }
                 tx.commit().await?;

@@ -253,6 +253,8 @@ pub trait RegionStore:
     + Social
     + Comments
     + Events
+    + crate::Inbox
+    + crate::Credentials
     + Outbox
     + ApplyChanges
 {

@@ -659,6 +659,395 @@ async fn events_and_seen(f: Fixture) {
     assert!(f.region.seen_videos("us_b", 10).await.unwrap().is_empty());
 }
 
+fn note(
+    id: &str,
+    to: &str,
+    kind: &str,
+    actor: Option<&str>,
+    video: Option<&str>,
+    at: i64,
+) -> NotificationRecord {
+    NotificationRecord {
+        id: id.into(),
+        recipient_id: to.into(),
+        kind: sovereel_model::InboxKind::parse(kind).unwrap(),
+        actor_id: actor.map(Into::into),
+        actor_handle: actor.map(|a| format!("h_{a}")),
+        actor_region: actor.map(|_| "au".into()),
+        video_id: video.map(Into::into),
+        comment_id: None,
+        text: None,
+        created_at: at,
+        read_at: None,
+    }
+}
+
+async fn inbox_groups_read_state_and_blocks(f: Fixture) {
+    for (id, h) in [
+        ("us_a", "alice"),
+        ("us_b", "bob"),
+        ("us_c", "carol"),
+        ("us_d", "dan"),
+    ] {
+        f.region.create_user(&user(id, h), &[]).await.unwrap();
+    }
+    f.region.block("us_a", "us_d", 1, &[]).await.unwrap();
+    let day = 10 * NOTIFICATION_WINDOW_MS;
+    let stored = f
+        .region
+        .add_notifications(&[
+            note(
+                "us_n1",
+                "us_a",
+                "like",
+                Some("au_b"),
+                Some("us_v1"),
+                day + 10,
+            ),
+            note(
+                "us_n2",
+                "us_a",
+                "like",
+                Some("au_c"),
+                Some("us_v1"),
+                day + 20,
+            ),
+            note("us_n3", "us_a", "follow", Some("au_b"), None, day + 30),
+            note(
+                "us_n4",
+                "us_a",
+                "comment",
+                Some("au_c"),
+                Some("us_v1"),
+                day + 40,
+            ),
+            // The same like again, a like by oneself, a blocked actor, an
+            // unknown recipient: none is stored.
+            note(
+                "us_n5",
+                "us_a",
+                "like",
+                Some("au_b"),
+                Some("us_v1"),
+                day + 50,
+            ),
+            note(
+                "us_n6",
+                "us_a",
+                "like",
+                Some("us_a"),
+                Some("us_v1"),
+                day + 50,
+            ),
+            note(
+                "us_n7",
+                "us_a",
+                "like",
+                Some("us_d"),
+                Some("us_v1"),
+                day + 50,
+            ),
+            note(
+                "us_n8",
+                "us_zz",
+                "like",
+                Some("au_b"),
+                Some("us_v1"),
+                day + 50,
+            ),
+            // The next day's likes are a group of their own.
+            note(
+                "us_n9",
+                "us_a",
+                "like",
+                Some("au_d"),
+                Some("us_v1"),
+                day + NOTIFICATION_WINDOW_MS + 5,
+            ),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(stored, 5);
+    let notice = NotificationRecord {
+        text: Some("the custodian says hello".into()),
+        ..note(
+            "us_n10",
+            "us_a",
+            "region_notice",
+            None,
+            None,
+            day + NOTIFICATION_WINDOW_MS + 9,
+        )
+    };
+    assert_eq!(f.region.add_notifications(&[notice]).await.unwrap(), 1);
+
+    let groups = f
+        .region
+        .notification_groups("us_a", &[], None, 10, 3)
+        .await
+        .unwrap();
+    let shape: Vec<(String, i64, i64)> = groups
+        .iter()
+        .map(|g| (g.latest().id.clone(), g.count, g.unread))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            ("us_n10".to_string(), 1, 1),
+            ("us_n9".to_string(), 1, 1),
+            ("us_n4".to_string(), 1, 1),
+            ("us_n3".to_string(), 1, 1),
+            ("us_n2".to_string(), 2, 2),
+        ]
+    );
+    let likes = &groups[4];
+    assert_eq!(
+        likes
+            .recent
+            .iter()
+            .map(|n| n.actor_id.clone().unwrap())
+            .collect::<Vec<_>>(),
+        vec!["au_c", "au_b"],
+        "latest actors first"
+    );
+    assert_eq!(
+        groups[0].latest().text.as_deref(),
+        Some("the custodian says hello")
+    );
+    assert!(
+        f.region
+            .notification_groups("us_b", &[], None, 10, 3)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Pages of two, continued by cursor, cover the same groups once.
+    let mut seen = vec![];
+    let mut after: Option<GroupCursor> = None;
+    loop {
+        let page = f
+            .region
+            .notification_groups("us_a", &[], after.as_ref(), 2, 1)
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().unwrap();
+        after = Some(GroupCursor {
+            latest: last.latest().created_at,
+            group_key: last.group_key.clone(),
+        });
+        seen.extend(page.iter().map(|g| g.latest().id.clone()));
+    }
+    assert_eq!(seen, shape.iter().map(|s| s.0.clone()).collect::<Vec<_>>());
+
+    // What a hidden actor did is left out, from lists and counts.
+    let hidden = vec!["au_c".to_string()];
+    let groups = f
+        .region
+        .notification_groups("us_a", &hidden, None, 10, 3)
+        .await
+        .unwrap();
+    assert_eq!(groups.len(), 4);
+    assert_eq!(
+        (groups[3].latest().id.as_str(), groups[3].count),
+        ("us_n1", 1)
+    );
+    assert_eq!(f.region.unread_groups("us_a", &[]).await.unwrap(), 5);
+    assert_eq!(f.region.unread_groups("us_a", &hidden).await.unwrap(), 4);
+
+    // Read up to the follow: it and everything older.
+    assert_eq!(
+        f.region
+            .mark_notifications_read("us_a", Some((day + 30, Some("us_n3"))), 99)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(f.region.unread_groups("us_a", &[]).await.unwrap(), 3);
+    assert_eq!(
+        f.region
+            .notification("us_a", "us_n3")
+            .await
+            .unwrap()
+            .unwrap()
+            .read_at,
+        Some(99)
+    );
+    assert!(
+        f.region
+            .notification("us_b", "us_n3")
+            .await
+            .unwrap()
+            .is_none(),
+        "only its recipient's"
+    );
+    assert_eq!(
+        f.region
+            .mark_notifications_read("us_a", Some((day + 40, None)), 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        f.region
+            .mark_notifications_read("us_a", None, 101)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(f.region.unread_groups("us_a", &[]).await.unwrap(), 0);
+
+    // From another region: through the outbox, without text; an unlike
+    // takes its like back.
+    let notify = Change::Notify {
+        id: "us_n20".into(),
+        recipient_id: "us_b".into(),
+        kind: sovereel_model::InboxKind::FollowRequest,
+        actor_id: "au_x".into(),
+        actor_handle: "xena".into(),
+        actor_region: "au".into(),
+        video_id: None,
+        comment_id: None,
+        created_at: day,
+    };
+    let json = serde_json::to_string(&notify).unwrap();
+    assert!(json.contains(r#""kind":"follow_request""#), "{json}");
+    assert_eq!(serde_json::from_str::<Change>(&json).unwrap(), notify);
+    assert!(f.region.apply_change("au", 1, &notify).await.unwrap());
+    assert!(
+        !f.region.apply_change("au", 1, &notify).await.unwrap(),
+        "applied once"
+    );
+    let got = f
+        .region
+        .notification("us_b", "us_n20")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (got.actor_handle.as_deref(), got.text),
+        (Some("xena"), None)
+    );
+    let retract = Change::Retract {
+        recipient_id: "us_a".into(),
+        kind: sovereel_model::InboxKind::Like,
+        actor_id: "au_b".into(),
+        video_id: Some("us_v1".into()),
+    };
+    assert!(f.region.apply_change("au", 2, &retract).await.unwrap());
+    assert!(
+        f.region
+            .notification("us_a", "us_n1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        f.region
+            .notification("us_a", "us_n2")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        f.catalog.apply_change("au", 3, &notify).await.is_err(),
+        "inboxes are not in the catalog"
+    );
+    let forget = Change::ForgetActor {
+        recipient_id: "us_b".into(),
+        actor_id: "au_x".into(),
+    };
+    assert!(f.region.apply_change("au", 4, &forget).await.unwrap());
+    assert!(
+        f.region
+            .notification("us_b", "us_n20")
+            .await
+            .unwrap()
+            .is_none(),
+        "a block forgets"
+    );
+
+    // Queued on their own: notification changes only.
+    let before = f.region.pending_changes(100).await.unwrap().len();
+    f.region
+        .queue_notifications(&[OutboxItem::new(
+            Target::Region("au".into()),
+            retract.clone(),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(
+        f.region.pending_changes(100).await.unwrap().len(),
+        before + 1
+    );
+    let counts = OutboxItem::new(
+        Target::Catalog,
+        Change::VideoCounts {
+            video_id: "us_v1".into(),
+            likes: 1,
+            comments: 0,
+            shares: 0,
+            views: 0,
+        },
+    );
+    assert!(f.region.queue_notifications(&[counts]).await.is_err());
+
+    assert_eq!(
+        f.region.inbox_owners(None, 2).await.unwrap(),
+        vec!["us_a".to_string(), "us_b".to_string()]
+    );
+    assert_eq!(
+        f.region.inbox_owners(Some("us_b"), 10).await.unwrap(),
+        vec!["us_c".to_string(), "us_d".to_string()]
+    );
+
+    // An export holds the inbox; deleting the account deletes it.
+    let rows = f.region.export_user("us_a").await.unwrap();
+    assert_eq!(
+        rows.iter().filter(|r| r.table == "notifications").count(),
+        5
+    );
+    f.region.purge_user("us_a", &[]).await.unwrap();
+    assert!(
+        f.region
+            .notification_groups("us_a", &[], None, 10, 3)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn password_change_ends_other_sessions(f: Fixture) {
+    f.region
+        .create_user(&user("us_a", "alice"), &[])
+        .await
+        .unwrap();
+    for h in ["s1", "s2", "s3"] {
+        f.region.create_session(h, "us_a", 1, 1000).await.unwrap();
+    }
+    f.region
+        .set_password("us_a", "$argon2id$new", "s2")
+        .await
+        .unwrap();
+    assert_eq!(
+        f.region.user("us_a").await.unwrap().unwrap().password_hash,
+        "$argon2id$new"
+    );
+    assert_eq!(f.region.session_user("s1", 2).await.unwrap(), None);
+    assert_eq!(
+        f.region.session_user("s2", 2).await.unwrap().as_deref(),
+        Some("us_a")
+    );
+    assert_eq!(f.region.session_user("s3", 2).await.unwrap(), None);
+    assert!(matches!(
+        f.region.set_password("us_none", "x", "s2").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -681,4 +1070,6 @@ conformance!(
     follows_and_blocks,
     comments_with_replies,
     events_and_seen,
+    inbox_groups_read_state_and_blocks,
+    password_change_ends_other_sessions,
 );
