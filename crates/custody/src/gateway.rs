@@ -419,6 +419,9 @@ pub struct AccessContext {
     /// The owner's visibility settings share the item with this principal
     /// (an approved follower and a followers-only video).
     pub shared_by_owner: bool,
+    /// For an appeal case: the moderator whose decision is appealed, who may
+    /// not decide the appeal (DSA Art. 20(6)). Sent inside `context.case`.
+    pub decided_by: Option<OpaqueId>,
 }
 
 impl AccessContext {
@@ -431,6 +434,12 @@ impl AccessContext {
             case: Some(case),
             ..AccessContext::default()
         }
+    }
+
+    /// An appeal case, naming the moderator whose decision is appealed.
+    pub fn with_decider(mut self, decided_by: OpaqueId) -> AccessContext {
+        self.decided_by = Some(decided_by);
+        self
     }
 
     pub fn data_request(request: RequestContext) -> AccessContext {
@@ -769,6 +778,7 @@ impl PolicyGateway {
             k_anonymity: Some(50),
             purpose: Some("shape check".into()),
             shared_by_owner: true,
+            decided_by: Some(id("shape-check")),
         };
         for principal in &principals {
             for resource in &resources {
@@ -941,7 +951,7 @@ impl PolicyGateway {
 
         let mut pairs = Vec::with_capacity(4);
         if let Some(case) = &context.case {
-            let record = RestrictedExpression::new_record([
+            let mut fields = vec![
                 ("id".to_string(), string(case.case_id.as_str())),
                 (
                     "open".to_string(),
@@ -955,8 +965,14 @@ impl PolicyGateway {
                     "subject".to_string(),
                     RestrictedExpression::new_entity_uid(uid("User", case.subject.as_str())),
                 ),
-            ])
-            .map_err(|e| cedar_message(&e))?;
+            ];
+            if let Some(decider) = &context.decided_by {
+                fields.push((
+                    "decided_by".to_string(),
+                    RestrictedExpression::new_entity_uid(uid("Staff", decider.as_str())),
+                ));
+            }
+            let record = RestrictedExpression::new_record(fields).map_err(|e| cedar_message(&e))?;
             pairs.push(("case".to_string(), record));
         }
         if let Some(request) = &context.request {

@@ -43,6 +43,33 @@ pub enum AuditSubcommand {
     Inclusion(InclusionArgs),
     /// Follow a log, print each new entry and flag custody anomalies.
     Monitor(MonitorArgs),
+    /// Verify a log, then recompute its transparency report (moderation,
+    /// appeals, staff access, data requests, egress, releases) from its
+    /// entries alone; prints it as JSON, each figure with its index range.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// The log: a URL prefix (`https://host/log/us`) or a directory.
+    #[arg(long)]
+    pub log: String,
+    /// The log's verifier key, pinned out of band.
+    #[arg(long)]
+    pub vkey: String,
+    /// A witness key whose cosignature is required (repeatable).
+    #[arg(long = "witness")]
+    pub witnesses: Vec<String>,
+    /// Start of the period: RFC 3339 or YYYY-MM-DD (UTC).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the period (exclusive): RFC 3339 or YYYY-MM-DD (UTC).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Compute over the first SIZE entries (a report served at that size);
+    /// default: the whole verified log.
+    #[arg(long)]
+    pub size: Option<u64>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -539,6 +566,47 @@ async fn monitor(args: &MonitorArgs) -> Result<(), AuditError> {
     Ok(())
 }
 
+/// Verifies the whole log (as `verify` does), then recomputes the
+/// transparency report from the verified entries.
+pub async fn report(args: &ReportArgs) -> Result<crate::report::RegionReport, AuditError> {
+    let when = |s: &Option<String>, flag: &str| {
+        s.as_deref()
+            .map(|v| {
+                crate::report::parse_when(v).map_err(|e| AuditError::Usage(format!("{flag}: {e}")))
+            })
+            .transpose()
+    };
+    let period = crate::report::Period {
+        from: when(&args.from, "--from")?,
+        to: when(&args.to, "--to")?,
+    };
+    let src: Arc<dyn TileSource> = Arc::new(LogSource::parse(&args.log)?);
+    let verified = verify_log(
+        src.clone(),
+        &VerifyArgs {
+            log: args.log.clone(),
+            vkey: args.vkey.clone(),
+            witnesses: args.witnesses.clone(),
+            state: None,
+            quiet: true,
+        },
+    )
+    .await?;
+    let size = match args.size {
+        Some(n) if n > verified.checkpoint.size => {
+            return Err(AuditError::Usage(format!(
+                "--size {n} is beyond the verified log (size {})",
+                verified.checkpoint.size
+            )));
+        }
+        Some(n) => n,
+        None => verified.checkpoint.size,
+    };
+    crate::report::compute(&*src, &verified.checkpoint.origin, size, period)
+        .await
+        .map_err(|e| mismatch(e.to_string()))
+}
+
 /// Runs an audit command, printing its findings. An `Err` means the log
 /// failed verification (or could not be read); callers exit non-zero and
 /// print the error, which names what is wrong.
@@ -567,5 +635,13 @@ pub async fn run(cmd: &AuditCommand) -> Result<(), AuditError> {
             Ok(())
         }
         AuditSubcommand::Monitor(args) => monitor(args).await,
+        AuditSubcommand::Report(args) => {
+            let r = report(args).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&r).map_err(|e| AuditError::Usage(e.to_string()))?
+            );
+            Ok(())
+        }
     }
 }

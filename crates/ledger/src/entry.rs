@@ -179,20 +179,66 @@ pub struct PolicyChange {
     pub summary: String,
 }
 
-/// A moderation action with the DSA Article 17 statement of reasons.
+/// One step of trust and safety: a report joining a case, a decision with
+/// the DSA Article 17 statement of reasons, an appeal (Art. 20), or the
+/// decision on an appeal. Entries written before `step` existed are
+/// decisions; every field added since is optional, so they still parse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Moderation {
+    /// `report`, `decision`, `appeal` or `appeal_decision`.
+    #[serde(default = "decision_step")]
+    pub step: String,
     pub case_id: String,
+    /// What was decided (`label`, `restrict`, `remove`, `dismiss`, `demote`,
+    /// `promote`, `uphold`, `reverse`); for a report or an appeal, the step.
     pub action: String,
-    /// Public content id (video or comment) the action applies to.
+    /// Public content id (video or comment), or the account's id, the step
+    /// applies to.
     pub content_id: String,
+    /// `video`, `comment` or `account`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Pseudonym>,
+    /// Who took the step: a moderator, or the system for a report or an
+    /// appeal (whose authors the log does not name).
     pub moderator: Principal,
+    /// The report categories the step concerns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+    /// `law` or `terms` for decisions (free text in entries before `step`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub ground: String,
+    /// The clause of the terms, or the law, relied on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub facts: String,
+    #[serde(default)]
     pub automated: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub redress: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub territorial_scope: Option<String>,
+    /// A label's type, and the fact-check note beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The decision this step records, or (for an appeal and its decision)
+    /// the decision appealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal_of: Option<String>,
+    /// When the case opened (RFC 3339), so time to decision can be computed
+    /// from the log alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_opened_at: Option<String>,
+}
+
+fn decision_step() -> String {
+    "decision".into()
 }
 
 /// A data-encryption key destroyed (crypto-shredding), or a region key.
@@ -324,6 +370,9 @@ pub struct RegionClosed {
 }
 
 /// The kind-specific part of an entry.
+// A moderation step carries its whole statement of reasons; entries are
+// built and parsed one at a time, so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EntryBody {
@@ -526,6 +575,20 @@ mod tests {
             signature: String::new(),
         };
         assert!(crate::checkpoint::Checkpoint::parse(&t.statement()).is_err());
+    }
+
+    #[test]
+    fn moderation_entries_from_before_steps_still_parse_as_decisions() {
+        let old = br#"{"v":1,"at":"2026-01-01T00:00:00Z","kind":"moderation","case_id":"au_c","action":"label","content_id":"au_v","moderator":{"type":"custodian_staff","region":"au","role":"moderator","staff_id":"s1"},"ground":"Terms 4","facts":"f","automated":false,"redress":"appeal"}"#;
+        let e = Entry::parse(old).unwrap();
+        let EntryBody::Moderation(m) = &e.body else {
+            panic!("{e:?}")
+        };
+        assert_eq!(m.step, "decision");
+        assert_eq!(m.ground, "Terms 4");
+        assert!(m.categories.is_empty() && m.case_opened_at.is_none());
+        let back = Entry::parse(&e.to_bytes().unwrap()).unwrap();
+        assert_eq!(back, e);
     }
 
     #[test]

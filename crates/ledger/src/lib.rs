@@ -16,6 +16,7 @@ pub mod log;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+pub mod report;
 pub mod storage;
 pub mod tiles;
 pub mod witness;

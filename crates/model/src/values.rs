@@ -347,11 +347,13 @@ string_enum!(
 
 string_enum!(
     /// Where an upload is in its life: processing in the background, ready
-    /// to play, or refused by processing (with a reason beside it).
+    /// to play, refused by processing (with a reason beside it), or removed
+    /// by a moderation decision (kept, unseen, until an appeal or its end).
     VideoState, "state" {
         Processing => "processing",
         Ready => "ready",
         Failed => "failed",
+        Removed => "removed",
     }
 );
 

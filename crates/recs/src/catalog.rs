@@ -55,6 +55,28 @@ impl VideoMeta {
 
 pub const LABEL_MISINFORMATION: &str = "misinformation";
 pub const LABEL_AGE_RESTRICTED: &str = "age_restricted";
+/// Labels that keep a video out of For You: every label a moderator puts on
+/// a video for viewers to see, and a restriction (DESIGN: "a labelled or
+/// restricted video is not eligible for For You").
+pub const NOT_FOR_YOU: &[&str] = &[
+    LABEL_MISINFORMATION,
+    "unverified",
+    "misleading",
+    "graphic",
+    "sensitive",
+    "restricted",
+];
+/// Ranking markers of editorial decisions (each one a moderation decision
+/// with a statement of reasons on the region's ledger).
+pub const MARK_PROMOTED: &str = "promoted";
+pub const MARK_DEMOTED: &str = "demoted";
+
+/// An editorial decision about a video's rank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Editorial {
+    Promoted,
+    Demoted,
+}
 /// Hashtags kept per video.
 pub const MAX_TAGS: usize = 16;
 
@@ -208,6 +230,9 @@ pub struct Catalog {
     pub trending: TopSet,
     pub fresh: VecDeque<u32>,
     pub live_count: usize,
+    /// Editorial decisions by slot. Not saved: every catalog video is
+    /// upserted again at start, and its labels say it.
+    pub editorial: crate::ids::IntMap<u32, Editorial>,
 }
 
 impl Catalog {
@@ -223,6 +248,7 @@ impl Catalog {
             tag_trending: Vec::new(),
             fresh: VecDeque::new(),
             live_count: 0,
+            editorial: Default::default(),
         }
     }
 
@@ -281,7 +307,11 @@ impl Catalog {
             created_at_ms: meta.created_at_ms,
             duration_ms: meta.duration_ms.clamp(1, 3_600_000),
             visibility: meta.visibility,
-            misinformation: meta.labels.iter().any(|l| l == LABEL_MISINFORMATION),
+            // Named for the first such label; it means "not for For You".
+            misinformation: meta
+                .labels
+                .iter()
+                .any(|l| NOT_FOR_YOU.contains(&l.as_str())),
             age_restricted: meta.labels.iter().any(|l| l == LABEL_AGE_RESTRICTED),
             deleted: meta.deleted,
             live: true,
@@ -293,6 +323,17 @@ impl Catalog {
             },
         };
         self.rows[v as usize] = row;
+        let editorial = if meta.labels.iter().any(|l| l == MARK_DEMOTED) {
+            Some(Editorial::Demoted)
+        } else if meta.labels.iter().any(|l| l == MARK_PROMOTED) {
+            Some(Editorial::Promoted)
+        } else {
+            None
+        };
+        match editorial {
+            Some(e) => self.editorial.insert(v, e),
+            None => self.editorial.remove(&v),
+        };
         self.live_count += 1;
         self.index(v);
         Some(v)

@@ -687,10 +687,17 @@ impl Engine {
             })
             .collect();
         signals.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-        let summary = match signals.first() {
+        let mut summary = match signals.first() {
             Some((name, c)) if *c > 0.0 => format!("mostly because of {name}"),
             _ => "popularity and freshness in your region".to_string(),
         };
+        // An editorial promotion is said first: it is a decision, not a signal.
+        if core.catalog.editorial.get(&v) == Some(&crate::catalog::Editorial::Promoted) {
+            summary = format!(
+                "promoted by an editorial decision (a moderation decision on the region's transparency log), and {summary}"
+            );
+            signals.insert(0, ("editorial promotion".to_string(), 1.0));
+        }
         Ok(Explanation {
             video_id: video.into(),
             release_id: core.release.id.clone(),

@@ -67,18 +67,64 @@ fn only_public_videos_are_eligible() {
 }
 
 #[test]
-fn misinformation_labelled_videos_are_not_eligible() {
+fn labelled_and_restricted_videos_are_not_eligible() {
     let mut e = engine();
     let page = first_page(&e, "us_a", T0);
-    let mut m = meta(&page[0]);
-    m.labels = vec!["misinformation".into()];
-    e.upsert_video(&m).unwrap();
-    assert!(!first_page(&e, "us_a", T0).contains(&page[0]));
-    // Other labels do not remove a video.
+    let marks = [
+        "misinformation",
+        "unverified",
+        "misleading",
+        "graphic",
+        "sensitive",
+        "restricted",
+    ];
+    for (v, label) in page.iter().zip(marks) {
+        let mut m = meta(v);
+        m.labels = vec![label.into()];
+        e.upsert_video(&m).unwrap();
+    }
+    let next = first_page(&e, "us_a", T0);
+    for (v, label) in page.iter().zip(marks) {
+        assert!(!next.contains(v), "{label}: {next:?}");
+    }
+    // The label taken off (a reversed decision), the video is eligible
+    // again; a ranking marker that is not a label keeps a video eligible.
+    e.upsert_video(&meta(&page[0])).unwrap();
     let mut m = meta(&page[1]);
-    m.labels = vec!["unverified".into()];
+    m.labels = vec!["demoted".into()];
     e.upsert_video(&m).unwrap();
-    assert!(first_page(&e, "us_a", T0).contains(&page[1]));
+    let deep: Vec<String> = e
+        .rank_preview(&Query::new("us_a", 100, T0))
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|i| i.video_id)
+        .collect();
+    assert!(
+        deep.contains(&page[0]) && deep.contains(&page[1]),
+        "{deep:?}"
+    );
+    assert!(!deep.contains(&page[2]));
+}
+
+#[test]
+fn a_promotion_is_named_in_why_this_video() {
+    let mut e = engine();
+    let page = first_page(&e, "us_a", T0);
+    let before = e.explain("us_a", &page[3], T0).unwrap();
+    assert!(!before.summary.contains("editorial"), "{}", before.summary);
+    let mut m = meta(&page[3]);
+    m.labels = vec!["promoted".into()];
+    e.upsert_video(&m).unwrap();
+    let after = e.explain("us_a", &page[3], T0).unwrap();
+    assert!(
+        after
+            .summary
+            .starts_with("promoted by an editorial decision"),
+        "{}",
+        after.summary
+    );
+    assert_eq!(after.signals[0].0, "editorial promotion");
 }
 
 #[test]

@@ -90,10 +90,11 @@ impl LoadedVideo {
             .map(|p| p.counts)
             .unwrap_or(self.record.counts)
     }
-    pub fn labels(&self) -> Vec<String> {
+    /// The labels viewers see (public videos carry them, in the catalog).
+    pub fn labels(&self) -> Vec<crate::moderation::LabelView> {
         self.public
             .as_ref()
-            .map(|p| p.labels.clone())
+            .map(|p| crate::moderation::viewer_labels(&p.labels, p.label_note.as_deref()))
             .unwrap_or_default()
     }
 }
@@ -134,15 +135,29 @@ pub async fn blocked_ids(app: &App, viewer: Option<&str>, other: &str) -> ApiRes
 /// Everyone the viewer blocked or who blocked the viewer, in any region
 /// (one call per region), and the regions that could not answer: content
 /// by their users is left out rather than shown unchecked.
+/// It also holds what the viewer reported: a reported video, comment or
+/// account is hidden from its reporter at once.
 #[derive(Clone)]
 pub struct BlockSet {
     pub users: HashSet<String>,
     pub unknown_regions: HashSet<String>,
+    pub reported_videos: HashSet<String>,
+    pub reported_comments: HashSet<String>,
 }
 
 impl BlockSet {
     pub fn hides(&self, author_id: &str) -> bool {
         self.users.contains(author_id) || self.unknown_regions.contains(home_of(author_id))
+    }
+
+    /// A video the viewer may not be shown in lists: reported, or by an
+    /// author hidden from them.
+    pub fn hides_video(&self, video_id: &str, author_id: &str) -> bool {
+        self.reported_videos.contains(video_id) || self.hides(author_id)
+    }
+
+    pub fn hides_comment(&self, comment_id: &str, author_id: &str) -> bool {
+        self.reported_comments.contains(comment_id) || self.hides(author_id)
     }
 }
 
@@ -182,9 +197,13 @@ async fn ask_block_set(app: &App, v: &AuthUser) -> ApiResult<BlockSet> {
             Err(e) => return Err(e.into()),
         }
     }
+    let reported = crate::api::moderation::reported_by(v).await?;
+    users.extend(reported.accounts);
     Ok(BlockSet {
         users,
         unknown_regions,
+        reported_videos: reported.videos,
+        reported_comments: reported.comments,
     })
 }
 
@@ -334,7 +353,11 @@ pub async fn catalog_views(
     };
     Ok(videos
         .iter()
-        .filter(|v| !blocks.as_ref().is_some_and(|b| b.hides(&v.author_id)))
+        .filter(|v| {
+            !blocks
+                .as_ref()
+                .is_some_and(|b| b.hides_video(&v.id, &v.author_id))
+        })
         .filter(|v| profiles.get(&v.author_id).is_some_and(|p| !p.hidden))
         .map(|v| {
             VideoView::from_catalog(

@@ -98,7 +98,10 @@ impl Bus {
     ) -> anyhow::Result<()> {
         if !matches!(
             change,
-            Change::PublishVideo { .. } | Change::SetLabels { .. } | Change::UnpublishVideo { .. }
+            Change::PublishVideo { .. }
+                | Change::SetLabels { .. }
+                | Change::UnpublishVideo { .. }
+                | Change::WithdrawVideo { .. }
         ) {
             return Ok(());
         }

@@ -30,6 +30,7 @@ pub enum Kind {
     Internal,
     Unavailable,
     RegionUnavailable,
+    ShareConfirmationRequired,
 }
 
 impl Kind {
@@ -53,6 +54,7 @@ impl Kind {
         Kind::Internal,
         Kind::Unavailable,
         Kind::RegionUnavailable,
+        Kind::ShareConfirmationRequired,
     ];
 
     pub fn status(self) -> StatusCode {
@@ -60,7 +62,7 @@ impl Kind {
         match self {
             MalformedJson => StatusCode::BAD_REQUEST,
             InvalidField | AgeRequirement | InvalidVideo => StatusCode::UNPROCESSABLE_ENTITY,
-            HandleTaken | Conflict => StatusCode::CONFLICT,
+            HandleTaken | Conflict | ShareConfirmationRequired => StatusCode::CONFLICT,
             Unauthorized | BadCredentials => StatusCode::UNAUTHORIZED,
             Forbidden | CommentsClosed | Blocked => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
@@ -95,6 +97,7 @@ impl Kind {
             Internal => "internal",
             Unavailable => "unavailable",
             RegionUnavailable => "region-unavailable",
+            ShareConfirmationRequired => "share-confirmation-required",
         }
     }
 
@@ -120,6 +123,7 @@ impl Kind {
             Internal => "Something went wrong on our side",
             Unavailable => "Temporarily unavailable",
             RegionUnavailable => "A region is temporarily unavailable",
+            ShareConfirmationRequired => "This video is labelled: share it anyway?",
         }
     }
 
@@ -162,6 +166,9 @@ impl Kind {
             Unavailable => "A dependency is temporarily unavailable. Try again shortly.",
             RegionUnavailable => {
                 "The data plane of the region this request needs (your home region, or the home of the content) does not answer right now. Other regions keep working. Retry after the number of seconds in `Retry-After`; nothing you sent was stored."
+            }
+            ShareConfirmationRequired => {
+                "A moderator labelled this video (unverified, misleading, graphic or sensitive content); `detail` names the label. Show it to the viewer and ask whether to share anyway. To share, repeat the request with the body `{\"confirm\": true}`."
             }
         }
     }

@@ -24,6 +24,7 @@ pub mod export;
 pub mod export_jobs;
 pub mod lease;
 pub mod metrics;
+pub mod moderation;
 pub mod plane;
 pub mod processing;
 pub mod recommend;
@@ -73,6 +74,8 @@ impl Server {
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         // Finish what a previous run left: outbox changes and uploads.
         app.relay_all().await;
+        // Decisions interrupted between their claim and their finish.
+        moderation::settle_pending(&app).await;
         let videos = app.load_engines().await?;
         tracing::info!(videos, "recommendation engines loaded the public catalog");
         processing::resume(&app).await;

@@ -378,7 +378,8 @@ impl App {
                     }
                 }
             }
-            sovereel_store::Change::UnpublishVideo { id, .. } => {
+            sovereel_store::Change::UnpublishVideo { id, .. }
+            | sovereel_store::Change::WithdrawVideo { id, .. } => {
                 for plane in self.locals.values() {
                     plane.recs.lock().remove_video(id);
                 }

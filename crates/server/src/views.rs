@@ -52,7 +52,8 @@ pub struct VideoView {
     pub liked_by_me: bool,
     pub stream_url: String,
     pub poster_url: Option<String>,
-    pub labels: Vec<String>,
+    /// Labels a moderator put on the video, as viewers see them.
+    pub labels: Vec<crate::moderation::LabelView>,
     pub created_at: String,
 }
 
@@ -105,7 +106,7 @@ impl VideoView {
             liked_by_me: liked,
             stream_url,
             poster_url,
-            labels: v.labels.clone(),
+            labels: crate::moderation::viewer_labels(&v.labels, v.label_note.as_deref()),
             created_at: sovereel_model::rfc3339(v.created_at),
         }
     }
@@ -116,7 +117,7 @@ impl VideoView {
         v: &VideoRecord,
         author: AuthorView,
         counts: Counts,
-        labels: Vec<String>,
+        labels: Vec<crate::moderation::LabelView>,
         liked: bool,
     ) -> Self {
         let (stream_url, poster_url) = urls(&v.id, v.poster_key.is_some());

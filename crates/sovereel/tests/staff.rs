@@ -350,7 +350,7 @@ async fn moderators_work_only_open_cases_assigned_to_them() {
             Method::POST,
             "/v1/reports",
             Some(&reporter.token),
-            Some(json!({"video_id": vid, "category": "nonsense"})),
+            Some(json!({"target": {"video_id": vid}, "category": "nonsense"})),
         )
         .await;
     assert_problem(s, &b, 422, "invalid-field");
@@ -360,7 +360,7 @@ async fn moderators_work_only_open_cases_assigned_to_them() {
             "/v1/reports",
             Some(&reporter.token),
             Some(
-                json!({"video_id": vid, "category": "misinformation", "details": "claims a cure"}),
+                json!({"target": {"video_id": vid}, "category": "misinformation", "note": "claims a cure"}),
             ),
         )
         .await;
@@ -372,13 +372,17 @@ async fn moderators_work_only_open_cases_assigned_to_them() {
     let support = staff(&app, "au", "sue_support", "custodian", "support").await;
     let (s, list) = app.get("/v1/staff/cases", Some(&mia)).await;
     assert_eq!(s, StatusCode::OK, "{list}");
-    let case = list[0]["id"].as_str().unwrap().to_string();
+    let case = list["items"][0]["id"].as_str().unwrap().to_string();
     assert!(
         !list.to_string().contains("mod_reporter"),
         "a case does not name the reporter"
     );
     let (_, nz_list) = app.get("/v1/staff/cases", Some(&nz_mod)).await;
-    assert_eq!(nz_list, json!([]), "cases stay in the content's region");
+    assert_eq!(
+        nz_list["items"],
+        json!([]),
+        "cases stay in the content's region"
+    );
     let (s, b) = app.get("/v1/staff/cases", Some(&support)).await;
     assert_problem(s, &b, 403, "forbidden");
 
@@ -400,7 +404,7 @@ async fn moderators_work_only_open_cases_assigned_to_them() {
         .get(&format!("/v1/staff/cases/{case}/item"), Some(&mia))
         .await;
     assert_eq!(s, StatusCode::OK, "{item}");
-    assert_eq!(item["caption"], "miracle cure #health");
+    assert_eq!(item["video"]["caption"], "miracle cure #health");
     // Another moderator, not assigned, gets nothing.
     let (s, b) = app
         .get(&format!("/v1/staff/cases/{case}/item"), Some(&max))
@@ -412,17 +416,17 @@ async fn moderators_work_only_open_cases_assigned_to_them() {
             Method::POST,
             &format!("/v1/staff/cases/{case}/actions"),
             Some(&mia),
-            Some(json!({"action": "label", "ground": "", "facts": "x"})),
+            Some(json!({"action": "label", "label": "unverified", "statement": {"ground": "", "facts": "x"}})),
         )
         .await;
     assert_problem(s, &b, 422, "invalid-field");
     let (s, done) = app
-        .call(Method::POST, &format!("/v1/staff/cases/{case}/actions"), Some(&mia), Some(json!({"action": "label", "ground": "Terms §4: health misinformation", "facts": "The video claims a cure without evidence."})))
+        .call(Method::POST, &format!("/v1/staff/cases/{case}/actions"), Some(&mia), Some(json!({"action": "label", "label": "unverified", "statement": {"ground": "terms", "reference": "Terms §4: health misinformation", "facts": "The video claims a cure without evidence."}})))
         .await;
     assert_eq!(s, StatusCode::OK, "{done}");
     assert_eq!(done["case"]["state"], "closed");
     let (_, v) = app.get(&format!("/v1/videos/{vid}"), None).await;
-    assert_eq!(v["labels"], json!(["misinformation"]));
+    assert_eq!(v["labels"][0]["kind"], "unverified", "{v}");
     // Closed: no more reading, even for the assignee.
     let (s, b) = app
         .get(&format!("/v1/staff/cases/{case}/item"), Some(&mia))
@@ -434,7 +438,7 @@ async fn moderators_work_only_open_cases_assigned_to_them() {
     assert!(
         entries.iter().any(|e| e["kind"] == "moderation"
             && e["action"] == "label"
-            && e["ground"].as_str().unwrap().contains("Terms")),
+            && e["reference"].as_str().unwrap().contains("Terms")),
         "{entries:?}"
     );
     assert!(entries.iter().any(|e| e["kind"] == "access"

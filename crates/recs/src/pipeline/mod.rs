@@ -233,7 +233,10 @@ impl Pipeline {
                 Box::new(filters::not_interested::NotInterestedFilter),
                 Box::new(filters::seen::SeenFilter),
             ],
-            scorers: vec![Box::new(scorers::engagement::EngagementScorer)],
+            scorers: vec![
+                Box::new(scorers::engagement::EngagementScorer),
+                Box::new(scorers::editorial::EditorialScorer),
+            ],
             selector: Box::new(selectors::top_k::DiverseTopKSelector),
             side_effects: vec![
                 Box::new(side_effects::record_served::RecordServed),

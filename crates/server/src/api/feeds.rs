@@ -61,9 +61,11 @@ pub async fn for_you(
                 id: last.id.clone(),
             });
         }
+        // Labelled and restricted videos are not eligible for For You.
         let fresh: Vec<_> = batch
             .into_iter()
             .filter(|v| !seen.contains(&v.id) && Some(&v.author_id) != me.as_ref())
+            .filter(|v| !crate::moderation::excluded_from_for_you(&v.labels))
             .collect();
         for v in access::catalog_views(&app, viewer.as_ref(), &fresh).await? {
             if items.len() as i64 >= limit {
@@ -101,6 +103,7 @@ pub async fn for_you(
             .filter(|v| {
                 !seen.contains(&v.id) && !shown.contains(&v.id) && Some(&v.author_id) != me.as_ref()
             })
+            .filter(|v| !crate::moderation::excluded_from_for_you(&v.labels))
             .collect();
         let views = access::catalog_views(&app, viewer.as_ref(), &candidates).await?;
         for (slot, v) in (4..)
@@ -229,6 +232,8 @@ async fn ranked_for_you(
                     && c.author_id != v.id.as_str()
                     && !q.blocked_authors.contains(&c.author_id)
                     && !muted.contains(&c.author_id)
+                    // Labelled and restricted videos are not eligible here either.
+                    && !crate::moderation::excluded_from_for_you(&c.labels)
             })
             .collect();
         for w in access::catalog_views(app, Some(v), &fill).await? {

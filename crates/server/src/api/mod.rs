@@ -1,6 +1,7 @@
 //! The HTTP API: every route, and the OpenAPI document generated from them.
 
 pub mod accounts;
+pub mod decisions;
 pub mod feeds;
 pub mod meta;
 pub mod moderation;
@@ -8,6 +9,7 @@ pub mod search;
 pub mod social;
 pub mod staff;
 pub mod transparency;
+pub mod transparency_report;
 pub mod videos;
 
 use std::sync::Arc;
@@ -99,6 +101,13 @@ pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenA
         .routes(routes!(moderation::assign))
         .routes(routes!(moderation::item))
         .routes(routes!(moderation::act_on_case))
+        .routes(routes!(moderation::stream))
+        .routes(routes!(moderation::poster))
+        .routes(routes!(moderation::intervene))
+        .routes(routes!(moderation::delete_comment))
+        .routes(routes!(decisions::my_decisions))
+        .routes(routes!(decisions::appeal))
+        .routes(routes!(transparency_report::report))
         .routes(routes!(staff::approve_release))
         .routes(routes!(transparency::transparency))
         .layer(DefaultBodyLimit::max(json_limit))

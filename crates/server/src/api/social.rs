@@ -221,7 +221,8 @@ pub async fn user_videos(
                 r,
                 author_view(Some(&p), &id),
                 pc.map(|c| c.counts).unwrap_or(r.counts),
-                pc.map(|c| c.labels.clone()).unwrap_or_default(),
+                pc.map(|c| crate::moderation::viewer_labels(&c.labels, c.label_note.as_deref()))
+                    .unwrap_or_default(),
                 liked.contains(&r.id),
             )
         })

@@ -496,6 +496,16 @@ pub async fn comments(
             })
         })
         .flatten();
+    // What the viewer reported (and whom they block) is not shown to them.
+    let list = match &viewer {
+        Some(u) => {
+            let hidden = access::block_set(&app, u).await?;
+            list.into_iter()
+                .filter(|c| !hidden.hides_comment(&c.id, &c.author_id))
+                .collect()
+        }
+        None => list,
+    };
     Ok(ApiJson(CommentList {
         items: comment_views(&app, &list).await?,
         next_cursor,
@@ -709,14 +719,20 @@ pub struct ShareAnswer {
     pub counts: CountsView,
 }
 
-/// Share: answers a link and counts the share.
-#[utoipa::path(post, path = "/v1/videos/{id}/shares", tag = "videos", params(crate::api::VideoIdPath), responses((status = 201, body = ShareAnswer), (status = 404, body = crate::error::ProblemBody)))]
+/// Share: answers a link and counts the share. A labelled video answers 409
+/// `/problems/share-confirmation-required` until the request is repeated
+/// with `{"confirm": true}` (the "share anyway?" prompt).
+#[utoipa::path(post, path = "/v1/videos/{id}/shares", tag = "videos", params(crate::api::VideoIdPath),
+    request_body(content = Option<crate::api::moderation::ShareBody>, description = "`{\"confirm\": true}` to share a labelled video anyway"),
+    responses((status = 201, body = ShareAnswer), (status = 404, body = crate::error::ProblemBody), (status = 409, body = crate::error::ProblemBody)))]
 pub async fn share(
     State(app): State<Arc<App>>,
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let v = access::load_ref(&app, &user, &id).await?;
+    crate::api::moderation::share_gate(&app, &id, &body).await?;
     let share_id = sovereel_model::ShareId::generate(&user.home.id).to_string();
     user.home
         .store

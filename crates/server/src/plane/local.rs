@@ -13,7 +13,7 @@ use sovereel_custody::PolicyGateway;
 use sovereel_media::MediaStore;
 use sovereel_model::{RegionId, UserId, VideoState, Visibility};
 use sovereel_store::{
-    CaseRecord, Change, CommentRecord, Cursor, FollowState, RegionStore, VideoRecord,
+    CaseReport, Change, CommentRecord, Cursor, FollowState, RegionStore, VideoRecord,
 };
 
 use super::{FollowDecision, MediaKind, PlaneError, PlaneResult, RegionPlane};
@@ -61,9 +61,42 @@ impl LocalPlane {
         viewer: Option<&str>,
         range: Option<&str>,
     ) -> Result<Response, ApiError> {
+        if kind == MediaKind::Stream && record.state != VideoState::Ready {
+            return Err(ApiError::new(
+                Kind::Conflict,
+                "the video is still processing",
+            ));
+        }
+        let stored = match kind {
+            MediaKind::Stream => record.media_key.is_some(),
+            MediaKind::Poster => record.poster_key.is_some(),
+        };
+        // The grant (and its ledger entry) only for media that exists.
+        let data_key = if stored {
+            self.media_key(record, viewer).await?
+        } else {
+            None
+        };
+        self.serve_media(record, kind, data_key, range, false).await
+    }
+
+    /// Media of a video homed here with the data key already obtained
+    /// (under whatever grant allowed it), honouring `range`. `any_state`
+    /// serves a video whatever its state (a moderator reviewing a removed
+    /// one).
+    pub async fn serve_media(
+        &self,
+        record: &VideoRecord,
+        kind: MediaKind,
+        data_key: Option<Arc<sovereel_custody::UserKey>>,
+        range: Option<&str>,
+        any_state: bool,
+    ) -> Result<Response, ApiError> {
         let (key, sealed_as, content_type) = match kind {
             MediaKind::Stream => {
-                if record.state != VideoState::Ready {
+                if record.state == VideoState::Processing
+                    || (!any_state && record.state != VideoState::Ready)
+                {
                     return Err(ApiError::new(
                         Kind::Conflict,
                         "the video is still processing",
@@ -86,7 +119,7 @@ impl LocalPlane {
         };
         let key = key.ok_or_else(|| ApiError::not_found("media"))?;
         let public = record.visibility == Visibility::Public;
-        let pb = match self.media_key(record, viewer).await? {
+        let pb = match data_key {
             Some(data_key) => {
                 let reader = sovereel_custody::DecryptingReader::new(
                     self.media.clone(),
@@ -276,8 +309,15 @@ impl RegionPlane for LocalPlane {
         Ok(self.store.comment(id).await?)
     }
 
-    async fn open_case(&self, case: &CaseRecord) -> PlaneResult<()> {
-        Ok(self.store.create_case(case).await?)
+    async fn file_report(&self, report: &CaseReport) -> PlaneResult<String> {
+        crate::api::moderation::file_report(self, report)
+            .await
+            .map_err(|e| match e.kind {
+                Kind::Unavailable => PlaneError::Unavailable {
+                    region: self.id.to_string(),
+                },
+                _ => PlaneError::Other(e.detail),
+            })
     }
 
     async fn media(

@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use sovereel_model::{RegionId, Visibility};
-use sovereel_store::{CaseRecord, Change, CommentRecord, FollowState, VideoRecord};
+use sovereel_store::{CaseReport, Change, CommentRecord, FollowState, VideoRecord};
 
 pub use local::LocalPlane;
 pub use remote::RemotePlane;
@@ -134,8 +134,10 @@ pub trait RegionPlane: Send + Sync {
     /// a reply needs to name its parent), never its text.
     async fn comment(&self, id: &str, viewer: Option<&str>) -> PlaneResult<Option<CommentRecord>>;
 
-    /// Opens a moderation case on content homed here.
-    async fn open_case(&self, case: &CaseRecord) -> PlaneResult<()>;
+    /// A report on content (or an account) homed here: it joins the open
+    /// case on its target, or opens one, and the step is ledgered here.
+    /// Answers the case's id. The report does not name its reporter.
+    async fn file_report(&self, report: &CaseReport) -> PlaneResult<String>;
 
     /// A video's media for `viewer`, honouring `range`: the whole HTTP
     /// answer (200, 206 or a problem), streamed.

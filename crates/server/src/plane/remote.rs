@@ -10,7 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use serde::de::DeserializeOwned;
 use sovereel_model::{RegionId, Visibility};
-use sovereel_store::{CaseRecord, Change, CommentRecord, FollowState, VideoRecord};
+use sovereel_store::{CaseReport, Change, CommentRecord, FollowState, VideoRecord};
 
 use super::service::Call;
 use super::{FollowDecision, MediaKind, PlaneError, PlaneResult, RegionPlane};
@@ -188,10 +188,11 @@ impl RegionPlane for RemotePlane {
         .await
     }
 
-    async fn open_case(&self, case: &CaseRecord) -> PlaneResult<()> {
-        self.call::<serde_json::Value>(&Call::OpenCase { case: case.clone() })
-            .await
-            .map(drop)
+    async fn file_report(&self, report: &CaseReport) -> PlaneResult<String> {
+        self.call(&Call::FileReport {
+            report: report.clone(),
+        })
+        .await
     }
 
     async fn media(

@@ -21,7 +21,7 @@ use sovereel_ledger::entry::{
     Access, DataClass as LedgerClass, Decision, Principal as LedgerPrincipal,
 };
 use sovereel_ledger::{Entry, EntryBody};
-use sovereel_store::{CaseRecord, Change};
+use sovereel_store::{CaseReport, Change};
 
 use super::{FollowDecision, MediaKind, RegionPlane};
 use crate::cluster::Peer;
@@ -74,8 +74,8 @@ pub enum Call {
         id: String,
         viewer: Option<String>,
     },
-    OpenCase {
-        case: CaseRecord,
+    FileReport {
+        report: CaseReport,
     },
     ApplyChanges {
         origin: String,
@@ -95,7 +95,7 @@ impl Call {
             Call::AuthorVideos { .. } => "author_videos",
             Call::Comments { .. } => "comments",
             Call::Comment { .. } => "comment",
-            Call::OpenCase { .. } => "open_case",
+            Call::FileReport { .. } => "file_report",
             Call::ApplyChanges { .. } => "apply_changes",
         }
     }
@@ -120,7 +120,7 @@ impl Call {
             } => (v(viewer), authors.iter().map(String::as_str).collect()),
             Call::Comments { viewer, .. } => (v(viewer), vec![]),
             Call::Comment { id, .. } => (vec![], vec![id]),
-            Call::OpenCase { case } => (vec![], vec![&case.video_id]),
+            Call::FileReport { report } => (vec![], vec![&report.target_id]),
             // A region id is homed in itself.
             Call::ApplyChanges { origin, .. } => (vec![origin], vec![]),
         }
@@ -329,10 +329,7 @@ async fn answer(
             });
             j(serde_json::to_value(c))
         }
-        Call::OpenCase { case } => {
-            plane.open_case(&case).await?;
-            j(Ok(serde_json::Value::Null))
-        }
+        Call::FileReport { report } => j(serde_json::to_value(plane.file_report(&report).await?)),
         Call::ApplyChanges { origin, changes } => {
             plane.apply_changes(&origin, &changes).await?;
             j(Ok(serde_json::Value::Null))

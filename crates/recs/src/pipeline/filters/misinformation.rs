@@ -1,5 +1,7 @@
-//! Videos labelled as misinformation stay reachable by link but are not
-//! eligible for For You (DESIGN: "labelled videos are not eligible").
+//! Labelled videos (unverified, misleading, graphic or sensitive content, and
+//! the older `misinformation` label) and videos a moderator restricted stay
+//! reachable by link but are not eligible for For You (DESIGN: "a labelled
+//! or restricted video is not eligible for For You").
 use crate::pipeline::{Candidate, EngineView, Filter, RankContext};
 
 pub struct MisinformationFilter;

@@ -1,2 +1,3 @@
 //! Scorers: attach features, objective probabilities and the final score.
+pub mod editorial;
 pub mod engagement;
