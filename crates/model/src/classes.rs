@@ -75,10 +75,25 @@ pub const COLUMNS: &[Column] = columns! {
     }
     Region.staff { id: Protected, handle: Protected, org: Protected, role: Protected, password_hash: Protected, created_at: Protected }
     Region.staff_sessions { token_hash: Protected, staff_id: Protected, created_at: Protected, expires_at: Protected }
-    Region.reports { id: Protected, reporter_id: Protected, video_id: Protected, category: Protected, details: Protected, created_at: Protected }
+    Region.reports {
+        id: Protected, reporter_id: Protected, target_id: Protected, category: Protected,
+        details: Protected, created_at: Protected, target_kind: Protected, case_id: Protected,
+    }
     Region.cases {
-        id: Protected, video_id: Protected, subject_id: Protected, category: Protected,
+        id: Protected, target_id: Protected, subject_id: Protected, category: Protected,
         state: Protected, assignee: Protected, created_at: Protected, closed_at: Protected,
+        target_kind: Protected, kind: Protected, reports_count: Protected, severity: Protected,
+        appeal_of: Protected, appeal_text: Protected, decided_by: Protected,
+    }
+    Region.case_categories { case_id: Protected, category: Protected }
+    Region.decisions {
+        id: Protected, case_id: Protected, case_kind: Protected, subject_id: Protected,
+        target_kind: Protected, target_id: Protected, action: Protected, label: Protected,
+        note: Protected, categories: Protected, ground: Protected, reference: Protected,
+        facts: Protected, automated: Protected, territorial_scope: Protected, redress: Protected,
+        moderator_id: Protected, appeal_of: Protected, restore: Protected,
+        case_opened_at: Protected, ledger_index: Protected, created_at: Protected,
+        reversed_at: Protected,
     }
     // The inbox, at the recipient's home. What another region sends is
     // interop (who did what to which id); the text of local notices and
@@ -100,7 +115,7 @@ pub const COLUMNS: &[Column] = columns! {
     Catalog.videos {
         id: Interop, author_id: Interop, caption: Public, hashtags: Public, mentions: Public,
         comments_policy: Public, duration_ms: Public, width: Public, height: Public,
-        labels: Public, created_at: Public,
+        labels: Public, created_at: Public, label_note: Public,
         likes: Aggregate, comments: Aggregate, shares: Aggregate, views: Aggregate, hot: Aggregate,
     }
     Catalog.video_hashtags { tag: Public, video_id: Interop, hot: Aggregate }

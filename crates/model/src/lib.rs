@@ -7,6 +7,7 @@ pub mod classes;
 pub mod country;
 pub mod ids;
 pub mod inbox;
+pub mod moderation;
 pub mod text;
 pub mod values;
 

@@ -107,9 +107,20 @@ pub fn fields(change: &Change, db: Db) -> Vec<EgressField<'_>> {
             f(db, "comments", "parent_id", NUM),
             f(db, "comments", "created_at", NUM),
         ],
-        Change::SetLabels { video_id, .. } => vec![
+        Change::SetLabels { video_id, note, .. } => vec![
             f(db, "videos", "id", video_id.as_bytes()),
             f(db, "videos", "labels", NUM),
+            f(db, "videos", "label_note", opt(note)),
+        ],
+        Change::WithdrawVideo { id, author_id } => vec![
+            f(db, "videos", "id", id.as_bytes()),
+            f(db, "videos", "author_id", author_id.as_bytes()),
+        ],
+        // Two ids and nothing else: interop wherever they go (a video's
+        // owner deletes a comment kept at its author's home).
+        Change::DeleteComment { id, video_id } => vec![
+            f(Db::Catalog, "comments", "id", id.as_bytes()),
+            f(Db::Catalog, "comments", "video_id", video_id.as_bytes()),
         ],
         Change::PurgeUser { user_id, handle } => vec![
             f(db, "profiles", "user_id", user_id.as_bytes()),

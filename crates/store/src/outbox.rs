@@ -87,10 +87,30 @@ pub enum Change {
     InsertComment {
         comment: CommentRecord,
     },
-    /// Moderation labels of a public video (e.g. `misinformation`).
+    /// The moderation standing of a public video: the labels viewers see
+    /// (`unverified`, `misleading`, `graphic`, `sensitive`), the ranking
+    /// markers (`restricted`, `demoted`, `promoted`), and the fact-check
+    /// note shown beside a label.
     SetLabels {
         video_id: String,
         labels: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A public video removed by a moderation decision leaves the catalog;
+    /// unlike a deletion, its public comments stay (unreachable while it is
+    /// gone), so a reversed decision can bring it back whole.
+    WithdrawVideo {
+        id: String,
+        author_id: String,
+    },
+    /// A comment deleted by its author, by the video's owner or by a
+    /// moderation decision, with its replies stored in the same database;
+    /// a reply takes one from its parent's count. Counters of the video
+    /// follow as their own `VideoCounts`.
+    DeleteComment {
+        id: String,
+        video_id: String,
     },
     /// A deleted account: its profile, handle, public videos and public
     /// comments leave the catalog.

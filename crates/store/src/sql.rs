@@ -24,6 +24,9 @@ use crate::outbox::{Change, OutboxItem, PendingChange, Target};
 use crate::records::*;
 use crate::traits::*;
 use crate::{Result, StoreError, hot_score};
+use sovereel_model::moderation::{
+    Action, CaseKind, CaseState, Ground, LabelKind, ReportCategory, TargetKind,
+};
 use sovereel_model::{AccountState, CommentPolicy, VideoState, Visibility};
 
 /// Which SQL backend a storage URL selects.
@@ -184,6 +187,8 @@ const EXPORT_TABLES: &[(&str, &str)] = &[
     ("shares", "user_id"),
     ("events", "user_id"),
     ("notifications", "recipient_id"),
+    ("reports", "reporter_id"),
+    ("decisions", "subject_id"),
 ];
 
 /// `$start, $start+1, …` for `n` values.
@@ -224,8 +229,12 @@ fn like_escape(s: &str) -> String {
 
 const USER_COLS: &str = "id, handle, display_name, bio, private, email, birthdate, country, password_hash, non_profiled, state, delete_after, created_at";
 const VIDEO_COLS: &str = "id, author_id, caption, hashtags, mentions, visibility, comments_policy, state, state_reason, duration_ms, width, height, media_key, poster_key, content_type, sha256, size_bytes, transcoded, created_at, likes, comments, shares, views";
-const CVIDEO_COLS: &str = "id, author_id, caption, hashtags, mentions, comments_policy, duration_ms, width, height, labels, created_at, likes, comments, shares, views, hot";
+const CVIDEO_COLS: &str = "id, author_id, caption, hashtags, mentions, comments_policy, duration_ms, width, height, labels, created_at, likes, comments, shares, views, hot, label_note";
 const PROFILE_COLS: &str = "user_id, handle, display_name, bio, private, region, hidden, created_at, followers, following, videos, likes";
+const REPORT_COLS: &str =
+    "id, reporter_id, target_kind, target_id, category, details, case_id, created_at";
+const CASE_COLS: &str = "id, kind, target_kind, target_id, subject_id, category, reports_count, severity, state, assignee, created_at, closed_at, appeal_of, appeal_text, decided_by";
+const DECISION_COLS: &str = "id, case_id, case_kind, subject_id, target_kind, target_id, action, label, note, categories, ground, reference, facts, automated, territorial_scope, redress, moderator_id, appeal_of, restore, case_opened_at, ledger_index, created_at, reversed_at";
 const COMMENT_COLS: &str =
     "id, video_id, author_id, author_handle, text, parent_id, created_at, replies_count";
 
@@ -248,8 +257,113 @@ macro_rules! impl_stores {
             Ok(StaffRecord { id: r.try_get("id")?, handle: r.try_get("handle")?, org: r.try_get("org")?, role: r.try_get("role")?, password_hash: r.try_get("password_hash")?, created_at: r.try_get("created_at")? })
         }
 
+        /// A case row; its categories are read separately (`case_categories`).
         fn case_row(r: &<$DB as sqlx::Database>::Row) -> Result<CaseRecord> {
-            Ok(CaseRecord { id: r.try_get("id")?, video_id: r.try_get("video_id")?, subject_id: r.try_get("subject_id")?, category: r.try_get("category")?, state: r.try_get("state")?, assignee: r.try_get("assignee")?, created_at: r.try_get("created_at")?, closed_at: r.try_get("closed_at")? })
+            let first = parse_enum(&r.try_get::<String, _>("category")?, ReportCategory::parse)?;
+            Ok(CaseRecord {
+                id: r.try_get("id")?,
+                kind: parse_enum(&r.try_get::<String, _>("kind")?, CaseKind::parse)?,
+                target_kind: parse_enum(&r.try_get::<String, _>("target_kind")?, TargetKind::parse)?,
+                target_id: r.try_get("target_id")?,
+                subject_id: r.try_get("subject_id")?,
+                categories: vec![first],
+                reports_count: r.try_get("reports_count")?,
+                severity: r.try_get("severity")?,
+                state: parse_enum(&r.try_get::<String, _>("state")?, CaseState::parse)?,
+                assignee: r.try_get("assignee")?,
+                created_at: r.try_get("created_at")?,
+                closed_at: r.try_get("closed_at")?,
+                appeal_of: r.try_get("appeal_of")?,
+                appeal_text: r.try_get("appeal_text")?,
+                decided_by: r.try_get("decided_by")?,
+            })
+        }
+
+        fn report_row(r: &<$DB as sqlx::Database>::Row) -> Result<ReportRecord> {
+            Ok(ReportRecord {
+                id: r.try_get("id")?,
+                reporter_id: r.try_get("reporter_id")?,
+                target_kind: parse_enum(&r.try_get::<String, _>("target_kind")?, TargetKind::parse)?,
+                target_id: r.try_get("target_id")?,
+                category: parse_enum(&r.try_get::<String, _>("category")?, ReportCategory::parse)?,
+                details: r.try_get("details")?,
+                case_id: r.try_get("case_id")?,
+                created_at: r.try_get("created_at")?,
+            })
+        }
+
+        fn decision_row(r: &<$DB as sqlx::Database>::Row) -> Result<DecisionRecord> {
+            let categories = parse_list(&r.try_get::<String, _>("categories")?)?
+                .iter()
+                .map(|c| parse_enum(c, ReportCategory::parse))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(DecisionRecord {
+                id: r.try_get("id")?,
+                case_id: r.try_get("case_id")?,
+                case_kind: parse_enum(&r.try_get::<String, _>("case_kind")?, CaseKind::parse)?,
+                subject_id: r.try_get("subject_id")?,
+                target_kind: parse_enum(&r.try_get::<String, _>("target_kind")?, TargetKind::parse)?,
+                target_id: r.try_get("target_id")?,
+                action: parse_enum(&r.try_get::<String, _>("action")?, Action::parse)?,
+                label: r.try_get::<Option<String>, _>("label")?.map(|l| parse_enum(&l, LabelKind::parse)).transpose()?,
+                note: r.try_get("note")?,
+                categories,
+                ground: parse_enum(&r.try_get::<String, _>("ground")?, Ground::parse)?,
+                reference: r.try_get("reference")?,
+                facts: r.try_get("facts")?,
+                automated: r.try_get("automated")?,
+                territorial_scope: r.try_get("territorial_scope")?,
+                redress: r.try_get("redress")?,
+                moderator_id: r.try_get("moderator_id")?,
+                appeal_of: r.try_get("appeal_of")?,
+                restore: r.try_get("restore")?,
+                case_opened_at: r.try_get("case_opened_at")?,
+                ledger_index: r.try_get("ledger_index")?,
+                created_at: r.try_get("created_at")?,
+                reversed_at: r.try_get("reversed_at")?,
+            })
+        }
+
+        /// Fills in each case's categories, most severe first.
+        async fn with_categories<'e, E>(exec: E, mut cases: Vec<CaseRecord>) -> Result<Vec<CaseRecord>>
+        where
+            E: sqlx::Executor<'e, Database = $DB>,
+        {
+            if cases.is_empty() {
+                return Ok(cases);
+            }
+            let sql = format!("SELECT case_id, category FROM case_categories WHERE case_id IN ({})", placeholders(1, cases.len()));
+            let mut q = sqlx::query(&sql);
+            for c in &cases { q = q.bind(&c.id); }
+            let rows = q.fetch_all(exec).await?;
+            for c in &mut cases {
+                let mut cats: Vec<ReportCategory> = vec![];
+                for r in &rows {
+                    if r.try_get::<String, _>("case_id")? == c.id {
+                        let cat = parse_enum(&r.try_get::<String, _>("category")?, ReportCategory::parse)?;
+                        if !cats.contains(&cat) { cats.push(cat); }
+                    }
+                }
+                if !cats.is_empty() {
+                    cats.sort_by_key(|k| (std::cmp::Reverse(k.severity()), *k));
+                    c.categories = cats;
+                }
+            }
+            Ok(cases)
+        }
+
+        async fn insert_case(tx: &mut sqlx::Transaction<'_, $DB>, c: &CaseRecord) -> std::result::Result<(), sqlx::Error> {
+            let first = c.categories.first().copied().unwrap_or(ReportCategory::Other);
+            sqlx::query(&format!("INSERT INTO cases ({CASE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"))
+                .bind(&c.id).bind(c.kind.as_str()).bind(c.target_kind.as_str()).bind(&c.target_id).bind(&c.subject_id)
+                .bind(first.as_str()).bind(c.reports_count).bind(c.severity).bind(c.state.as_str()).bind(&c.assignee)
+                .bind(c.created_at).bind(c.closed_at).bind(&c.appeal_of).bind(&c.appeal_text).bind(&c.decided_by)
+                .execute(&mut **tx).await?;
+            for cat in &c.categories {
+                sqlx::query("INSERT INTO case_categories (case_id, category) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(&c.id).bind(cat.as_str()).execute(&mut **tx).await?;
+            }
+            Ok(())
         }
 
         fn comment_row(r: &<$DB as sqlx::Database>::Row) -> Result<CommentRecord> {
@@ -289,6 +403,23 @@ macro_rules! impl_stores {
             }
             Ok(())
         }
+        /// Deletes a comment and the replies stored in the same database; a
+        /// reply takes one from its parent's count.
+        async fn delete_comment(tx: &mut sqlx::Transaction<'_, $DB>, id: &str) -> Result<()> {
+            let row = sqlx::query("DELETE FROM comments WHERE id = $1 RETURNING parent_id").bind(id).fetch_optional(&mut **tx).await?;
+            if let Some(r) = row {
+                match r.try_get::<Option<String>, _>("parent_id")? {
+                    Some(p) => {
+                        sqlx::query("UPDATE comments SET replies_count = replies_count - 1 WHERE id = $1").bind(p).execute(&mut **tx).await?;
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM comments WHERE parent_id = $1").bind(id).execute(&mut **tx).await?;
+                    }
+                }
+            }
+            Ok(())
+        }
+
         impl SqlRegion<$DB> {
             fn user_row(r: &<$DB as sqlx::Database>::Row) -> Result<UserRecord> {
                 Ok(UserRecord {
@@ -454,6 +585,10 @@ macro_rules! impl_stores {
                     "DELETE FROM my_comments WHERE user_id = $1",
                     "DELETE FROM events WHERE user_id = $1",
                     "DELETE FROM notifications WHERE recipient_id = $1 OR actor_id = $1",
+                    "DELETE FROM reports WHERE reporter_id = $1",
+                    "DELETE FROM case_categories WHERE case_id IN (SELECT id FROM cases WHERE subject_id = $1)",
+                    "DELETE FROM cases WHERE subject_id = $1",
+                    "DELETE FROM decisions WHERE subject_id = $1",
                     "DELETE FROM sessions WHERE user_id = $1",
                     "DELETE FROM users WHERE id = $1",
                 ] {
@@ -528,39 +663,225 @@ macro_rules! impl_stores {
 
         #[async_trait]
         impl Moderation for SqlRegion<$DB> {
-            async fn create_report(&self, id: &str, reporter_id: &str, video_id: &str, category: &str, details: &str, now: i64) -> Result<()> {
-                sqlx::query("INSERT INTO reports (id, reporter_id, video_id, category, details, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(id).bind(reporter_id).bind(video_id).bind(category).bind(details).bind(now).execute(&self.writer).await?;
+            async fn create_report(&self, r: &ReportRecord) -> Result<(ReportRecord, bool)> {
+                let res = sqlx::query(&format!("INSERT INTO reports ({REPORT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (reporter_id, target_kind, target_id) DO NOTHING"))
+                    .bind(&r.id).bind(&r.reporter_id).bind(r.target_kind.as_str()).bind(&r.target_id)
+                    .bind(r.category.as_str()).bind(&r.details).bind(&r.case_id).bind(r.created_at)
+                    .execute(&self.writer).await?;
+                if res.rows_affected() == 1 {
+                    return Ok((r.clone(), true));
+                }
+                let row = sqlx::query(&format!("SELECT {REPORT_COLS} FROM reports WHERE reporter_id = $1 AND target_kind = $2 AND target_id = $3"))
+                    .bind(&r.reporter_id).bind(r.target_kind.as_str()).bind(&r.target_id)
+                    .fetch_one(&self.writer).await?;
+                Ok((report_row(&row)?, false))
+            }
+
+            async fn set_report_case(&self, report_id: &str, case_id: &str) -> Result<()> {
+                sqlx::query("UPDATE reports SET case_id = $2 WHERE id = $1").bind(report_id).bind(case_id).execute(&self.writer).await?;
                 Ok(())
             }
 
+            async fn reported_by(&self, reporter_id: &str, limit: i64) -> Result<Vec<(TargetKind, String)>> {
+                let rows = sqlx::query("SELECT target_kind, target_id FROM reports WHERE reporter_id = $1 ORDER BY created_at DESC LIMIT $2")
+                    .bind(reporter_id).bind(limit).fetch_all(&self.reader).await?;
+                rows.iter()
+                    .map(|r| Ok((parse_enum(&r.try_get::<String, _>("target_kind")?, TargetKind::parse)?, r.try_get("target_id")?)))
+                    .collect()
+            }
+
+            async fn join_case(&self, new_id: &str, rep: &CaseReport) -> Result<CaseRecord> {
+                // A concurrent first report on the same target can win the
+                // race to open the case (the unique index on open report
+                // cases says so); the loser then joins it.
+                for _ in 0..3 {
+                    let mut tx = self.writer.begin().await?;
+                    let joined = sqlx::query("UPDATE cases SET reports_count = reports_count + 1, \
+                                              severity = CASE WHEN severity < $3 THEN $3 ELSE severity END \
+                                              WHERE target_kind = $1 AND target_id = $2 AND kind = 'report' AND state <> 'closed' RETURNING id")
+                        .bind(rep.target_kind.as_str()).bind(&rep.target_id).bind(rep.category.severity())
+                        .fetch_optional(&mut *tx).await?;
+                    let id = match joined {
+                        Some(row) => {
+                            let id: String = row.try_get("id")?;
+                            sqlx::query("INSERT INTO case_categories (case_id, category) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                                .bind(&id).bind(rep.category.as_str()).execute(&mut *tx).await?;
+                            id
+                        }
+                        None => {
+                            let case = CaseRecord::from_report(new_id.to_string(), rep);
+                            match insert_case(&mut tx, &case).await {
+                                Ok(()) => case.id,
+                                Err(e) if StoreError::is_unique_violation(&e) => continue,
+                                Err(e) => return Err(e.into()),
+                            }
+                        }
+                    };
+                    let row = sqlx::query(&format!("SELECT {CASE_COLS} FROM cases WHERE id = $1")).bind(&id).fetch_one(&mut *tx).await?;
+                    let case = case_row(&row)?;
+                    let case = with_categories(&mut *tx, vec![case]).await?.remove(0);
+                    tx.commit().await?;
+                    return Ok(case);
+                }
+                Err(StoreError::Conflict("case"))
+            }
+
             async fn create_case(&self, c: &CaseRecord) -> Result<()> {
-                sqlx::query("INSERT INTO cases (id, video_id, subject_id, category, state, assignee, created_at, closed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                    .bind(&c.id).bind(&c.video_id).bind(&c.subject_id).bind(&c.category).bind(&c.state).bind(&c.assignee).bind(c.created_at).bind(c.closed_at)
-                    .execute(&self.writer).await?;
+                let mut tx = self.writer.begin().await?;
+                match insert_case(&mut tx, c).await {
+                    Err(e) if StoreError::is_unique_violation(&e) => return Err(StoreError::Conflict("appeal")),
+                    r => r?,
+                }
+                tx.commit().await?;
                 Ok(())
             }
 
             async fn case(&self, id: &str) -> Result<Option<CaseRecord>> {
-                let row = sqlx::query("SELECT id, video_id, subject_id, category, state, assignee, created_at, closed_at FROM cases WHERE id = $1")
-                    .bind(id).fetch_optional(&self.reader).await?;
-                row.as_ref().map(case_row).transpose()
+                let row = sqlx::query(&format!("SELECT {CASE_COLS} FROM cases WHERE id = $1")).bind(id).fetch_optional(&self.writer).await?;
+                match row {
+                    Some(r) => Ok(with_categories(&self.writer, vec![case_row(&r)?]).await?.pop()),
+                    None => Ok(None),
+                }
             }
 
-            async fn open_cases(&self, limit: i64) -> Result<Vec<CaseRecord>> {
-                let rows = sqlx::query("SELECT id, video_id, subject_id, category, state, assignee, created_at, closed_at FROM cases WHERE state = 'open' ORDER BY created_at LIMIT $1")
-                    .bind(limit).fetch_all(&self.reader).await?;
-                rows.iter().map(case_row).collect()
+            async fn case_queue(&self, after: Option<&QueueCursor>, limit: i64) -> Result<Vec<CaseRecord>> {
+                // Highest severity, then most reports, then oldest; the
+                // keyset compares the negated counts so one row-value
+                // comparison serves all three directions.
+                let (cond, lim) = if after.is_some() {
+                    ("AND (-severity, -reports_count, created_at, id) > ($1, $2, $3, $4)", "$5")
+                } else {
+                    ("", "$1")
+                };
+                let sql = format!("SELECT {CASE_COLS} FROM cases WHERE state = 'open' {cond} ORDER BY severity DESC, reports_count DESC, created_at, id LIMIT {lim}");
+                let mut q = sqlx::query(&sql);
+                if let Some(c) = after {
+                    q = q.bind(-c.severity).bind(-c.reports).bind(c.created_at).bind(&c.id);
+                }
+                let rows = q.bind(limit).fetch_all(&self.reader).await?;
+                let cases = rows.iter().map(case_row).collect::<Result<Vec<_>>>()?;
+                with_categories(&self.reader, cases).await
+            }
+
+            async fn queue_counts(&self, staff_id: &str) -> Result<QueueCounts> {
+                let r = sqlx::query("SELECT COUNT(*) AS open, \
+                                     SUM(CASE WHEN assignee IS NULL THEN 1 ELSE 0 END) AS unassigned, \
+                                     SUM(CASE WHEN assignee = $1 THEN 1 ELSE 0 END) AS mine, \
+                                     SUM(CASE WHEN kind = 'appeal' THEN 1 ELSE 0 END) AS appeals \
+                                     FROM cases WHERE state = 'open'")
+                    .bind(staff_id).fetch_one(&self.reader).await?;
+                Ok(QueueCounts {
+                    open: r.try_get("open")?,
+                    unassigned: r.try_get::<Option<i64>, _>("unassigned")?.unwrap_or(0),
+                    mine: r.try_get::<Option<i64>, _>("mine")?.unwrap_or(0),
+                    appeals: r.try_get::<Option<i64>, _>("appeals")?.unwrap_or(0),
+                })
             }
 
             async fn assign_case(&self, id: &str, staff_id: &str) -> Result<bool> {
-                let r = sqlx::query("UPDATE cases SET assignee = $2 WHERE id = $1 AND state = 'open'").bind(id).bind(staff_id).execute(&self.writer).await?;
+                let r = sqlx::query("UPDATE cases SET assignee = $2 WHERE id = $1 AND state = 'open' AND (assignee IS NULL OR assignee = $2)")
+                    .bind(id).bind(staff_id).execute(&self.writer).await?;
                 Ok(r.rows_affected() == 1)
             }
 
-            async fn close_case(&self, id: &str, now: i64) -> Result<bool> {
-                let r = sqlx::query("UPDATE cases SET state = 'closed', closed_at = $2 WHERE id = $1 AND state = 'open'").bind(id).bind(now).execute(&self.writer).await?;
-                Ok(r.rows_affected() == 1)
+            async fn claim_case(&self, d: &DecisionRecord, staff_id: &str) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                // The one step that makes a decision exactly-once: only one
+                // transaction moves the case out of `open`. A concurrent one
+                // waits for this row and then finds it taken.
+                let r = sqlx::query("UPDATE cases SET state = 'deciding' WHERE id = $1 AND state = 'open' AND assignee = $2")
+                    .bind(&d.case_id).bind(staff_id).execute(&mut *tx).await?;
+                if r.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                let cats: Vec<String> = d.categories.iter().map(|c| c.as_str().to_string()).collect();
+                let ins = sqlx::query(&format!("INSERT INTO decisions ({DECISION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"))
+                    .bind(&d.id).bind(&d.case_id).bind(d.case_kind.as_str()).bind(&d.subject_id).bind(d.target_kind.as_str()).bind(&d.target_id)
+                    .bind(d.action.as_str()).bind(d.label.map(|l| l.as_str())).bind(&d.note).bind(json_list(&cats))
+                    .bind(d.ground.as_str()).bind(&d.reference).bind(&d.facts).bind(d.automated).bind(&d.territorial_scope)
+                    .bind(&d.redress).bind(&d.moderator_id).bind(&d.appeal_of).bind(&d.restore).bind(d.case_opened_at)
+                    .bind(Option::<i64>::None).bind(d.created_at).bind(d.reversed_at)
+                    .execute(&mut *tx).await;
+                match ins {
+                    Err(e) if StoreError::is_unique_violation(&e) => return Ok(false),
+                    r => { r?; }
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn finish_decision(&self, id: &str, ledger_index: i64, fx: &DecisionEffects, now: i64) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                let row = sqlx::query("UPDATE decisions SET ledger_index = $2 WHERE id = $1 AND ledger_index IS NULL RETURNING case_id, action, appeal_of")
+                    .bind(id).bind(ledger_index).fetch_optional(&mut *tx).await?;
+                let Some(row) = row else { return Ok(false) };
+                let case_id: String = row.try_get("case_id")?;
+                sqlx::query("UPDATE cases SET state = 'closed', closed_at = $2 WHERE id = $1").bind(&case_id).bind(now).execute(&mut *tx).await?;
+                let action = parse_enum(&row.try_get::<String, _>("action")?, Action::parse)?;
+                if action == Action::Reverse
+                    && let Some(appealed) = row.try_get::<Option<String>, _>("appeal_of")?
+                {
+                    sqlx::query("UPDATE decisions SET reversed_at = $2 WHERE id = $1").bind(appealed).bind(now).execute(&mut *tx).await?;
+                }
+                if let Some((video, state, reason)) = &fx.video_state {
+                    sqlx::query("UPDATE videos SET state = $2, state_reason = $3 WHERE id = $1")
+                        .bind(video).bind(state.as_str()).bind(reason).execute(&mut *tx).await?;
+                }
+                Self::enqueue(&mut tx, &fx.outbox, now).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn abandon_decision(&self, id: &str) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                let row = sqlx::query("DELETE FROM decisions WHERE id = $1 AND ledger_index IS NULL RETURNING case_id")
+                    .bind(id).fetch_optional(&mut *tx).await?;
+                let Some(row) = row else { return Ok(false) };
+                let case_id: String = row.try_get("case_id")?;
+                sqlx::query("UPDATE cases SET state = 'open' WHERE id = $1 AND state = 'deciding'").bind(case_id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn pending_decisions(&self) -> Result<Vec<DecisionRecord>> {
+                let rows = sqlx::query(&format!("SELECT {DECISION_COLS} FROM decisions WHERE ledger_index IS NULL ORDER BY created_at"))
+                    .fetch_all(&self.writer).await?;
+                rows.iter().map(decision_row).collect()
+            }
+
+            async fn decision(&self, id: &str) -> Result<Option<DecisionRecord>> {
+                let row = sqlx::query(&format!("SELECT {DECISION_COLS} FROM decisions WHERE id = $1")).bind(id).fetch_optional(&self.writer).await?;
+                row.as_ref().map(decision_row).transpose()
+            }
+
+            async fn decision_of_case(&self, case_id: &str) -> Result<Option<DecisionRecord>> {
+                let row = sqlx::query(&format!("SELECT {DECISION_COLS} FROM decisions WHERE case_id = $1")).bind(case_id).fetch_optional(&self.writer).await?;
+                row.as_ref().map(decision_row).transpose()
+            }
+
+            async fn appeal_case(&self, decision_id: &str) -> Result<Option<CaseRecord>> {
+                let row = sqlx::query(&format!("SELECT {CASE_COLS} FROM cases WHERE appeal_of = $1")).bind(decision_id).fetch_optional(&self.writer).await?;
+                match row {
+                    Some(r) => Ok(with_categories(&self.writer, vec![case_row(&r)?]).await?.pop()),
+                    None => Ok(None),
+                }
+            }
+
+            async fn decisions_about(&self, subject_id: &str, before: Option<&Cursor>, limit: i64) -> Result<Vec<DecisionRecord>> {
+                let (cur, lim) = if before.is_some() { ("AND (created_at, id) < ($2, $3)", "$4") } else { ("", "$2") };
+                let sql = format!("SELECT {DECISION_COLS} FROM decisions WHERE subject_id = $1 AND ledger_index IS NOT NULL {cur} ORDER BY created_at DESC, id DESC LIMIT {lim}");
+                let mut q = sqlx::query(&sql).bind(subject_id);
+                if let Some(c) = before {
+                    q = q.bind(c.key as i64).bind(&c.id);
+                }
+                let rows = q.bind(limit).fetch_all(&self.reader).await?;
+                rows.iter().map(decision_row).collect()
+            }
+
+            async fn decisions_on(&self, target_kind: TargetKind, target_id: &str) -> Result<Vec<DecisionRecord>> {
+                let rows = sqlx::query(&format!("SELECT {DECISION_COLS} FROM decisions WHERE target_kind = $1 AND target_id = $2 AND ledger_index IS NOT NULL ORDER BY created_at, id"))
+                    .bind(target_kind.as_str()).bind(target_id).fetch_all(&self.writer).await?;
+                rows.iter().map(decision_row).collect()
             }
         }
 
@@ -919,6 +1240,11 @@ macro_rules! impl_stores {
                         sqlx::query("DELETE FROM notifications WHERE recipient_id = $1 AND actor_id = $2")
                             .bind(recipient_id).bind(actor_id).execute(&mut *tx).await?;
                     }
+                    Change::DeleteComment { id, .. } => {
+                        delete_comment(&mut tx, id).await?;
+                        // The author's own link to it, when the author is homed here.
+                        sqlx::query("DELETE FROM my_comments WHERE comment_id = $1").bind(id).execute(&mut *tx).await?;
+                    }
                     other => return Err(StoreError::Corrupt(format!("a region cannot apply {other:?}"))),
                 }
                 tx.commit().await?;
@@ -956,6 +1282,7 @@ macro_rules! impl_stores {
                     width: r.try_get("width")?,
                     height: r.try_get("height")?,
                     labels: parse_list(&r.try_get::<String, _>("labels")?)?,
+                    label_note: r.try_get("label_note")?,
                     created_at: r.try_get("created_at")?,
                     counts: Counts {
                         likes: r.try_get("likes")?,
@@ -1145,7 +1472,7 @@ macro_rules! impl_stores {
                     }
                     Change::PublishVideo { id, author_id, caption, hashtags, mentions, comments_policy, duration_ms, width, height, created_at } => {
                         let hot = hot_score(&Counts::default(), *created_at);
-                        let r = sqlx::query(&format!("INSERT INTO videos ({CVIDEO_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '[]', $10, 0, 0, 0, 0, $11) ON CONFLICT DO NOTHING"))
+                        let r = sqlx::query(&format!("INSERT INTO videos ({CVIDEO_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '[]', $10, 0, 0, 0, 0, $11, NULL) ON CONFLICT DO NOTHING"))
                             .bind(id).bind(author_id).bind(caption).bind(json_list(hashtags)).bind(json_list(mentions))
                             .bind(comments_policy.as_str()).bind(duration_ms).bind(width).bind(height).bind(created_at).bind(hot)
                             .execute(&mut *tx).await?;
@@ -1189,9 +1516,24 @@ macro_rules! impl_stores {
                             .bind(user_id).bind(followers).bind(following).bind(likes).execute(&mut *tx).await?;
                     }
                     Change::InsertComment { comment } => insert_comment(&mut tx, comment).await?,
-                    Change::SetLabels { video_id, labels } => {
-                        sqlx::query("UPDATE videos SET labels = $2 WHERE id = $1").bind(video_id).bind(json_list(labels)).execute(&mut *tx).await?;
+                    Change::SetLabels { video_id, labels, note } => {
+                        sqlx::query("UPDATE videos SET labels = $2, label_note = $3 WHERE id = $1")
+                            .bind(video_id).bind(json_list(labels)).bind(note).execute(&mut *tx).await?;
                     }
+                    Change::WithdrawVideo { id, author_id } => {
+                        let r = sqlx::query("DELETE FROM videos WHERE id = $1 RETURNING likes").bind(id).fetch_optional(&mut *tx).await?;
+                        if let Some(row) = r {
+                            let likes: i64 = row.try_get("likes")?;
+                            let tags = sqlx::query("DELETE FROM video_hashtags WHERE video_id = $1 RETURNING tag").bind(id).fetch_all(&mut *tx).await?;
+                            for t in tags {
+                                let tag: String = t.try_get("tag")?;
+                                sqlx::query("UPDATE hashtags SET videos = videos - 1 WHERE tag = $1").bind(tag).execute(&mut *tx).await?;
+                            }
+                            sqlx::query("UPDATE profiles SET videos = videos - 1, likes = likes - $2 WHERE user_id = $1")
+                                .bind(author_id).bind(likes).execute(&mut *tx).await?;
+                        }
+                    }
+                    Change::DeleteComment { id, .. } => delete_comment(&mut tx, id).await?,
                     Change::PurgeUser { user_id, .. } => {
                         let tags = sqlx::query("SELECT h.tag AS tag FROM video_hashtags h JOIN videos v ON v.id = h.video_id WHERE v.author_id = $1")
                             .bind(user_id).fetch_all(&mut *tx).await?;

@@ -72,25 +72,94 @@ pub trait Staff: Send + Sync {
     async fn delete_staff_session(&self, token_hash: &str) -> Result<()>;
 }
 
-/// Reports (at the reporter's home) and moderation cases (at the reported
-/// content's home).
+/// Counts shown above the moderation queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    /// Open cases of every kind.
+    pub open: i64,
+    /// Open cases nobody has taken.
+    pub unassigned: i64,
+    /// Open cases assigned to the asking moderator.
+    pub mine: i64,
+    /// Open appeals.
+    pub appeals: i64,
+}
+
+/// What a decision changes where it is stored, written in the same
+/// transaction that closes its case.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecisionEffects {
+    /// A video homed here takes this state (a removal, or its reversal).
+    pub video_state: Option<(String, sovereel_model::VideoState, Option<String>)>,
+    /// Changes for the catalog or other regions (labels, unpublishing,
+    /// comment deletion, restoring).
+    pub outbox: Vec<OutboxItem>,
+}
+
+/// Reports (at the reporter's home), and cases and decisions (at the home
+/// of the content they are about, which is its creator's home).
 #[async_trait]
 pub trait Moderation: Send + Sync {
-    async fn create_report(
+    /// Stores a report unless this reporter already reported this target;
+    /// answers the stored report and whether it is new.
+    async fn create_report(&self, report: &ReportRecord) -> Result<(ReportRecord, bool)>;
+    /// Notes the case a report joined.
+    async fn set_report_case(&self, report_id: &str, case_id: &str) -> Result<()>;
+    /// The targets a user reported, newest first: hidden from them.
+    async fn reported_by(
         &self,
-        id: &str,
         reporter_id: &str,
-        video_id: &str,
-        category: &str,
-        details: &str,
-        now: i64,
-    ) -> Result<()>;
+        limit: i64,
+    ) -> Result<Vec<(sovereel_model::moderation::TargetKind, String)>>;
+    /// Adds a report to the open case on its target, or opens one with
+    /// `new_id`; answers the case as it now stands.
+    async fn join_case(&self, new_id: &str, report: &CaseReport) -> Result<CaseRecord>;
+    /// Opens an appeal or an intervention case; `Conflict("appeal")` when
+    /// the decision was appealed already.
     async fn create_case(&self, case: &CaseRecord) -> Result<()>;
     async fn case(&self, id: &str) -> Result<Option<CaseRecord>>;
-    async fn open_cases(&self, limit: i64) -> Result<Vec<CaseRecord>>;
-    /// Assigns an open case; false when it is closed or gone.
+    /// Open cases by priority (severity, reports, age), after `after`.
+    async fn case_queue(&self, after: Option<&QueueCursor>, limit: i64) -> Result<Vec<CaseRecord>>;
+    async fn queue_counts(&self, staff_id: &str) -> Result<QueueCounts>;
+    /// Assigns an open case that is free or already the moderator's; false
+    /// when it is closed, gone or someone else's.
     async fn assign_case(&self, id: &str, staff_id: &str) -> Result<bool>;
-    async fn close_case(&self, id: &str, now: i64) -> Result<bool>;
+    /// Claims an open case assigned to `staff_id` for `decision` (stored
+    /// without a ledger index); false when the case is not open or not
+    /// theirs: exactly one decision claims a case.
+    async fn claim_case(&self, decision: &DecisionRecord, staff_id: &str) -> Result<bool>;
+    /// Finishes a claimed decision in one transaction: its ledger index, its
+    /// case closed, an appealed decision marked reversed, its effects.
+    /// False when it was finished (or undone) already.
+    async fn finish_decision(
+        &self,
+        id: &str,
+        ledger_index: i64,
+        effects: &DecisionEffects,
+        now: i64,
+    ) -> Result<bool>;
+    /// Undoes a claim whose ledger entry was never written: the decision
+    /// goes and its case reopens.
+    async fn abandon_decision(&self, id: &str) -> Result<bool>;
+    /// Decisions claimed but not finished (to settle at start-up).
+    async fn pending_decisions(&self) -> Result<Vec<DecisionRecord>>;
+    async fn decision(&self, id: &str) -> Result<Option<DecisionRecord>>;
+    async fn decision_of_case(&self, case_id: &str) -> Result<Option<DecisionRecord>>;
+    /// The appeal of a decision, if it was appealed.
+    async fn appeal_case(&self, decision_id: &str) -> Result<Option<CaseRecord>>;
+    /// Finished decisions about a user's content, newest first.
+    async fn decisions_about(
+        &self,
+        subject_id: &str,
+        before: Option<&Cursor>,
+        limit: i64,
+    ) -> Result<Vec<DecisionRecord>>;
+    /// Finished decisions on one target, oldest first.
+    async fn decisions_on(
+        &self,
+        target_kind: sovereel_model::moderation::TargetKind,
+        target_id: &str,
+    ) -> Result<Vec<DecisionRecord>>;
 }
 
 #[async_trait]
