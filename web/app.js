@@ -20,6 +20,7 @@ const routes = [
   [/^\/signup$/, 'auth', { mode: 'signup' }],
   [/^\/settings$/, 'settings'],
   [/^\/privacy$/, 'privacy'],
+  [/^\/decisions$/, 'decisions'],
   [/^\/transparency$/, 'transparency'],
   [/^\/staff$/, 'staff'],
 ];
@@ -144,6 +145,7 @@ function titleFor({ module, params }) {
     case 'hashtag': return `#${params.tag}`;
     case 'auth': return params.mode === 'signup' ? 'Sign up' : 'Log in';
     case 'privacy': return 'Privacy centre';
+    case 'decisions': return 'Decisions about my content';
     default: return module.charAt(0).toUpperCase() + module.slice(1);
   }
 }

@@ -99,7 +99,9 @@ if [ "$mode" != mock ] && "$bin" staff create --help >/dev/null 2>&1; then
   SOVEREEL_STAFF_PASSWORD="$staff_password" "$bin" staff create --handle e2e_platform --role support --org platform --data-dir "$work/main-data" >/dev/null
   SOVEREEL_STAFF_PASSWORD="$staff_password" "$bin" staff create --handle e2e_operator --role operator --region au --data-dir "$work/main-data" >/dev/null
   SOVEREEL_STAFF_PASSWORD="$staff_password" "$bin" staff create --handle e2e_moderator --role moderator --region au --data-dir "$work/main-data" >/dev/null
-  export SOVEREEL_E2E_STAFF="us:e2e_support:$staff_password,global:e2e_platform:$staff_password,au:e2e_operator:$staff_password,au:e2e_moderator:$staff_password"
+  # A second moderator decides appeals of the first one's decisions.
+  SOVEREEL_STAFF_PASSWORD="$staff_password" "$bin" staff create --handle e2e_moderator2 --role moderator --region au --data-dir "$work/main-data" >/dev/null
+  export SOVEREEL_E2E_STAFF="us:e2e_support:$staff_password,global:e2e_platform:$staff_password,au:e2e_operator:$staff_password,au:e2e_moderator:$staff_password,au:e2e_moderator2:$staff_password"
 fi
 status=0
 if [ $# -gt 0 ]; then

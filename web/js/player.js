@@ -2,7 +2,7 @@
 // the wheel. It plays only the slide in view (muted until the viewer taps),
 // loads the next one ahead, and reports impressions, views and skips.
 
-import { api, describe } from './api.js';
+import { api, ApiError, describe } from './api.js';
 import { avatar, formatCount, h, richCaption, toast } from './dom.js';
 import { openDialog } from './dialog.js';
 import { flushEvents, track } from './events.js';
@@ -341,16 +341,20 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
   // menu always copies. A share is counted once it happened, and only for a
   // signed-in viewer (the server counts shares per user).
   async function share({ sheet = true } = {}) {
-    // Labelled content asks once before it spreads further (the DSA-style prompt).
-    if ((video.labels || []).some((l) => (typeof l === 'string' ? l : l?.kind) === 'unverified')
-      && !window.confirm('This video is labelled as unverified content. Share it anyway?')) return;
+    // Labelled content asks before it spreads further ("share anyway?"); the
+    // server asks too (409) when the label came after this page loaded.
+    let confirmed = false;
+    if ((video.labels || []).length) {
+      if (!(await shareAnyway((video.labels || []).map(labelText).join('; ')))) return;
+      confirmed = true;
+    }
     const link = `${location.origin}/v/${encodeURIComponent(video.id)}`;
     if (sheet && typeof navigator.share === 'function') {
       const data = { title: `@${handle} on Sovereel`, text: video.caption || `A video by @${handle}`, url: link };
       if (!navigator.canShare || navigator.canShare(data)) {
         try {
           await navigator.share(data);
-          countShare();
+          countShare(confirmed);
           return;
         } catch (err) {
           // Closing the sheet is a choice, not an error; any other failure falls back to copying.
@@ -358,7 +362,7 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
         }
       }
     }
-    if (await copyLink(link)) countShare();
+    if (await copyLink(link)) countShare(confirmed);
   }
 
   async function copyLink(link) {
@@ -374,10 +378,18 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
     }
   }
 
-  async function countShare() {
+  async function countShare(confirmed = false) {
     if (!ctx.session.me) return;
+    const path = `/v1/videos/${encodeURIComponent(video.id)}/shares`;
     try {
-      const answer = await api(`/v1/videos/${encodeURIComponent(video.id)}/shares`, { method: 'POST', body: {} });
+      let answer;
+      try {
+        answer = await api(path, { method: 'POST', body: confirmed ? { confirm: true } : {} });
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.type !== '/problems/share-confirmation-required') throw err;
+        if (!(await shareAnyway(err.detail))) return;
+        answer = await api(path, { method: 'POST', body: { confirm: true } });
+      }
       if (answer?.counts) {
         video.counts = { ...video.counts, ...answer.counts };
         shareCount.textContent = formatCount(video.counts.shares);
@@ -437,7 +449,8 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
     });
   });
 
-  const labels = (video.labels || []).map((l) => h('p', { class: 'label-banner' }, labelText(l)));
+  const labels = (video.labels || []).map((l) => h('p', { class: 'label-banner', 'data-label': l?.kind || '' },
+    labelText(l), l?.note ? h('span', { class: 'label-note' }, ` ${l.note}`) : null));
   const reason = item.reason ? h('p', { class: 'reason' }, icon('info', 16), ' ', item.reason) : null;
   const meta = h('div', { class: 'meta' },
     h('a', { class: 'author', href: `/@${encodeURIComponent(handle)}` }, `@${handle}`),
@@ -590,6 +603,23 @@ function labelText(label) {
   return label?.text || label?.kind || 'Label';
 }
 
+// A labelled video asks before it is shared: resolves true for "Share anyway".
+function shareAnyway(what) {
+  return new Promise((resolve) => {
+    let answer = false;
+    const yes = h('button', { type: 'button', class: 'button primary' }, 'Share anyway');
+    const no = h('button', { type: 'button', class: 'button' }, 'Don’t share');
+    const d = openDialog({
+      title: 'Share anyway?',
+      body: [h('p', {}, `This video is labelled: ${what}`), h('p', { class: 'muted' }, 'A moderator labelled it after a review. You can still share it.'), h('p', { class: 'actions' }, yes, ' ', no)],
+      onClose: () => resolve(answer),
+    });
+    yes.addEventListener('click', () => { answer = true; d.close(); });
+    no.addEventListener('click', () => d.close());
+    yes.focus();
+  });
+}
+
 async function whyThisVideo(video, item) {
   const body = h('div', {}, h('p', { role: 'status' }, 'Loading…'));
   openDialog({ title: 'Why you are seeing this video', body });
@@ -622,7 +652,7 @@ function report(video) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
-      await api('/v1/reports', { method: 'POST', fixedPath: true, body: { video_id: video.id, category: category.value, details: note.value } });
+      await api('/v1/reports', { method: 'POST', fixedPath: true, body: { target: { video_id: video.id }, category: category.value, note: note.value } });
       dialog.close();
       toast('Thanks. A moderator in the creator’s region will review it.');
     } catch (err) {

@@ -3,8 +3,10 @@
 //! signs up creators and viewers in all four regions, uploads a few hundred
 //! clips across a dozen hashtags, plays a viewing history so each demo
 //! viewer's For You is visibly personalised, runs a data export (a real,
-//! ledgered access by the custodian's operator), then serves and prints the
-//! address and the demo logins.
+//! ledgered access by the custodian's operator), makes staff accounts and
+//! works a little trust and safety (reports, a labelled video with its
+//! statement of reasons, an appeal waiting for a second moderator), then
+//! serves and prints the address and the demo logins.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -427,6 +429,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         api.call(reqwest::Method::POST, "/v1/me/exports", Some(token), None)
             .await?;
     }
+    let staff = seed_trust_and_safety(&app, &api).await?;
     app.snapshot_engines();
 
     println!("\nSovereel demo is running at http://{addr}/");
@@ -448,6 +451,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "  creators: {}",
         CREATORS.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
     );
+    println!("Staff logins at http://{addr}/staff (password: {PASSWORD}):");
+    for (region, handle, what) in &staff {
+        println!("  {handle:<14} region {region:<7} {what}");
+    }
     if args.seed_only {
         serving.abort();
         return Ok(());
@@ -455,4 +462,192 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("Press Ctrl-C to stop.");
     serving.await??;
     Ok(())
+}
+
+/// Staff for every region (two moderators, so an appeal can go to one who
+/// did not decide, and an operator) and one platform operator; then a few
+/// reports on an Australian creator's videos, one decided with a label and
+/// a statement of reasons, and the creator's appeal of it, waiting in the
+/// queue. Answers the staff logins to print.
+async fn seed_trust_and_safety(
+    app: &sovereel_server::App,
+    api: &Api,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let hash = sovereel_server::auth::hash_password(PASSWORD)?;
+    let mut logins = vec![];
+    let mut add = |region: &str, handle: String, org: &str, role: &str, what: &str| {
+        logins.push((region.to_string(), handle.clone(), what.to_string()));
+        (
+            region.to_string(),
+            handle,
+            org.to_string(),
+            role.to_string(),
+        )
+    };
+    let mut accounts = vec![];
+    for r in app.locals() {
+        let id = r.region().to_string();
+        accounts.push(add(
+            &id,
+            format!("mod_{id}"),
+            "custodian",
+            "moderator",
+            "moderator",
+        ));
+        accounts.push(add(
+            &id,
+            format!("mod2_{id}"),
+            "custodian",
+            "moderator",
+            "second moderator (appeals)",
+        ));
+        accounts.push(add(
+            &id,
+            format!("ops_{id}"),
+            "custodian",
+            "operator",
+            "operator (releases, data requests)",
+        ));
+    }
+    let platform_region = app
+        .config
+        .regions
+        .iter()
+        .find(|r| r.default)
+        .map(|r| r.id.clone())
+        .unwrap_or_else(|| "global".into());
+    accounts.push(add(
+        &platform_region,
+        "platform_ops".into(),
+        "platform",
+        "operator",
+        "platform operator (signs releases; aggregates only)",
+    ));
+    for (region, handle, org, role) in &accounts {
+        let plane = app
+            .local(region)
+            .ok_or_else(|| anyhow::anyhow!("region {region} is not served here"))?;
+        plane
+            .store()
+            .create_staff(&sovereel_store::StaffRecord {
+                id: format!("staff-{}", sovereel_model::random_hex(12)),
+                handle: handle.clone(),
+                org: org.clone(),
+                role: role.clone(),
+                password_hash: hash.clone(),
+                created_at: sovereel_model::now_millis(),
+            })
+            .await?;
+    }
+
+    // Viewers report two of outback_sam's videos (AU), one of them twice.
+    let login = |handle: &str| {
+        api.call(
+            reqwest::Method::POST,
+            "/v1/sessions",
+            None,
+            Some(json!({"handle": handle, "password": PASSWORD})),
+        )
+    };
+    let token = |v: &Value| v["token"].as_str().unwrap_or_default().to_string();
+    let creator = token(&login("outback_sam").await?);
+    let videos = api
+        .call(
+            reqwest::Method::GET,
+            "/v1/users/outback_sam/videos?limit=3",
+            None,
+            None,
+        )
+        .await?;
+    let ids: Vec<String> = videos["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    anyhow::ensure!(
+        ids.len() >= 2,
+        "outback_sam has fewer than two videos to report"
+    );
+    let mut case = String::new();
+    for (viewer, video, category) in [
+        ("demo_us", &ids[0], "misinformation"),
+        ("demo_nz", &ids[0], "misinformation"),
+        ("demo_global", &ids[1], "spam"),
+    ] {
+        let t = token(&login(viewer).await?);
+        let r = api
+            .call(
+                reqwest::Method::POST,
+                "/v1/reports",
+                Some(&t),
+                Some(json!({"target": {"video_id": video}, "category": category, "note": "Seeded by the demo"})),
+            )
+            .await?;
+        if video == &ids[0] {
+            case = r["case_id"].as_str().unwrap_or_default().to_string();
+        }
+    }
+    // The AU moderator labels the first video, with a statement of reasons.
+    let moderator = token(
+        &api.call(
+            reqwest::Method::POST,
+            "/v1/staff/sessions",
+            None,
+            Some(json!({"region": "au", "handle": "mod_au", "password": PASSWORD})),
+        )
+        .await?,
+    );
+    api.call(
+        reqwest::Method::POST,
+        &format!("/v1/staff/cases/{case}/assign"),
+        Some(&moderator),
+        None,
+    )
+    .await?;
+    api.call(
+        reqwest::Method::GET,
+        &format!("/v1/staff/cases/{case}/item"),
+        Some(&moderator),
+        None,
+    )
+    .await?;
+    api.call(
+        reqwest::Method::POST,
+        &format!("/v1/staff/cases/{case}/actions"),
+        Some(&moderator),
+        Some(json!({
+            "action": "label",
+            "label": "unverified",
+            "note": "The claim in this clip has not been checked by an independent source.",
+            "statement": {
+                "ground": "terms",
+                "reference": "Sovereel Community Guidelines §4 (misleading claims)",
+                "facts": "Two viewers reported the clip as misinformation; it states a claim as fact without any source.",
+                "automated": false
+            }
+        })),
+    )
+    .await?;
+    // The creator reads the statement and appeals; mod2_au can decide it.
+    let decisions = api
+        .call(
+            reqwest::Method::GET,
+            "/v1/me/decisions",
+            Some(&creator),
+            None,
+        )
+        .await?;
+    if let Some(id) = decisions["items"][0]["id"].as_str() {
+        api.call(
+            reqwest::Method::POST,
+            &format!("/v1/me/decisions/{id}/appeal"),
+            Some(&creator),
+            Some(json!({"text": "This is a joke clip, not a claim. Please look again."})),
+        )
+        .await?;
+    }
+    Ok(logins)
 }

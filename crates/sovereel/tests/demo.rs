@@ -34,6 +34,10 @@ fn demo_seeds_a_platform_in_every_region() {
         stdout.contains("Sovereel demo is running at http://127.0.0.1:"),
         "{stdout}"
     );
+    // Staff to sign in as, in every region, and the platform's operator.
+    for login in ["mod_au", "mod2_au", "ops_us", "mod_global", "platform_ops"] {
+        assert!(stdout.contains(login), "{login}: {stdout}");
+    }
     for region in ["us", "au", "nz", "global"] {
         assert!(
             stdout.contains(&format!("home region {region}")),

@@ -646,3 +646,603 @@ async fn a_moderator_plays_the_reported_video_while_the_case_is_theirs_and_open(
         "{log}"
     );
 }
+
+async fn decided_case(
+    app: &TestApp,
+    moderator: &str,
+    reporter: &str,
+    target: Value,
+    body: Value,
+) -> Value {
+    let (s, r) = report(app, reporter, target, "misinformation").await;
+    assert!(s.is_success(), "{r}");
+    let case = r["case_id"].as_str().unwrap().to_string();
+    take(app, moderator, &case).await;
+    let (s, done) = app
+        .call(
+            Method::POST,
+            &format!("/v1/staff/cases/{case}/actions"),
+            Some(moderator),
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{done}");
+    done
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_creator_gets_a_statement_appeals_and_a_second_moderator_restores() {
+    let app = spawn(Backend::Sqlite).await;
+    let creator = app.signup("appeal_creator", "AU").await;
+    let reporter = app.signup("appeal_reporter", "US").await;
+    let viewer = app.signup("appeal_viewer", "NZ").await;
+    let v = app
+        .upload_ready(&creator.token, "my garden #plants", "public")
+        .await;
+    let vid = v["id"].as_str().unwrap().to_string();
+    let (s, _) = app
+        .call(
+            Method::PUT,
+            &format!("/v1/videos/{vid}/like"),
+            Some(&viewer.token),
+            None,
+        )
+        .await;
+    assert!(s.is_success());
+    let first = staff(&app, "au", "ada_mod", "moderator").await;
+    let second = staff(&app, "au", "ben_mod", "moderator").await;
+    let done = decided_case(
+        &app,
+        &first,
+        &reporter.token,
+        json!({"video_id": vid}),
+        decision("remove", None),
+    )
+    .await;
+    let (s, b) = app
+        .get(&format!("/v1/videos/{vid}"), Some(&viewer.token))
+        .await;
+    assert_problem(s, &b, 404, "not-found");
+    let (_, own) = app
+        .get(&format!("/v1/videos/{vid}"), Some(&creator.token))
+        .await;
+    assert_eq!(own["state"], "removed", "the creator still sees it: {own}");
+
+    // The statement of reasons, with every DSA Art. 17 field.
+    let (s, mine) = app.get("/v1/me/decisions", Some(&creator.token)).await;
+    assert_eq!(s, StatusCode::OK, "{mine}");
+    let st = &mine["items"][0];
+    assert_eq!(st["id"], done["decision"]["id"]);
+    assert_eq!(st["decision"]["action"], "remove");
+    assert!(st["decision"]["text"].as_str().unwrap().contains("removed"));
+    assert_eq!(
+        st["territorial_scope"],
+        "worldwide: every region of Sovereel"
+    );
+    assert!(st["facts"].as_str().unwrap().contains("no evidence"));
+    assert_eq!(st["automated"], false);
+    assert!(
+        st["automated_text"]
+            .as_str()
+            .unwrap()
+            .contains("No automated means")
+    );
+    assert_eq!(st["ground"]["kind"], "terms");
+    assert!(st["ground"]["reference"].as_str().unwrap().contains("§4.2"));
+    assert!(st["redress"]["text"].as_str().unwrap().contains("appeal"));
+    assert_eq!(st["redress"]["can_appeal"], true);
+    assert_eq!(st["target"]["summary"], "my garden #plants");
+    assert!(st["ledger_index"].as_i64().unwrap() > 0);
+    let (_, theirs) = app.get("/v1/me/decisions", Some(&reporter.token)).await;
+    assert_eq!(theirs["items"], json!([]), "only the creator's own");
+
+    // Only the creator appeals, once.
+    let appeal_path = format!("/v1/me/decisions/{}/appeal", st["id"].as_str().unwrap());
+    let (s, b) = app
+        .call(
+            Method::POST,
+            &appeal_path,
+            Some(&reporter.token),
+            Some(json!({"text": "mine?"})),
+        )
+        .await;
+    assert_problem(s, &b, 404, "not-found");
+    let (s, b) = app
+        .call(
+            Method::POST,
+            &appeal_path,
+            Some(&creator.token),
+            Some(json!({"text": ""})),
+        )
+        .await;
+    assert_problem(s, &b, 422, "invalid-field");
+    let (s, appeal) = app
+        .call(
+            Method::POST,
+            &appeal_path,
+            Some(&creator.token),
+            Some(json!({"text": "These are my tomatoes, not a cure."})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{appeal}");
+    let (s, b) = app
+        .call(
+            Method::POST,
+            &appeal_path,
+            Some(&creator.token),
+            Some(json!({"text": "again"})),
+        )
+        .await;
+    assert_problem(s, &b, 409, "conflict");
+    let appeal_case = appeal["case_id"].as_str().unwrap().to_string();
+
+    // In the same queue; the moderator who decided may not decide it.
+    let q = queue(&app, &second, "").await;
+    let listed = q["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == appeal_case.as_str())
+        .unwrap();
+    assert_eq!(listed["kind"], "appeal");
+    assert_eq!(
+        listed["appeal"]["text"],
+        "These are my tomatoes, not a cure."
+    );
+    let (s, b) = app
+        .call(
+            Method::POST,
+            &format!("/v1/staff/cases/{appeal_case}/assign"),
+            Some(&first),
+            None,
+        )
+        .await;
+    assert_problem(s, &b, 403, "forbidden");
+    take(&app, &second, &appeal_case).await;
+    let (s, item) = app
+        .get(
+            &format!("/v1/staff/cases/{appeal_case}/item"),
+            Some(&second),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{item}");
+    assert_eq!(item["appealed"]["decision"]["action"], "remove");
+    assert_eq!(item["actions"], json!(["uphold", "reverse"]));
+    let (s, b) = app
+        .call(
+            Method::POST,
+            &format!("/v1/staff/cases/{appeal_case}/actions"),
+            Some(&second),
+            Some(decision("label", Some("graphic"))),
+        )
+        .await;
+    assert_problem(s, &b, 422, "invalid-field");
+    let (s, reversed) = app
+        .call(
+            Method::POST,
+            &format!("/v1/staff/cases/{appeal_case}/actions"),
+            Some(&second),
+            Some(decision("reverse", None)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{reversed}");
+
+    // Restored, whole: public again with its like, the decision reversed.
+    let (s, back) = app
+        .get(&format!("/v1/videos/{vid}"), Some(&viewer.token))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{back}");
+    assert_eq!(back["state"], "ready");
+    assert_eq!(back["counts"]["likes"], 1);
+    assert_eq!(back["liked_by_me"], true);
+    let (_, mine) = app.get("/v1/me/decisions", Some(&creator.token)).await;
+    let items = mine["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{mine}");
+    assert_eq!(items[0]["decision"]["action"], "reverse");
+    let original = items.iter().find(|d| d["id"] == st["id"]).unwrap();
+    assert!(original["reversed_at"].is_string());
+    assert_eq!(original["redress"]["appeal"]["outcome"], "reverse");
+    assert_eq!(original["redress"]["can_appeal"], false);
+
+    // Every step is on the ledger.
+    let steps: Vec<String> = ledger_entries(&app, "au")
+        .await
+        .iter()
+        .filter(|e| e["kind"] == "moderation")
+        .map(|e| e["step"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(steps, ["report", "decision", "appeal", "appeal_decision"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_are_deleted_by_their_author_or_the_video_owner_only() {
+    let app = spawn(Backend::Sqlite).await;
+    let owner = app.signup("cm_owner", "AU").await;
+    let author = app.signup("cm_author", "US").await;
+    let other = app.signup("cm_other", "NZ").await;
+    let v = app
+        .upload_ready(&owner.token, "talk to me #chat", "public")
+        .await;
+    let vid = v["id"].as_str().unwrap().to_string();
+    let (_, a) = post_comment(&app, &author.token, &vid, "first!", None).await;
+    let (_, b) = post_comment(&app, &author.token, &vid, "rude words", None).await;
+    let (_, reply) = post_comment(&app, &other.token, &vid, "a reply", b["id"].as_str()).await;
+    let (_, c) = post_comment(&app, &other.token, &vid, "mine", None).await;
+    let del = |token: &str, id: &str| delete_comment(&app, &vid, token.to_string(), id.to_string());
+    let ids = |list: &Value| -> Vec<String> {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Someone else's comment on someone else's video: not found.
+    let (s, body) = del(&other.token, a["id"].as_str().unwrap()).await;
+    assert_problem(s, &body, 404, "not-found");
+    let (s, body) = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/videos/{vid}/comments/{}", a["id"].as_str().unwrap()),
+            None,
+            None,
+        )
+        .await;
+    assert_problem(s, &body, 401, "unauthorized");
+    // The author deletes their own; the owner deletes one on their video,
+    // and its reply goes with it.
+    let (s, _) = del(&author.token, a["id"].as_str().unwrap()).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = del(&owner.token, b["id"].as_str().unwrap()).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, list) = app.get(&format!("/v1/videos/{vid}/comments"), None).await;
+    assert_eq!(ids(&list), [c["id"].as_str().unwrap().to_string()]);
+    let (_, replies) = app
+        .get(
+            &format!(
+                "/v1/videos/{vid}/comments?parent_id={}",
+                b["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert!(
+        !replies.to_string().contains(reply["id"].as_str().unwrap()),
+        "{replies}"
+    );
+    let (_, video) = app.get(&format!("/v1/videos/{vid}"), None).await;
+    assert_eq!(video["counts"]["comments"], 1, "{video}");
+    // Deleted is gone: a second delete finds nothing.
+    let (s, body) = del(&author.token, a["id"].as_str().unwrap()).await;
+    assert_problem(s, &body, 404, "not-found");
+    // A reported comment, removed by a moderator, goes the same way.
+    let moderator = staff(&app, "nz", "nia_mod", "moderator").await;
+    decided_case(
+        &app,
+        &moderator,
+        &author.token,
+        json!({"comment_id": c["id"]}),
+        decision("remove", None),
+    )
+    .await;
+    let (_, list) = app.get(&format!("/v1/videos/{vid}/comments"), None).await;
+    assert!(ids(&list).is_empty(), "{list}");
+    let (_, mine) = app.get("/v1/me/decisions", Some(&other.token)).await;
+    assert_eq!(mine["items"][0]["target"]["summary"], "mine");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interventions_are_decisions_and_why_names_a_promotion() {
+    let app = spawn(Backend::Sqlite).await;
+    let creator = app.signup("iv_creator", "AU").await;
+    let viewer = app.signup("iv_viewer", "US").await;
+    let v = app
+        .upload_ready(&creator.token, "worth seeing #local", "public")
+        .await;
+    let vid = v["id"].as_str().unwrap().to_string();
+    let moderator = staff(&app, "au", "ivy_mod", "moderator").await;
+    let us_moderator = staff(&app, "us", "ulf_mod", "moderator").await;
+    let support = staff(&app, "au", "sid_support", "support").await;
+    let body = |action: &str| json!({"target": {"video_id": vid}, "action": action, "statement": {"ground": "terms", "reference": "Editorial policy §2 (local voices)", "facts": "A local creator's first video about the region's news."}});
+    for (token, status) in [(&support, 403), (&us_moderator, 404)] {
+        let (s, b) = app
+            .call(
+                Method::POST,
+                "/v1/staff/interventions",
+                Some(token),
+                Some(body("promote")),
+            )
+            .await;
+        assert_eq!(s.as_u16(), status, "{b}");
+    }
+    let (s, b) = app
+        .call(
+            Method::POST,
+            "/v1/staff/interventions",
+            Some(&moderator),
+            Some(body("label")),
+        )
+        .await;
+    assert_problem(s, &b, 422, "invalid-field");
+    let (s, done) = app
+        .call(
+            Method::POST,
+            "/v1/staff/interventions",
+            Some(&moderator),
+            Some(body("promote")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{done}");
+    assert_eq!(done["case"]["kind"], "intervention");
+    assert_eq!(done["case"]["state"], "closed");
+    let (s, why) = app
+        .get(&format!("/v1/videos/{vid}/why"), Some(&viewer.token))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{why}");
+    assert!(
+        why["reason"]
+            .as_str()
+            .unwrap()
+            .contains("editorial decision"),
+        "{why}"
+    );
+    let entries = ledger_entries(&app, "au").await;
+    let e = entries
+        .iter()
+        .find(|e| e["kind"] == "moderation" && e["action"] == "promote")
+        .unwrap();
+    assert_eq!(e["reference"], "Editorial policy §2 (local voices)");
+    // Promotion is not a label: viewers see none, For You may show it.
+    let (_, seen) = app.get(&format!("/v1/videos/{vid}"), None).await;
+    assert_eq!(seen["labels"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_offers_each_role_only_what_the_policy_allows() {
+    let app = spawn(Backend::Sqlite).await;
+    let hash = sovereel_server::auth::hash_password("staff password long").unwrap();
+    app.app
+        .local("global")
+        .unwrap()
+        .store()
+        .create_staff(&StaffRecord {
+            id: "staff-pat".into(),
+            handle: "pat".into(),
+            org: "platform".into(),
+            role: "operator".into(),
+            password_hash: hash,
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    let (_, p) = app
+        .call(
+            Method::POST,
+            "/v1/staff/sessions",
+            None,
+            Some(json!({"region": "global", "handle": "pat", "password": "staff password long"})),
+        )
+        .await;
+    let platform = p["token"].as_str().unwrap().to_string();
+    let moderator = staff(&app, "au", "mo", "moderator").await;
+    let support = staff(&app, "au", "su", "support").await;
+    let operator = staff(&app, "au", "op", "operator").await;
+    let may = |v: &Value| -> Vec<String> {
+        v["may"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, on)| on.as_bool().unwrap())
+            .map(|(k, _)| k.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    // Aggregates (k-anonymity 50) are open to all staff by the policy.
+    for (token, want) in [
+        (&moderator, vec!["aggregates", "cases"]),
+        (&support, vec!["account_status", "aggregates"]),
+        (
+            &operator,
+            vec!["aggregates", "approve_releases", "data_requests"],
+        ),
+        (&platform, vec!["aggregates", "publish_releases"]),
+    ] {
+        let (s, me) = app.get("/v1/staff/me", Some(token)).await;
+        assert_eq!(s, StatusCode::OK, "{me}");
+        assert_eq!(may(&me), want, "{me}");
+    }
+    // What the console does not offer a moderator, the policy refuses, so
+    // offering it would only leave denials in users' access logs.
+    let user = app.signup("console_subject", "AU").await;
+    let (s, b) = app
+        .get("/v1/staff/users/console_subject/status", Some(&moderator))
+        .await;
+    assert_problem(s, &b, 403, "forbidden");
+    let (s, _) = app
+        .get("/v1/staff/users/console_subject/status", Some(&support))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, b) = app.get("/v1/staff/cases", Some(&support)).await;
+    assert_problem(s, &b, 403, "forbidden");
+    let _ = user;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_transparency_report_is_recomputed_from_the_log_alone() {
+    let app = spawn(Backend::Sqlite).await;
+    let creator = app.signup("tr_creator", "AU").await;
+    let reporter = app.signup("tr_reporter", "US").await;
+    let moderator = staff(&app, "au", "tess_mod", "moderator").await;
+    let second = staff(&app, "au", "tom_mod", "moderator").await;
+    let mut ids = vec![];
+    for caption in ["one #tr", "two #tr", "three #tr"] {
+        let v = app.upload_ready(&creator.token, caption, "public").await;
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    decided_case(
+        &app,
+        &moderator,
+        &reporter.token,
+        json!({"video_id": ids[0]}),
+        decision("label", Some("misleading")),
+    )
+    .await;
+    let removed = decided_case(
+        &app,
+        &moderator,
+        &reporter.token,
+        json!({"video_id": ids[1]}),
+        decision("remove", None),
+    )
+    .await;
+    decided_case(
+        &app,
+        &moderator,
+        &reporter.token,
+        json!({"video_id": ids[2]}),
+        decision("dismiss", None),
+    )
+    .await;
+    let (_, appeal) = app
+        .call(
+            Method::POST,
+            &format!(
+                "/v1/me/decisions/{}/appeal",
+                removed["decision"]["id"].as_str().unwrap()
+            ),
+            Some(&creator.token),
+            Some(json!({"text": "please look again"})),
+        )
+        .await;
+    let appeal_case = appeal["case_id"].as_str().unwrap().to_string();
+    take(&app, &second, &appeal_case).await;
+    let (s, _) = app
+        .call(
+            Method::POST,
+            &format!("/v1/staff/cases/{appeal_case}/actions"),
+            Some(&second),
+            Some(decision("uphold", None)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, answer) = app.get("/v1/transparency/report?region=au", None).await;
+    assert_eq!(s, StatusCode::OK, "{answer}");
+    let region = &answer["regions"][0];
+    let report = &region["report"];
+    // The figures equal the ledger's own entries over the report's range.
+    let entries = ledger_entries(&app, "au").await;
+    let size = report["tree_size"].as_u64().unwrap() as usize;
+    let range = &report["range"];
+    let (start, end) = (
+        range["start"].as_u64().unwrap() as usize,
+        range["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!((start, end), (0, size));
+    let covered = &entries[start..end];
+    let count = |f: &dyn Fn(&Value) -> bool| covered.iter().filter(|e| f(e)).count() as u64;
+    let d = &report["decisions"];
+    assert_eq!(d["total"]["value"], 3);
+    assert_eq!(
+        d["total"]["value"].as_u64().unwrap(),
+        count(&|e| e["kind"] == "moderation" && e["step"] == "decision")
+    );
+    for action in ["label", "remove", "dismiss"] {
+        assert_eq!(d["by_action"][action]["value"], 1, "{d}");
+        assert_eq!(d["by_action"][action]["range"], *range);
+    }
+    assert_eq!(d["by_category"]["misinformation"]["value"], 3);
+    assert_eq!(d["by_ground"]["terms"]["value"], 3);
+    assert_eq!(d["by_automation"]["manual"]["value"], 3);
+    assert!(d["median_seconds_to_decision"]["value"].is_u64());
+    assert_eq!(report["appeals"]["received"]["value"], 1);
+    assert_eq!(report["appeals"]["upheld"]["value"], 1);
+    assert_eq!(report["appeals"]["reversed"]["value"], 0);
+    assert_eq!(
+        report["staff_accesses"]["custodian:moderator"]["value"]
+            .as_u64()
+            .unwrap(),
+        count(&|e| e["kind"] == "access"
+            && e["decision"] == "allow"
+            && e["principal"]["role"] == "moderator")
+    );
+    assert_eq!(
+        report["egress_batches"]["value"].as_u64().unwrap(),
+        count(&|e| e["kind"] == "egress")
+    );
+    assert_eq!(
+        report["releases"]["value"].as_u64().unwrap(),
+        count(&|e| e["kind"] == "release")
+    );
+
+    // The auditor's tool, from the log and its key alone, agrees.
+    let log = app.url(region["log_url"].as_str().unwrap());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sovereel"))
+        .args(["audit", "report", "--log", log.trim_end_matches('/')])
+        .args(["--vkey", region["vkey"].as_str().unwrap()])
+        .args(["--size", &size.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recomputed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(&recomputed, report);
+    // A period that ends before anything happened counts nothing.
+    let (_, early) = app
+        .get("/v1/transparency/report?region=au&to=2001-01-01", None)
+        .await;
+    assert_eq!(
+        early["regions"][0]["report"]["decisions"]["total"]["value"],
+        0
+    );
+    for bad in [
+        "?from=yesterday",
+        "?region=mars",
+        "?from=2030-01-02&to=2030-01-01",
+    ] {
+        let (s, b) = app
+            .get(&format!("/v1/transparency/report{bad}"), None)
+            .await;
+        assert_eq!(s.as_u16() / 100, 4, "{bad}: {b}");
+        assert!(b["type"].as_str().unwrap().starts_with("/problems/"));
+    }
+}
+
+async fn post_comment(
+    app: &TestApp,
+    token: &str,
+    vid: &str,
+    text: &str,
+    parent: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut body = json!({"text": text});
+    if let Some(p) = parent {
+        body["parent_id"] = json!(p);
+    }
+    app.call(
+        Method::POST,
+        &format!("/v1/videos/{vid}/comments"),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+async fn delete_comment(
+    app: &TestApp,
+    vid: &str,
+    token: String,
+    id: String,
+) -> (StatusCode, Value) {
+    app.call(
+        Method::DELETE,
+        &format!("/v1/videos/{vid}/comments/{id}"),
+        Some(&token),
+        None,
+    )
+    .await
+}

@@ -39,6 +39,7 @@ const OPTIONAL_ENDPOINTS = [
   'GET /v1/transparency', 'GET /v1/me/access-log', 'POST /v1/me/exports', 'DELETE /v1/me',
   'POST /v1/me/for-you/reset', 'GET /v1/me/follow-requests', 'GET /v1/regions', 'GET /v1/countries',
   'GET /v1/server', 'POST /v1/reports', 'GET /v1/staff/cases', 'GET /log/us/checkpoint', 'GET /log/us/vkey',
+  'GET /v1/transparency/report', 'GET /v1/staff/me', 'GET /v1/me/decisions',
 ];
 
 function endpointPattern(endpoint) {

@@ -3,7 +3,7 @@
 // passes them as SOVEREEL_E2E_STAFF=region:handle:password,…
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiClient, assertNoConsoleErrors, launch, makeClip, needs, openPage, PHONE, uniqueHandle } from '../lib/harness.mjs';
+import { ApiClient, assertNoConsoleErrors, launch, needs, openPage, PHONE, uniqueHandle } from '../lib/harness.mjs';
 
 let browser;
 before(async () => {
@@ -79,29 +79,4 @@ test('a custodian operator sees the releases, and a bad release note is refused 
   await page.context().close();
 });
 
-test('a moderator takes a reported case, reads the item and labels it with a statement of reasons', async (t) => {
-  const moderator = accounts.find((a) => a.handle === 'e2e_moderator');
-  if (!moderator) return t.skip('no moderator account given');
-  if (!(await needs(t, ['POST /v1/reports', 'GET /v1/staff/cases']))) return;
-  const creator = await new ApiClient().signUp(uniqueHandle('claims'), 'AU');
-  const clip = makeClip('claim', { color: 'darkred', seconds: 1 });
-  const video = await creator.upload(clip, 'Miracle cure, no evidence #health');
-  const reporter = await new ApiClient().signUp(uniqueHandle('reporter'), 'US');
-  await reporter.call('POST', '/v1/reports', { video_id: video.id, category: 'misinformation', details: 'claims a cure' });
-
-  const page = await openPage(browser);
-  await signIn(page, moderator);
-  await page.getByRole('heading', { name: 'Moderation queue' }).waitFor();
-  const row = page.locator('li.case', { hasText: video.id });
-  await row.getByRole('button', { name: 'Take case' }).click();
-  await row.getByText('Miracle cure, no evidence #health').waitFor();
-  await row.getByLabel('Action').selectOption('label');
-  await row.getByLabel('Ground (the rule or law)').fill('Terms 4.2: health misinformation');
-  await row.getByLabel('Facts relied on').fill('The video claims a cure with no evidence.');
-  await row.getByRole('button', { name: 'Act on the case' }).click();
-  await page.getByText(/Case closed; recorded as ledger entry \d+/).waitFor();
-  const after = await reporter.call('GET', `/v1/videos/${encodeURIComponent(video.id)}`);
-  assert.deepEqual(after.labels, ['misinformation']);
-  assertNoConsoleErrors(assert, page);
-  await page.context().close();
-});
+// Moderators' work in the console: specs/moderation.spec.mjs.

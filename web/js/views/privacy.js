@@ -15,6 +15,9 @@ export async function render(root, _params, ctx) {
     h('p', { class: 'muted' }, 'Your personal data is stored and processed only in your home region, encrypted with a key that region’s custodian holds.')));
   describeHome(me, home);
 
+  page.append(h('section', { 'aria-labelledby': 'decisions-title', class: 'card' },
+    h('h2', { id: 'decisions-title' }, 'Decisions about my content'),
+    h('p', {}, 'Moderation decisions about what you posted, with their reasons, and your appeals: ', h('a', { href: '/decisions' }, 'see your decisions'), '.')));
   page.append(exportSection(me));
   page.append(accessSection());
   page.append(await deleteSection(me, ctx));

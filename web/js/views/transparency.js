@@ -37,6 +37,45 @@ export async function render(root) {
     return owner ? `${owner.custodian} (${owner.name})` : name;
   };
   list.replaceChildren(...regions.map((r) => regionCard(r, witnessKeys, label)));
+  page.append(reportSection());
+}
+
+// The transparency report: figures about moderation, staff access, data
+// requests, egress and releases, computed from each region's log; each
+// names the range of log entries it counts, and an auditor recomputes it
+// with `sovereel audit report`.
+function reportSection() {
+  const out = h('div', { 'aria-live': 'polite' }, h('p', { role: 'status' }, 'Computing the report from the logs…'));
+  const section = h('section', { class: 'card', 'aria-labelledby': 'report-title' },
+    h('h2', { id: 'report-title' }, 'Transparency report'),
+    h('p', { class: 'muted' }, 'Every figure is counted from the region’s public log and names the entries it counts. Anyone can recompute it from the log alone.'), out);
+  api('/v1/transparency/report', { auth: false, fixedPath: true }).then((answer) => {
+    out.replaceChildren(...(answer?.regions || []).map(regionReport));
+  }).catch((err) => out.replaceChildren(failure(describe(err), err)));
+  return section;
+}
+
+function regionReport(r) {
+  const rep = r.report;
+  const range = (f) => `entries ${f.range.start}–${Math.max(f.range.start, f.range.end - 1)}`;
+  const row = (name, f) => h('tr', {}, h('th', { scope: 'row' }, name), h('td', {}, String(f.value)), h('td', { class: 'muted small' }, range(f)));
+  const rows = (prefix, m) => Object.entries(m || {}).map(([k, f]) => row(`${prefix}: ${k.replace('_', ' ')}`, f));
+  const d = rep.decisions;
+  const median = d.median_seconds_to_decision;
+  return h('article', { class: 'region-report', 'aria-labelledby': `report-${r.region}` },
+    h('h3', { id: `report-${r.region}` }, `${r.name || r.region} (${r.custodian})`),
+    h('table', { class: 'report-figures' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Figure'), h('th', { scope: 'col' }, 'Count'), h('th', { scope: 'col' }, 'From the log'))),
+      h('tbody', {},
+        row('Reports received', rep.reports),
+        row('Decisions', d.total),
+        rows('By action', d.by_action), rows('By category', d.by_category), rows('By ground', d.by_ground), rows('By means', d.by_automation),
+        median ? row('Median seconds to decision', median) : null,
+        row('Appeals', rep.appeals.received), row('Appeals decided', rep.appeals.decided),
+        row('Decisions upheld', rep.appeals.upheld), row('Decisions reversed', rep.appeals.reversed),
+        rows('Staff accesses', rep.staff_accesses), rows('Staff refused', rep.staff_denials),
+        row('Data requests', rep.data_requests), row('Egress batches', rep.egress_batches), row('Release steps', rep.releases))),
+    h('p', { class: 'small' }, 'Recompute: ', h('code', {}, `sovereel audit report --log ${location.origin}${r.log_url} --vkey '${r.vkey}' --size ${rep.tree_size}`)));
 }
 
 function regionCard(region, witnessKeys = [], label = (name) => name) {

@@ -8,6 +8,7 @@ pub mod moderation;
 pub mod search;
 pub mod social;
 pub mod staff;
+pub mod staff_console;
 pub mod transparency;
 pub mod transparency_report;
 pub mod videos;
@@ -108,6 +109,7 @@ pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenA
         .routes(routes!(decisions::my_decisions))
         .routes(routes!(decisions::appeal))
         .routes(routes!(transparency_report::report))
+        .routes(routes!(staff_console::me))
         .routes(routes!(staff::approve_release))
         .routes(routes!(transparency::transparency))
         .layer(DefaultBodyLimit::max(json_limit))
