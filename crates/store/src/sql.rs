@@ -489,6 +489,12 @@ macro_rules! impl_stores {
 
         #[async_trait]
         impl Accounts for SqlRegion<$DB> {
+            async fn user_ids(&self, after: Option<&str>, limit: i64) -> Result<Vec<String>> {
+                let rows = sqlx::query("SELECT id FROM users WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after.unwrap_or("")).bind(limit).fetch_all(&self.reader).await?;
+                Ok(rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?)
+            }
+
             async fn create_user(&self, u: &UserRecord, outbox: &[OutboxItem]) -> Result<()> {
                 let mut tx = self.writer.begin().await?;
                 let res = sqlx::query(&format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"))
@@ -647,6 +653,12 @@ macro_rules! impl_stores {
                 sqlx::query("INSERT INTO staff_sessions (token_hash, staff_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
                     .bind(token_hash).bind(staff_id).bind(now).bind(expires_at).execute(&self.writer).await?;
                 Ok(())
+            }
+
+            async fn end_staff_sessions_except(&self, keep_org: &str) -> Result<u64> {
+                let r = sqlx::query("DELETE FROM staff_sessions WHERE staff_id IN (SELECT id FROM staff WHERE org <> 'platform' AND org <> $1)")
+                    .bind(keep_org).execute(&self.writer).await?;
+                Ok(r.rows_affected())
             }
 
             async fn delete_staff_session(&self, token_hash: &str) -> Result<()> {

@@ -14,6 +14,9 @@ pub trait Accounts: Send + Sync {
     async fn create_user(&self, user: &UserRecord, outbox: &[OutboxItem]) -> Result<()>;
     async fn user(&self, id: &str) -> Result<Option<UserRecord>>;
     async fn user_by_handle(&self, handle: &str) -> Result<Option<UserRecord>>;
+    /// Ids of every user homed here, in id order, after `after` (for the
+    /// region-wide steps of its lifecycle: notices, exports, wind-down).
+    async fn user_ids(&self, after: Option<&str>, limit: i64) -> Result<Vec<String>>;
     async fn update_profile(
         &self,
         id: &str,
@@ -70,6 +73,10 @@ pub trait Staff: Send + Sync {
     ) -> Result<()>;
     async fn staff_session(&self, token_hash: &str, now: i64) -> Result<Option<StaffRecord>>;
     async fn delete_staff_session(&self, token_hash: &str) -> Result<()>;
+    /// Ends the session of every staff member of this region but the
+    /// platform's and those of `keep_org` (a hand-over: the outgoing
+    /// custodian's staff lose access at once). Answers how many ended.
+    async fn end_staff_sessions_except(&self, keep_org: &str) -> Result<u64>;
 }
 
 /// Counts shown above the moderation queue.
