@@ -122,7 +122,6 @@ impl Cluster {
             .arg(format!("exec {}", self.roles[role]))
             .env("SOVEREEL_LIMITS__DELETION_GRACE_SECS", "0")
             .env("SOVEREEL_LOG", "warn")
-            .env("SOVEREEL_LIMITS__RATES__ENABLED", "false")
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
