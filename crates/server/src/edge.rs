@@ -194,6 +194,9 @@ async fn forward(
     if method == Method::GET && path == "/v1/transparency" {
         return transparency(&edge).await;
     }
+    if method == Method::GET && path == "/v1/transparency/report" {
+        return transparency_report(&edge, req.uri().query().unwrap_or_default()).await;
+    }
     let (parts, body) = req.into_parts();
     // The body decides the home for a sign-up and for log-ins.
     let routed_by_body = method == Method::POST
@@ -332,6 +335,81 @@ async fn transparency(edge: &EdgeState) -> Response {
             Some(list) => regions.extend(list.iter().cloned()),
             None => unavailable.push(id),
         }
+    }
+    let body = serde_json::json!({"regions": regions, "unavailable": unavailable});
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The transparency report: each region computes its own from its own log.
+/// With `region=` the edge asks that region; without, every region (each
+/// with its own `region=`), and lists the answers together. A region's
+/// refusal of the query (a malformed period) is answered as it is.
+async fn transparency_report(edge: &EdgeState, query: &str) -> Response {
+    let named = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("region="))
+        .map(str::to_string);
+    let asked: Vec<(String, String)> = match &named {
+        Some(r) => match edge.regions.get(r) {
+            Some(url) => vec![(r.clone(), format!("{url}/v1/transparency/report?{query}"))],
+            None => {
+                return ApiError::new(Kind::NotFound, "no such region here").into_response();
+            }
+        },
+        None => edge
+            .regions
+            .iter()
+            .map(|(id, url)| {
+                let sep = if query.is_empty() { "" } else { "&" };
+                (
+                    id.clone(),
+                    format!("{url}/v1/transparency/report?region={id}{sep}{query}"),
+                )
+            })
+            .collect(),
+    };
+    let asks = asked.into_iter().map(|(id, url)| async move {
+        let r = edge
+            .client
+            .get(url)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await;
+        match r {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let body = r.bytes().await.unwrap_or_default();
+                (id, Some((status, body)))
+            }
+            Err(_) => (id, None),
+        }
+    });
+    let mut regions = vec![];
+    let mut unavailable = vec![];
+    for (id, answer) in futures::future::join_all(asks).await {
+        match answer {
+            Some((200, body)) => {
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                regions.extend(v["regions"].as_array().cloned().unwrap_or_default());
+            }
+            // A refused query is the same refusal from every region.
+            Some((status, body)) if (400..500).contains(&status) => {
+                return (
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                    [(header::CONTENT_TYPE, "application/problem+json")],
+                    body,
+                )
+                    .into_response();
+            }
+            _ => unavailable.push(id),
+        }
+    }
+    if named.is_some() && regions.is_empty() {
+        return ApiError::region_unavailable(named.as_deref().unwrap_or_default()).into_response();
     }
     let body = serde_json::json!({"regions": regions, "unavailable": unavailable});
     (

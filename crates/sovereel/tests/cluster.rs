@@ -122,6 +122,7 @@ impl Cluster {
             .arg(format!("exec {}", self.roles[role]))
             .env("SOVEREEL_LIMITS__DELETION_GRACE_SECS", "0")
             .env("SOVEREEL_LOG", "warn")
+            .env("SOVEREEL_LIMITS__RATES__ENABLED", "false")
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -401,6 +402,29 @@ async fn split_deployment_story_residency_custody_and_failure() {
         .collect();
     ids.sort();
     assert_eq!(ids, ["au", "global", "nz", "us"], "{t}");
+
+    // A US viewer reports the AU video: the report stays in us, the case
+    // opens in au (a plane call), and each region's transparency report,
+    // gathered by the edge, counts its own log.
+    let (s, r) = e(0)
+        .call(
+            Method::POST,
+            "/v1/reports",
+            Some(&us.token),
+            Some(json!({"target": {"video_id": id}, "category": "spam"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert!(r["case_id"].as_str().unwrap().starts_with("au_"), "{r}");
+    let (s, report) = e(1).get("/v1/transparency/report", None).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    let regions = report["regions"].as_array().unwrap();
+    assert_eq!(regions.len(), 4, "{report}");
+    let au_report = regions.iter().find(|r| r["region"] == "au").unwrap();
+    assert_eq!(au_report["report"]["reports"]["value"], 1, "{au_report}");
+    let (s, one) = e(0).get("/v1/transparency/report?region=nz", None).await;
+    assert_eq!(s, StatusCode::OK, "{one}");
+    assert_eq!(one["regions"][0]["region"], "nz");
 
     // Export.
     let (s, job) = e(0)
