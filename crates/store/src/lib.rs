@@ -28,6 +28,8 @@ pub use inbox::{
 };
 pub use outbox::{Change, OutboxItem, PendingChange, Target};
 pub use records::*;
+pub use sql::bulk::{BulkDirectory, BulkLoad, BulkRegion, NewFollow};
+pub use sql::counting::{Counting, OPENED, SERVED};
 pub use sql::{Backend, SqlCatalog, SqlRegion, open_catalog, open_region};
 pub use traits::*;
 

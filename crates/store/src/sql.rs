@@ -20,6 +20,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Postgres, Row, Sqlite};
 
+pub(crate) mod bulk;
+
 use crate::outbox::{Change, OutboxItem, PendingChange, Target};
 use crate::records::*;
 use crate::traits::*;
@@ -50,6 +52,8 @@ impl Backend {
         }
     }
 }
+
+pub(crate) mod counting;
 
 pub struct SqlRegion<DB: sqlx::Database> {
     pub(crate) writer: Pool<DB>,
@@ -537,6 +541,7 @@ macro_rules! impl_stores {
                 tx.commit().await?;
                 Ok(user)
             }
+
         }
 
         #[async_trait]

@@ -329,10 +329,13 @@ pub trait RegionStore:
     + Social
     + Comments
     + Events
+    + crate::Counting
     + crate::Inbox
     + crate::Credentials
     + Outbox
     + ApplyChanges
+    + crate::BulkLoad
+    + crate::BulkRegion
 {
 }
 
@@ -384,4 +387,7 @@ pub trait Catalog: Send + Sync {
 }
 
 /// The public catalog.
-pub trait CatalogStore: Directory + Catalog + Comments + ApplyChanges + Compact {}
+pub trait CatalogStore:
+    Directory + Catalog + Comments + ApplyChanges + Compact + crate::BulkLoad + crate::BulkDirectory
+{
+}

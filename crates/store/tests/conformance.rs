@@ -659,6 +659,67 @@ async fn events_and_seen(f: Fixture) {
     assert!(f.region.seen_videos("us_b", 10).await.unwrap().is_empty());
 }
 
+/// What a region-wide lifecycle step reads: every user homed here, paged
+/// in id order, and the staff sessions a hand-over ends.
+async fn users_listed_and_staff_sessions_ended(f: Fixture) {
+    for (id, handle) in [("us_c", "carol"), ("us_a", "alice"), ("us_b", "bob")] {
+        let u = user(id, handle);
+        f.region.create_user(&u, &[]).await.unwrap();
+    }
+    assert_eq!(
+        f.region.user_ids(None, 2).await.unwrap(),
+        vec!["us_a".to_string(), "us_b".to_string()]
+    );
+    assert_eq!(
+        f.region.user_ids(Some("us_b"), 2).await.unwrap(),
+        vec!["us_c".to_string()]
+    );
+    assert!(f.region.user_ids(Some("us_c"), 2).await.unwrap().is_empty());
+
+    for (id, org) in [
+        ("s-old", "custodian"),
+        ("s-older", "custodian:First Trust"),
+        ("s-new", "custodian:Next Trust"),
+        ("s-platform", "platform"),
+    ] {
+        f.region
+            .create_staff(&StaffRecord {
+                id: id.into(),
+                handle: id.replace('-', "_"),
+                org: org.into(),
+                role: "operator".into(),
+                password_hash: "x".into(),
+                created_at: 1,
+            })
+            .await
+            .unwrap();
+        f.region
+            .create_staff_session(&format!("t-{id}"), id, 1, 100)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        f.region
+            .end_staff_sessions_except("custodian:Next Trust")
+            .await
+            .unwrap(),
+        2
+    );
+    for (id, live) in [
+        ("s-old", false),
+        ("s-older", false),
+        ("s-new", true),
+        ("s-platform", true),
+    ] {
+        let st = f
+            .region
+            .staff_session(&format!("t-{id}"), 50)
+            .await
+            .unwrap();
+        assert_eq!(st.is_some(), live, "{id}");
+    }
+}
+
 fn note(
     id: &str,
     to: &str,
@@ -1048,67 +1109,6 @@ async fn password_change_ends_other_sessions(f: Fixture) {
     ));
 }
 
-/// What a region-wide lifecycle step reads: every user homed here, paged
-/// in id order, and the staff sessions a hand-over ends.
-async fn users_listed_and_staff_sessions_ended(f: Fixture) {
-    for (id, handle) in [("us_c", "carol"), ("us_a", "alice"), ("us_b", "bob")] {
-        let u = user(id, handle);
-        f.region.create_user(&u, &[]).await.unwrap();
-    }
-    assert_eq!(
-        f.region.user_ids(None, 2).await.unwrap(),
-        vec!["us_a".to_string(), "us_b".to_string()]
-    );
-    assert_eq!(
-        f.region.user_ids(Some("us_b"), 2).await.unwrap(),
-        vec!["us_c".to_string()]
-    );
-    assert!(f.region.user_ids(Some("us_c"), 2).await.unwrap().is_empty());
-
-    for (id, org) in [
-        ("s-old", "custodian"),
-        ("s-older", "custodian:First Trust"),
-        ("s-new", "custodian:Next Trust"),
-        ("s-platform", "platform"),
-    ] {
-        f.region
-            .create_staff(&StaffRecord {
-                id: id.into(),
-                handle: id.replace('-', "_"),
-                org: org.into(),
-                role: "operator".into(),
-                password_hash: "x".into(),
-                created_at: 1,
-            })
-            .await
-            .unwrap();
-        f.region
-            .create_staff_session(&format!("t-{id}"), id, 1, 100)
-            .await
-            .unwrap();
-    }
-    assert_eq!(
-        f.region
-            .end_staff_sessions_except("custodian:Next Trust")
-            .await
-            .unwrap(),
-        2
-    );
-    for (id, live) in [
-        ("s-old", false),
-        ("s-older", false),
-        ("s-new", true),
-        ("s-platform", true),
-    ] {
-        let st = f
-            .region
-            .staff_session(&format!("t-{id}"), 50)
-            .await
-            .unwrap();
-        assert_eq!(st.is_some(), live, "{id}");
-    }
-}
-
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1131,7 +1131,7 @@ conformance!(
     follows_and_blocks,
     comments_with_replies,
     events_and_seen,
+    users_listed_and_staff_sessions_ended,
     inbox_groups_read_state_and_blocks,
     password_change_ends_other_sessions,
-    users_listed_and_staff_sessions_ended,
 );
