@@ -10,43 +10,73 @@
 //! keeps two writers from forking the log is the compare-and-swap in
 //! step 3.
 //!
-//! Each batch goes through the same five steps. A SIGKILL can hit between
-//! any two of them; the comments on each step say what a restart finds.
+//! Each batch goes through the same six steps and costs **two durable
+//! rounds** before anyone is acknowledged (fsync rounds on local disk; on an
+//! object store, requests that must have returned): round 1 in step 1,
+//! round 2 in step 3, one object each. Two is the least a crash-safe log can
+//! do: the entries must be durable before the checkpoint that commits them,
+//! and that checkpoint is durable only once written. Making the published
+//! copies durable (step 6) is off the acknowledgment's path. A SIGKILL or a
+//! power loss can hit between any two steps; the comments on each step say
+//! what a restart finds.
 //!
-//! 1. **Stage.** Every tile the batch changes is written as one object,
-//!    `state/staging/<new size>-<new root>`. Nothing refers to it yet: if we
-//!    die now, the batch never happened and none of its entries was
-//!    acknowledged. The root in the name means that a second writer staging
-//!    a different batch of the same size cannot overwrite ours.
+//! The invariant that makes this work: *every tile of the committed tree is
+//! durable, either in `tile/...` or in a staging object on the committed
+//! chain*: the committed batch's staging object, the one of the batch it
+//! extended, and so on back to the first one missing. Staging objects are
+//! deleted only once their batch's published tiles are durable, oldest
+//! first, so a missing link means everything before it is durable.
+//!
+//! 1. **Stage (durable round 1).** Every tile the batch changes is written as
+//!    one object, `state/staging/<new size>-<new root>`, which also names the
+//!    tree (size and root) the batch extends: its link in the chain. Nothing
+//!    refers to it yet: if we die now, the batch never happened and none of
+//!    its entries was acknowledged. The root in the name means that a second
+//!    writer staging a different batch of the same size cannot overwrite
+//!    ours, and a fork's staging object is never on the committed chain.
 //! 2. **Sign.** The new tree extends the in-memory right edge of the last
 //!    committed tree, so the checkpoint we sign is consistent with the last
 //!    one by construction. We sign only while we hold the lease.
-//! 3. **Commit.** The signed checkpoint replaces the committed one by
-//!    compare-and-swap in the lock backend: "replace the checkpoint I
-//!    committed last", which fails if anyone else committed meanwhile. Then
-//!    we stop for good, naming why: another process is writing this log,
-//!    and going on would fork it. This is the point of no return: from here
-//!    the batch is part of the log's history. If we die now, the restart
-//!    finds the committed checkpoint and its staging object, and finishes
-//!    steps 4-5. If the swap fails in a way that leaves unknown whether it
-//!    landed, the log stops (fatal) and recovery on restart sorts it out.
-//! 4. **Publish tiles.** The staged tiles are copied to `tile/...`. Full
-//!    tiles never change, and partial tiles have the width in their name,
-//!    so rewriting them during recovery is harmless.
+//! 3. **Commit (durable round 2).** The signed checkpoint replaces the
+//!    committed one by compare-and-swap in the lock backend: "replace the
+//!    checkpoint I committed last", which fails if anyone else committed
+//!    meanwhile. Then we stop for good, naming why: another process is
+//!    writing this log, and going on would fork it. This is the point of no
+//!    return: from here the batch is part of the log's history, and the
+//!    invariant holds because its staging object is durable and links to
+//!    the chain before it. If we die now, the restart finds the committed
+//!    checkpoint, walks the chain from its staging object, rewrites every
+//!    staged tile durably (oldest first) and publishes the checkpoint. If
+//!    the swap fails in a way that leaves unknown whether it landed, the log
+//!    stops (fatal) and recovery on restart sorts it out.
+//! 4. **Publish tiles.** The staged tiles are copied to `tile/...`, visible
+//!    at once but not yet fsynced: the staging object can always rewrite
+//!    them. Full tiles never change, and partial tiles have the width in
+//!    their name, so rewriting them during recovery is harmless.
 //! 5. **Witness and publish the checkpoint.** The witnesses are asked to
 //!    cosign (bounded by a timeout; a witness that is down is skipped and
 //!    retried later, so it cannot stall the log), and the checkpoint with
-//!    the gathered cosignatures becomes `checkpoint`. Only then are the
-//!    appenders told their index, with the checkpoint that includes it.
+//!    the gathered cosignatures becomes `checkpoint`, visible at once. A
+//!    restart that finds an older or torn `checkpoint` republishes the
+//!    committed one, whose witnesses are then asked again. Only then are
+//!    the appenders told their index, with the checkpoint that includes it.
+//! 6. **Make the publication durable.** A durability round, in its own task
+//!    and one at a time, fsyncs everything published since the last round
+//!    (often several batches at once), then deletes the staging objects it
+//!    covered, oldest first. It runs while the next batches are staged and
+//!    committed; a failure stops the log, and the restart rewrites the tiles
+//!    from the staging objects that are left.
 //!
 //! So an acknowledged entry is always committed (durable and signed), and
 //! the log never signs a checkpoint that is not an extension of the one
 //! before: there is only ever one edge, and it only grows.
 //!
-//! Batches overlap by one step to save an fsync round: batch k+1 is staged
-//! while batch k is published, but k+1 is committed only after k's tiles and
-//! checkpoint are durable. At any instant at most one committed batch is
-//! unpublished, and its staging object is the one recovery reads.
+//! Batches form by group commit: while one batch is on its way to the disk,
+//! the entries that arrive queue up, and the next batch takes all of them at
+//! once. A batch that finds the log idle waits a moment for company (until
+//! entries stop arriving for [`LINGER_GAP`], at most `max_age`), so that
+//! appenders released together by one acknowledgment go out together rather
+//! than one by one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -61,7 +91,7 @@ use crate::lock::{CheckpointLock, Committed, Lease, LockError, StorageLock, this
 use crate::merkle::{EMPTY_ROOT, Hash};
 use crate::note::{Note, NoteSigner, NoteVerifier};
 use crate::proof::{self, FetchError, InclusionProof};
-use crate::storage::{LogStorage, StorageError, TileSource};
+use crate::storage::{LogStorage, PendingSync, StorageError, TileSource};
 use crate::tiles::{
     Edge, MAX_ENTRY_SIZE, TILE_WIDTH, TileError, TileKind, TileRef, decode_bundle, tile_in_tree,
 };
@@ -69,7 +99,9 @@ use crate::witness::{AddCheckpoint, WitnessClient, WitnessError};
 
 const PUBLISHED: &str = "checkpoint";
 const STAGING_DIR: &str = "state/staging";
-const STAGING_MAGIC: &[u8] = b"sovereel-ledger staging v1\n";
+const STAGING_MAGIC: &[u8] = b"sovereel-ledger staging v2\n";
+/// Staging objects without the link to the previous batch.
+const STAGING_MAGIC_V1: &[u8] = b"sovereel-ledger staging v1\n";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -100,9 +132,12 @@ pub enum LogError {
 pub struct LogConfig {
     /// The checkpoint origin, also the name of the log key.
     pub origin: String,
-    /// A batch closes when it has this many entries…
+    /// A batch holds at most this many entries.
     pub max_batch: usize,
-    /// …or when its first entry has waited this long.
+    /// A batch whose first entry found the log idle waits for more until
+    /// entries stop arriving for [`LINGER_GAP`], but never longer than this
+    /// after its first entry. Entries that queued while the previous batch
+    /// was written go out at once.
     pub max_age: Duration,
     /// How long to wait for each witness per checkpoint.
     pub witness_timeout: Duration,
@@ -190,8 +225,13 @@ fn staging_size(path: &str) -> Option<u64> {
     name.split('-').next()?.parse().ok()
 }
 
-fn encode_staging(tiles: &[(TileRef, Bytes)]) -> Bytes {
+/// A staging object: the batch's tiles, and the tree (size, root) the batch
+/// extended, so that recovery can walk from the committed batch back to
+/// every earlier one whose publication may not be durable yet.
+fn encode_staging(prev: (u64, Hash), tiles: &[(TileRef, Bytes)]) -> Bytes {
     let mut out = STAGING_MAGIC.to_vec();
+    out.extend_from_slice(&prev.0.to_be_bytes());
+    out.extend_from_slice(&prev.1);
     for (t, data) in tiles {
         let p = t.path();
         out.extend_from_slice(&(p.len() as u16).to_be_bytes());
@@ -202,9 +242,21 @@ fn encode_staging(tiles: &[(TileRef, Bytes)]) -> Bytes {
     Bytes::from(out)
 }
 
-fn decode_staging(b: &[u8]) -> Result<Vec<(String, Bytes)>, LogError> {
+/// The previous tree (none in objects written before the link existed) and
+/// the tiles of a staging object.
+type Staged = (Option<(u64, Hash)>, Vec<(String, Bytes)>);
+
+fn decode_staging(b: &[u8]) -> Result<Staged, LogError> {
     let bad = || LogError::Fatal("staging object is corrupt".into());
-    let mut rest = b.strip_prefix(STAGING_MAGIC).ok_or_else(bad)?;
+    let (prev, mut rest) = if let Some(r) = b.strip_prefix(STAGING_MAGIC) {
+        let (size, r) = r.split_at_checked(8).ok_or_else(bad)?;
+        let (root, r) = r.split_at_checked(32).ok_or_else(bad)?;
+        let size = u64::from_be_bytes(size.try_into().map_err(|_| bad())?);
+        let root: Hash = root.try_into().map_err(|_| bad())?;
+        (Some((size, root)), r)
+    } else {
+        (None, b.strip_prefix(STAGING_MAGIC_V1).ok_or_else(bad)?)
+    };
     let mut out = Vec::new();
     while !rest.is_empty() {
         let (l, r) = rest.split_at_checked(2).ok_or_else(bad)?;
@@ -218,7 +270,7 @@ fn decode_staging(b: &[u8]) -> Result<Vec<(String, Bytes)>, LogError> {
         out.push((path.to_string(), Bytes::copy_from_slice(d)));
         rest = r;
     }
-    Ok(out)
+    Ok((prev, out))
 }
 
 fn sign(signer: &NoteSigner, cp: &Checkpoint) -> Note {
@@ -297,21 +349,20 @@ impl Log {
             locked,
             lock,
             lease,
-            superseded: None,
             fatal: None,
-            witnesses: Some(
-                config
-                    .witnesses
-                    .iter()
-                    .map(|w| WitnessState {
-                        client: w.clone(),
-                        known_size: None,
-                        retry_after: None,
-                        failures: 0,
-                    })
-                    .collect(),
-            ),
-            inflight: None,
+            witnesses: config
+                .witnesses
+                .iter()
+                .map(|w| WitnessState {
+                    client: w.clone(),
+                    known_size: None,
+                    retry_after: None,
+                    failures: 0,
+                })
+                .collect(),
+            unsynced: None,
+            unsynced_staging: Vec::new(),
+            durability: None,
         };
         tokio::spawn(seq.run(rx));
         Ok(Log { shared, tx })
@@ -492,22 +543,29 @@ async fn recover(
         .map_err(|e| LogError::Fatal(format!("committed checkpoint does not verify: {e}")))?;
     let size = committed.checkpoint.size;
     let root = committed.checkpoint.root;
-    // Finish step 4 of the batch that produced the committed checkpoint:
-    // its staging object is kept until the next commit for exactly this.
-    let mine = staging_path(size, &root);
-    if size > 0 {
-        let staged = match storage.get(&mine).await? {
-            Some(b) => b,
-            None => storage
-                .get(&legacy_staging_path(size))
-                .await?
-                .ok_or_else(|| {
-                    LogError::Fatal(format!(
-                        "staging object for committed size {size} is missing"
-                    ))
-                })?,
-        };
-        storage.put_all(&decode_staging(&staged)?).await?;
+    // Finish step 4 of every committed batch whose publication may not be
+    // durable: its staging object is kept until it is. They form a chain
+    // from the committed batch back through the trees each one extended; a
+    // missing link means that everything before it was durable (staging
+    // objects are deleted oldest first, and only once their batch's tiles
+    // are). Staging objects off the chain were never committed.
+    let mut chain = Vec::new();
+    let mut at = (size, root);
+    while at.0 > 0 {
+        let mut staged = storage.get(&staging_path(at.0, &at.1)).await?;
+        if staged.is_none() && chain.is_empty() {
+            staged = storage.get(&legacy_staging_path(at.0)).await?;
+        }
+        let Some(staged) = staged else { break };
+        let (prev, tiles) = decode_staging(&staged)?;
+        chain.push(tiles);
+        match prev {
+            Some(p) if p.0 < at.0 => at = p,
+            _ => break,
+        }
+    }
+    for tiles in chain.iter().rev() {
+        storage.put_all(tiles).await?;
     }
     let mut parts = HashMap::new();
     for t in Edge::partial_tiles(size) {
@@ -522,13 +580,12 @@ async fn recover(
             "stored tiles do not hash to the committed checkpoint".into(),
         ));
     }
-    // Staging objects up to this size, other than the committed one's,
-    // belong to batches that were never committed (and never acknowledged)
-    // or are superseded. Larger ones are left alone: they might be another
+    // The chain is durable in `tile/` now. Every staging object up to this
+    // size is on it or belongs to a batch that was never committed (and
+    // never acknowledged). Larger ones are left alone: they might be another
     // sequencer's batch in flight, which its compare-and-swap will settle.
     for p in storage.list(STAGING_DIR).await? {
-        let stale = staging_size(&p).is_none_or(|s| s <= size);
-        if stale && p != mine && (size == 0 || p != legacy_staging_path(size)) {
+        if staging_size(&p).is_none_or(|s| s <= size) {
             storage.delete(&p).await?;
         }
     }
@@ -582,26 +639,12 @@ struct WitnessState {
     failures: u32,
 }
 
-/// Steps 4 and 5 of one committed batch, run as their own task so the
-/// sequencer can stage the next batch meanwhile.
-struct PublishJob {
-    shared: Arc<Shared>,
-    witness_timeout: Duration,
-    witnesses: Vec<WitnessState>,
-    committed: Note,
-    superseded: Option<String>,
-    tiles: Vec<(String, Bytes)>,
-    first_index: u64,
-    entries: Vec<Bytes>,
-    replies: Vec<oneshot::Sender<Result<Receipt, LogError>>>,
-}
+/// A batch that found the log idle closes once no new entry arrived for this
+/// long (or at `max_age`): appenders woken by one acknowledgment come back
+/// within microseconds of each other, and a lone appender waits only this.
+pub const LINGER_GAP: Duration = Duration::from_micros(100);
 
-/// What a publish task hands back: the witnesses' state, and an error if
-/// publishing failed (which stops the log).
-struct Published {
-    witnesses: Vec<WitnessState>,
-    result: Result<(), String>,
-}
+type Reply = oneshot::Sender<Result<Receipt, LogError>>;
 
 struct Sequencer {
     shared: Arc<Shared>,
@@ -614,139 +657,179 @@ struct Sequencer {
     lock: Arc<dyn CheckpointLock>,
     /// Held for as long as the sequencer runs.
     lease: Lease,
-    /// The staging object of the batch before the one just committed,
-    /// which its publication makes unnecessary.
-    superseded: Option<String>,
     fatal: Option<String>,
-    /// `None` while lent to the in-flight publish task.
-    witnesses: Option<Vec<WitnessState>>,
-    inflight: Option<tokio::task::JoinHandle<Published>>,
+    witnesses: Vec<WitnessState>,
+    /// Published tiles and checkpoints written since the last durability
+    /// round started, and the staging objects that cover them until then.
+    unsynced: Option<PendingSync>,
+    unsynced_staging: Vec<String>,
+    /// The durability round in flight (step 6), if any.
+    durability: Option<tokio::task::JoinHandle<Result<(), String>>>,
 }
 
 impl Sequencer {
     async fn run(mut self, mut rx: mpsc::Receiver<Pending>) {
         // Cosign the recovered checkpoint if it has no cosignatures yet.
-        let has_witnesses = self.witnesses.as_ref().is_some_and(|w| !w.is_empty());
         let published = self
             .shared
             .published
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        if has_witnesses && Note::parse(&published.note).is_ok_and(|n| n.signatures.len() == 1) {
-            let job = self.job(
-                Vec::new(),
-                published.checkpoint.size,
-                Vec::new(),
-                Vec::new(),
-            );
-            self.inflight = Some(tokio::spawn(job.run()));
+        if !self.witnesses.is_empty()
+            && Note::parse(&published.note).is_ok_and(|n| n.signatures.len() == 1)
+        {
+            match self.publish_checkpoint().await {
+                Ok(_) => self.start_durability().await,
+                Err(why) => {
+                    tracing::error!(origin = %self.config.origin, "ledger stopped: {why}");
+                    self.stop(&why);
+                }
+            }
         }
-        while let Some(first) = rx.recv().await {
-            // The batch closes when it is full or when its oldest entry has
-            // waited `max_age`. Entries that queued while the previous batch
-            // was being written are already that old, so under load batches
-            // go out back to back without extra waiting.
-            let deadline = first.queued + self.config.max_age;
-            let mut batch = vec![first];
-            while batch.len() < self.config.max_batch {
-                match rx.try_recv() {
-                    Ok(p) => {
-                        batch.push(p);
-                        continue;
-                    }
-                    Err(mpsc::error::TryRecvError::Disconnected) => break,
-                    Err(mpsc::error::TryRecvError::Empty) => {}
-                }
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(p)) => batch.push(p),
-                    Ok(None) | Err(_) => break,
+        while let Some(first) = self.next_entry(&mut rx).await {
+            let batch = self.gather(first, &mut rx).await;
+            self.sequence(batch).await;
+        }
+        // Shut down: the last publications reach the disk too.
+        self.finish_durability().await;
+        self.start_durability().await;
+        self.finish_durability().await;
+    }
+
+    /// Waits for the first entry of the next batch. Meanwhile a durability
+    /// round that ends starts the next one, so an idle log ends up durable.
+    async fn next_entry(&mut self, rx: &mut mpsc::Receiver<Pending>) -> Option<Pending> {
+        loop {
+            let Some(round) = self.durability.as_mut() else {
+                return rx.recv().await;
+            };
+            tokio::select! {
+                biased;
+                p = rx.recv() => return p,
+                done = round => {
+                    self.durability = None;
+                    self.durability_ended(done);
+                    self.start_durability().await;
                 }
             }
-            if let Some(why) = &self.fatal {
-                for p in batch {
-                    let _ = p.reply.send(Err(LogError::Fatal(why.clone())));
+        }
+    }
+
+    /// Closes a batch (see the module docs): everything already queued, up
+    /// to `max_batch`; a first entry that found the log idle lingers until
+    /// entries stop arriving for [`LINGER_GAP`], at most until it has waited
+    /// `max_age`.
+    async fn gather(&self, first: Pending, rx: &mut mpsc::Receiver<Pending>) -> Vec<Pending> {
+        let deadline = first.queued + self.config.max_age;
+        let mut last_arrival = tokio::time::Instant::now();
+        let mut batch = vec![first];
+        while batch.len() < self.config.max_batch {
+            match rx.try_recv() {
+                Ok(p) => {
+                    batch.push(p);
+                    last_arrival = tokio::time::Instant::now();
+                    continue;
                 }
-                continue;
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => {}
             }
-            let entries: Vec<Bytes> = batch.iter().map(|p| p.entry.clone()).collect();
-            let replies: Vec<_> = batch.into_iter().map(|p| p.reply).collect();
-            match self.stage_and_commit(&entries).await {
-                Ok((first_index, tiles)) => {
-                    let job = self.job(tiles, first_index, entries, replies);
-                    self.inflight = Some(tokio::spawn(job.run()));
+            let now = tokio::time::Instant::now();
+            if now >= deadline || now.duration_since(last_arrival) >= LINGER_GAP {
+                break;
+            }
+            // Shorter than the timer's resolution, so a yield: it lets the
+            // appenders just woken on this thread run and queue their entry.
+            tokio::task::yield_now().await;
+        }
+        batch
+    }
+
+    /// Steps 1-5 for one batch, the acknowledgments, then step 6.
+    async fn sequence(&mut self, batch: Vec<Pending>) {
+        // A durability round that failed stops the log before it commits more.
+        if self.durability.as_ref().is_some_and(|h| h.is_finished()) {
+            self.finish_durability().await;
+        }
+        if let Some(why) = &self.fatal {
+            for p in batch {
+                let _ = p.reply.send(Err(LogError::Fatal(why.clone())));
+            }
+            return;
+        }
+        let entries: Vec<Bytes> = batch.iter().map(|p| p.entry.clone()).collect();
+        let replies: Vec<Reply> = batch.into_iter().map(|p| p.reply).collect();
+        // The entry index parses every entry; that runs on a blocking thread
+        // while the two rounds wait for the disk.
+        let parsing = {
+            let entries = entries.clone();
+            tokio::task::spawn_blocking(move || parse_for_index(&entries))
+        };
+        let (first_index, staging, tiles) = match self.stage_and_commit(&entries).await {
+            Ok(staged) => staged,
+            Err(e) => {
+                let fatal = matches!(e, LogError::Fatal(_));
+                let msg = match e {
+                    LogError::Fatal(m) => m,
+                    other => other.to_string(),
+                };
+                if fatal {
+                    tracing::error!(origin = %self.config.origin, "ledger stopped: {msg}");
                 }
-                Err(e) => {
-                    let fatal = matches!(e, LogError::Fatal(_));
-                    let msg = match e {
-                        LogError::Fatal(m) => m,
-                        other => other.to_string(),
+                for reply in replies {
+                    let err = if fatal {
+                        LogError::Fatal(msg.clone())
+                    } else {
+                        LogError::Unavailable(msg.clone())
                     };
-                    if fatal {
-                        tracing::error!(origin = %self.config.origin, "ledger stopped: {msg}");
-                    }
-                    for reply in replies {
-                        let err = if fatal {
-                            LogError::Fatal(msg.clone())
-                        } else {
-                            LogError::Unavailable(msg.clone())
-                        };
-                        let _ = reply.send(Err(err));
-                    }
+                    let _ = reply.send(Err(err));
+                }
+                return;
+            }
+        };
+        self.unsynced_staging.push(staging);
+        let published = match self.publish(&tiles).await {
+            Ok(cp) => cp,
+            Err(why) => {
+                tracing::error!(origin = %self.config.origin, "ledger stopped: {why}");
+                self.stop(&why);
+                for reply in replies {
+                    let _ = reply.send(Err(LogError::Fatal(why.clone())));
+                }
+                return;
+            }
+        };
+        let parsed = match parsing.await {
+            Ok(p) => p,
+            Err(_) => parse_for_index(&entries),
+        };
+        {
+            let mut idx = self.shared.index.lock().unwrap_or_else(|e| e.into_inner());
+            for (i, p) in parsed.into_iter().enumerate() {
+                if let Some(p) = p {
+                    idx.add_parsed(first_index + i as u64, p);
                 }
             }
         }
-        let _ = self.wait_inflight().await;
-    }
-
-    fn job(
-        &mut self,
-        tiles: Vec<(String, Bytes)>,
-        first_index: u64,
-        entries: Vec<Bytes>,
-        replies: Vec<oneshot::Sender<Result<Receipt, LogError>>>,
-    ) -> PublishJob {
-        PublishJob {
-            shared: self.shared.clone(),
-            witness_timeout: self.config.witness_timeout,
-            witnesses: self.witnesses.take().unwrap_or_default(),
-            committed: self.committed.clone(),
-            superseded: self.superseded.take(),
-            tiles,
-            first_index,
-            entries,
-            replies,
+        for (i, reply) in replies.into_iter().enumerate() {
+            let _ = reply.send(Ok(Receipt {
+                index: first_index + i as u64,
+                checkpoint: published.clone(),
+            }));
+        }
+        // 6. Unless one is still running, a durability round starts for
+        //    what has been published since the last one.
+        if self.durability.as_ref().is_none_or(|h| h.is_finished()) {
+            self.start_durability().await;
         }
     }
 
-    /// Waits for the previous batch to be published; a failure there stops
-    /// the log.
-    async fn wait_inflight(&mut self) -> Result<(), LogError> {
-        if let Some(h) = self.inflight.take() {
-            match h.await {
-                Ok(done) => {
-                    self.witnesses = Some(done.witnesses);
-                    if let Err(why) = done.result {
-                        return Err(self.stop(&why));
-                    }
-                }
-                Err(e) => return Err(self.stop(&format!("publish task failed: {e}"))),
-            }
-        }
-        Ok(())
-    }
-
-    /// Steps 1-3 for one batch. Returns the index of its first entry and
-    /// the tiles to publish.
-    ///
-    /// Batches overlap by one step: this batch is staged while the previous
-    /// one is still being published, but it is committed only once that
-    /// publication is durable. So at any instant at most one committed batch
-    /// is unpublished, and it is the one whose staging object recovery reads.
+    /// Steps 1-3 for one batch. Returns the index of its first entry, its
+    /// staging object and the tiles to publish.
     async fn stage_and_commit(
         &mut self,
         entries: &[Bytes],
-    ) -> Result<(u64, Vec<(String, Bytes)>), LogError> {
+    ) -> Result<(u64, String, Vec<(String, Bytes)>), LogError> {
         let before = self.edge.clone();
         let first_index = before.size();
         let mut tiles = Vec::new();
@@ -757,21 +840,19 @@ impl Sequencer {
         let size = self.edge.size();
 
         // 1. Stage. A failure here leaves no trace that matters.
+        let staging = staging_path(size, &self.edge.root());
         if let Err(e) = self
             .shared
             .storage
             .put(
-                &staging_path(size, &self.edge.root()),
-                encode_staging(&tiles),
+                &staging,
+                encode_staging((first_index, before.root()), &tiles),
             )
             .await
         {
             self.edge = before;
             return Err(e.into());
         }
-
-        // The previous batch must be published before this one commits.
-        self.wait_inflight().await?;
 
         // 2. Sign, on top of the checkpoint we committed last, and only
         //    while we are the log's sequencer.
@@ -797,65 +878,41 @@ impl Sequencer {
             Err(e) => return Err(self.stop(&format!("commit failed: {e}"))),
         }
         self.committed = note;
-        self.superseded = (first_index > 0).then(|| staging_path(first_index, &before.root()));
         Ok((
             first_index,
+            staging,
             tiles.iter().map(|(t, b)| (t.path(), b.clone())).collect(),
         ))
     }
 
-    fn stop(&mut self, why: &str) -> LogError {
-        self.fatal = Some(why.to_string());
-        LogError::Fatal(why.to_string())
-    }
-}
-
-impl PublishJob {
-    async fn run(mut self) -> Published {
-        let result = self.publish().await;
-        let replies = std::mem::take(&mut self.replies);
-        match &result {
-            Ok(cp) => {
-                for (i, reply) in replies.into_iter().enumerate() {
-                    let _ = reply.send(Ok(Receipt {
-                        index: self.first_index + i as u64,
-                        checkpoint: cp.clone(),
-                    }));
-                }
-            }
-            Err(why) => {
-                tracing::error!("ledger stopped: {why}");
-                for reply in replies {
-                    let _ = reply.send(Err(LogError::Fatal(why.clone())));
-                }
-            }
-        }
-        Published {
-            witnesses: self.witnesses,
-            result: result.map(|_| ()),
-        }
-    }
-
-    async fn publish(&mut self) -> Result<Arc<PublishedCheckpoint>, String> {
-        let storage = self.shared.storage.clone();
-        // 4. Publish the tiles. They become visible now; making them durable
-        //    can wait for the checkpoint's fsync round below, because until
-        //    the next batch deletes this batch's staging object, recovery can
-        //    always rewrite them.
-        let pending = storage
-            .put_all_deferred(&self.tiles)
+    /// Steps 4-5: the tiles, then the cosigned checkpoint, both visible at
+    /// once; step 6 makes them durable.
+    async fn publish(
+        &mut self,
+        tiles: &[(String, Bytes)],
+    ) -> Result<Arc<PublishedCheckpoint>, String> {
+        // 4. Publish the tiles.
+        let pending = self
+            .shared
+            .storage
+            .put_all_deferred(tiles)
             .await
             .map_err(|e| format!("publishing tiles failed: {e}"))?;
+        self.unsynced = Some(self.unsynced.take().unwrap_or_default().merge(pending));
+        // 5. Witness and publish the checkpoint.
+        self.publish_checkpoint().await
+    }
 
-        // 5. Witness and publish the checkpoint; tiles and checkpoint are
-        //    durable before anyone is acknowledged.
+    /// Step 5 for the committed checkpoint.
+    async fn publish_checkpoint(&mut self) -> Result<Arc<PublishedCheckpoint>, String> {
+        let storage = self.shared.storage.clone();
         let mut note = self.committed.clone();
         let checkpoint = Checkpoint::parse(&note.text).map_err(|e| e.to_string())?;
         let signed = Bytes::from(note.to_bytes());
         for c in gather_cosignatures(
             &mut self.witnesses,
             &storage,
-            self.witness_timeout,
+            self.config.witness_timeout,
             &checkpoint,
             &signed,
         )
@@ -868,10 +925,7 @@ impl PublishJob {
             .put_all_deferred(&[(PUBLISHED.to_string(), bytes.clone())])
             .await
             .map_err(|e| format!("publishing the checkpoint failed: {e}"))?;
-        storage
-            .sync(pending.merge(written))
-            .await
-            .map_err(|e| format!("making the published tiles durable failed: {e}"))?;
+        self.unsynced = Some(self.unsynced.take().unwrap_or_default().merge(written));
         let published = Arc::new(PublishedCheckpoint {
             checkpoint,
             note: bytes,
@@ -881,13 +935,53 @@ impl PublishJob {
             .published
             .write()
             .unwrap_or_else(|e| e.into_inner()) = published.clone();
-
-        // The previous batch's staging object is no longer needed for recovery.
-        if let Some(p) = &self.superseded {
-            let _ = storage.delete(p).await;
-        }
-        index_new_entries(&self.shared, self.first_index, &self.entries);
         Ok(published)
+    }
+
+    /// Step 6, in its own task: fsyncs what was published since the last
+    /// round, then deletes the staging objects it made unnecessary, oldest
+    /// first. One round at a time, so deletions happen in batch order.
+    async fn start_durability(&mut self) {
+        self.finish_durability().await;
+        let Some(pending) = self.unsynced.take() else {
+            return;
+        };
+        let staging = std::mem::take(&mut self.unsynced_staging);
+        let storage = self.shared.storage.clone();
+        self.durability = Some(tokio::spawn(async move {
+            storage
+                .sync(pending)
+                .await
+                .map_err(|e| format!("making the published tiles durable failed: {e}"))?;
+            for p in &staging {
+                let _ = storage.delete(p).await;
+            }
+            Ok(())
+        }));
+    }
+
+    /// Waits for the durability round in flight; a failure stops the log
+    /// (its restart rewrites the tiles from the staging objects left).
+    async fn finish_durability(&mut self) {
+        if let Some(h) = self.durability.take() {
+            let done = h.await;
+            self.durability_ended(done);
+        }
+    }
+
+    fn durability_ended(&mut self, done: Result<Result<(), String>, tokio::task::JoinError>) {
+        let why = match done {
+            Ok(Ok(())) => return,
+            Ok(Err(why)) => why,
+            Err(e) => format!("the durability task failed: {e}"),
+        };
+        tracing::error!(origin = %self.config.origin, "ledger stopped: {why}");
+        self.stop(&why);
+    }
+
+    fn stop(&mut self, why: &str) -> LogError {
+        self.fatal = Some(why.to_string());
+        LogError::Fatal(why.to_string())
     }
 }
 
@@ -989,11 +1083,30 @@ async fn ask_witness(
     ))
 }
 
-fn index_new_entries(shared: &Shared, first: u64, entries: &[Bytes]) {
-    let mut idx = shared.index.lock().unwrap_or_else(|e| e.into_inner());
-    for (i, e) in entries.iter().enumerate() {
-        idx.add(first + i as u64, e);
-    }
+/// What the entry index keeps of one entry.
+struct IndexedEntry {
+    subject: Option<Pseudonym>,
+    kind: &'static str,
+    region_config: Option<RegionConfig>,
+}
+
+fn parse_one(bytes: &[u8]) -> Option<IndexedEntry> {
+    let e = Entry::parse(bytes).ok()?;
+    let subject = e.body.subject();
+    let kind = e.body.kind();
+    let region_config = match e.body {
+        EntryBody::RegionConfig(c) => Some(c),
+        _ => None,
+    };
+    Some(IndexedEntry {
+        subject,
+        kind,
+        region_config,
+    })
+}
+
+fn parse_for_index(entries: &[Bytes]) -> Vec<Option<IndexedEntry>> {
+    entries.iter().map(|e| parse_one(e)).collect()
 }
 
 /// In-memory lookups over the log's typed entries. Entries that are not
@@ -1010,13 +1123,114 @@ struct EntryIndex {
 
 impl EntryIndex {
     fn add(&mut self, n: u64, bytes: &[u8]) {
-        let Ok(e) = Entry::parse(bytes) else { return };
-        if let Some(p) = e.body.subject() {
+        if let Some(p) = parse_one(bytes) {
+            self.add_parsed(n, p);
+        }
+    }
+
+    fn add_parsed(&mut self, n: u64, e: IndexedEntry) {
+        if let Some(p) = e.subject {
             self.subjects.entry(p).or_default().push(n);
         }
-        self.kinds.entry(e.body.kind()).or_default().push(n);
-        if let EntryBody::RegionConfig(c) = e.body {
+        self.kinds.entry(e.kind).or_default().push(n);
+        if let Some(c) = e.region_config {
             self.region_config = Some(c);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    const ORIGIN: &str = "chain.test/log";
+
+    fn signer() -> NoteSigner {
+        NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[3; 32])).unwrap()
+    }
+
+    fn entries(from: u64, n: u64) -> Vec<Bytes> {
+        (from..from + n)
+            .map(|i| Bytes::from(format!("entry {i}")))
+            .collect()
+    }
+
+    /// A power loss after two commits whose published tiles never reached
+    /// the disk: what is left is the durable state before them, their two
+    /// staging objects (linked) and the committed checkpoint. Recovery walks
+    /// the chain and rebuilds everything, and a staging object that is not
+    /// on the chain (a batch never committed) is not replayed.
+    #[tokio::test]
+    async fn recovery_replays_every_staged_batch_on_the_committed_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = LogStorage::local(dir.path()).unwrap();
+        let log = Log::open(storage.clone(), signer(), LogConfig::new(ORIGIN))
+            .await
+            .unwrap();
+        for e in entries(0, 300) {
+            log.append(e).await.unwrap();
+        }
+        drop(log);
+        // Let the sequencer finish its last durability round.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        // Rebuild the edge as the sequencer had it, then stage and commit
+        // two batches by hand, publishing nothing.
+        let lock = StorageLock::new(storage.clone()).await.unwrap();
+        let (mut edge, mut locked) = recover(&storage, &lock, &signer(), &signer().verifier())
+            .await
+            .unwrap();
+        assert_eq!(edge.size(), 300);
+        let mut expected = entries(0, 300);
+        // The first fills entry tile 1 (entries 256-511), which the second
+        // batch does not rewrite: only the chain brings it back.
+        for (from, n) in [(300, 212), (512, 88)] {
+            let before = (edge.size(), edge.root());
+            let mut tiles = Vec::new();
+            let batch = entries(from, n);
+            edge.append(&batch, &mut tiles).unwrap();
+            expected.extend(batch);
+            storage
+                .put(
+                    &staging_path(edge.size(), &edge.root()),
+                    encode_staging(before, &tiles),
+                )
+                .await
+                .unwrap();
+            let note = sign(
+                &signer(),
+                &Checkpoint::new(ORIGIN, edge.size(), edge.root()),
+            );
+            locked = lock
+                .replace(&locked, Bytes::from(note.to_bytes()))
+                .await
+                .unwrap();
+        }
+        // A fork staged on the same tree, never committed.
+        let mut fork = edge.clone();
+        let mut fork_tiles = Vec::new();
+        fork.append(&[Bytes::from_static(b"fork")], &mut fork_tiles)
+            .unwrap();
+        storage
+            .put(
+                &staging_path(fork.size(), &fork.root()),
+                encode_staging((edge.size(), edge.root()), &fork_tiles),
+            )
+            .await
+            .unwrap();
+
+        let log = Log::open(storage.clone(), signer(), LogConfig::new(ORIGIN))
+            .await
+            .unwrap();
+        let cp = log.checkpoint().checkpoint.clone();
+        assert_eq!((cp.size, cp.root), (600, edge.root()));
+        for (i, e) in expected.iter().enumerate() {
+            assert_eq!(&log.entry(i as u64).await.unwrap(), e, "entry {i}");
+        }
+        // And the log goes on from there.
+        let r = log.append(Bytes::from_static(b"next")).await.unwrap();
+        assert_eq!(r.index, 600);
+        assert_eq!(log.entry(600).await.unwrap(), Bytes::from_static(b"next"));
     }
 }
