@@ -22,7 +22,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::entry::Entry;
 use crate::merkle::{leaf_hash, verify_inclusion};
-use crate::note::NoteVerifier;
+use crate::note::{Note, NoteSignature, NoteVerifier};
 use crate::proof::{self, InclusionProof};
 use crate::storage::{LogStorage, TileSource};
 use crate::tiles::{Edge, TILE_WIDTH, TileKind, TileRef, TileSet, decode_bundle, tile_in_tree};
@@ -265,6 +265,28 @@ fn read_state(path: &Path, log: &NoteVerifier) -> Result<Option<Checkpoint>, Aud
     }
 }
 
+/// The remembered checkpoint, read for its size and root; its signature is
+/// checked once the log's chain of keys is known.
+fn read_state_unverified(path: &Path) -> Result<Option<Checkpoint>, AuditError> {
+    Ok(remembered_note(path)?.map(|(cp, _)| cp))
+}
+
+fn remembered_note(path: &Path) -> Result<Option<(Checkpoint, Vec<u8>)>, AuditError> {
+    let err = |why: String| AuditError::State {
+        path: path.display().to_string(),
+        why,
+    };
+    match std::fs::read(path) {
+        Ok(b) => {
+            let note = Note::parse(&b).map_err(|e| err(e.to_string()))?;
+            let cp = Checkpoint::parse(&note.text).map_err(|e| err(e.to_string()))?;
+            Ok(Some((cp, b)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(err(e.to_string())),
+    }
+}
+
 fn write_state(path: &Path, note: &[u8]) -> Result<(), AuditError> {
     let err = |e: std::io::Error| AuditError::State {
         path: path.display().to_string(),
@@ -297,6 +319,144 @@ pub struct VerifyReport {
     pub checkpoint: Checkpoint,
     pub cosigners: usize,
     pub previous: Option<Checkpoint>,
+    /// The log's key moves the replay followed, oldest first.
+    pub transfers: Vec<KeyMove>,
+    /// The log closed (its last entry is `region_closed`).
+    pub closed: bool,
+}
+
+/// One `custody_transfer` the verifier followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMove {
+    pub index: u64,
+    pub custodian: String,
+    pub vkey: String,
+}
+
+/// The chain of a log's keys, from the one the auditor pinned.
+///
+/// A log's key moves only by a `custody_transfer` entry signed by the key
+/// in force before it, over a statement that names the entry's own index
+/// and the root of every entry before it. So the pinned key vouches for
+/// the log up to the transfer, and for the key that takes over after it;
+/// whoever lacks the old key cannot forge a transfer. A checkpoint that
+/// includes a transfer is signed by the new key, except the hand-off
+/// checkpoint that ends with it, which the old key signed.
+struct KeyChain {
+    keys: Vec<NoteVerifier>,
+    moves: Vec<KeyMove>,
+    closed_at: Option<u64>,
+}
+
+impl KeyChain {
+    fn current(&self) -> &NoteVerifier {
+        self.keys
+            .last()
+            .expect("the chain starts with the pinned key")
+    }
+
+    /// Checks entry `index` (the tree of `root_before` precedes it) if it
+    /// moves the key or closes the log; other entries pass untouched.
+    fn check(
+        &mut self,
+        index: u64,
+        bytes: &[u8],
+        root_before: &crate::merkle::Hash,
+    ) -> Result<(), AuditError> {
+        if let Some(at) = self.closed_at {
+            return Err(mismatch(format!(
+                "entry {index} comes after the log closed at entry {at}"
+            )));
+        }
+        // Only entries that say what they are parse; the rest is opaque.
+        let moves = bytes
+            .windows(26)
+            .any(|w| w == b"\"kind\":\"custody_transfer\"");
+        let closes = bytes
+            .windows(23)
+            .any(|w| w == b"\"kind\":\"region_closed\"");
+        if !moves && !closes {
+            return Ok(());
+        }
+        let entry = Entry::parse(bytes);
+        match entry.map(|e| e.body) {
+            Ok(crate::entry::EntryBody::CustodyTransfer(t)) => {
+                let current = self.current().clone();
+                let refuse = |why: &str| {
+                    mismatch(format!(
+                        "entry {index} is a custody transfer {why}; it is forged or the log was altered"
+                    ))
+                };
+                let sig = NoteSignature::parse_line(&t.signature)
+                    .map_err(|_| refuse("whose signature does not parse"))?;
+                let statement = Note {
+                    text: t.statement(),
+                    signatures: vec![sig],
+                };
+                if t.old_vkey != current.vkey()
+                    || statement.verify(std::slice::from_ref(&current)).is_err()
+                {
+                    return Err(refuse(&format!(
+                        "not signed by the key in force ({})",
+                        current.vkey()
+                    )));
+                }
+                if t.origin != current.name() || t.tree_size != index {
+                    return Err(refuse("for another log or another place in it"));
+                }
+                if t.tree_root != B64.encode(root_before) {
+                    return Err(refuse("whose root is not that of the entries before it"));
+                }
+                let new = NoteVerifier::parse(&t.new_vkey)
+                    .map_err(|_| refuse("naming a key that does not parse"))?;
+                if new.name() != current.name() || new.is_cosigner() {
+                    return Err(refuse("naming a key that is not this log's"));
+                }
+                self.moves.push(KeyMove {
+                    index,
+                    custodian: t.custodian.clone(),
+                    vkey: new.vkey(),
+                });
+                self.keys.push(new);
+            }
+            Ok(crate::entry::EntryBody::RegionClosed(_)) => self.closed_at = Some(index),
+            // Mentions the kind but is not one: an ordinary entry.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The keys that may sign a checkpoint of `size` entries: the key in
+    /// force after every transfer it includes, and, for the hand-off
+    /// checkpoint that ends with a transfer, the key before it.
+    fn keys_for(&self, size: u64) -> Vec<&NoteVerifier> {
+        let after = self.moves.iter().filter(|m| m.index < size).count();
+        let mut out = vec![&self.keys[after]];
+        if after > 0 && self.moves[after - 1].index + 1 == size {
+            out.push(&self.keys[after - 1]);
+        }
+        out
+    }
+
+    /// Verifies a checkpoint note of `size` against the keys that may sign it.
+    fn verify(
+        &self,
+        note: &[u8],
+        size: u64,
+        witnesses: &[NoteVerifier],
+    ) -> Result<SignedCheckpoint, AuditError> {
+        let mut last = None;
+        for k in self.keys_for(size) {
+            match SignedCheckpoint::verify(note, k, witnesses) {
+                Ok(cp) => return Ok(cp),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(mismatch(format!(
+            "checkpoint: {}",
+            last.map(|e| e.to_string()).unwrap_or_default()
+        )))
+    }
 }
 
 /// Compares hash tiles the replay produced with those the log serves.
@@ -336,10 +496,28 @@ pub async fn verify_log(
     args: &VerifyArgs,
 ) -> Result<VerifyReport, AuditError> {
     let (log, witnesses) = parse_keys(&args.vkey, &args.witnesses)?;
-    let (signed, cp_bytes) = fetch_checkpoint(&*src, &log, &witnesses).await?;
-    let cp = signed.checkpoint.clone();
+    // Nothing fetched is trusted before a signature vouches for it: the
+    // checkpoint is read now for its size, and verified after the replay,
+    // under the key the chain of custody transfers arrives at.
+    let cp_bytes = fetch(&*src, "checkpoint").await?;
+    let cp = Note::parse(&cp_bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|n| Checkpoint::parse(&n.text).map_err(|e| e.to_string()))
+        .map_err(|e| mismatch(format!("checkpoint: {e}")))?;
+    if cp.origin != log.name() {
+        return Err(mismatch(format!(
+            "checkpoint: the log's origin is {:?}, the pinned key is for {:?}",
+            cp.origin,
+            log.name()
+        )));
+    }
+    let mut chain = KeyChain {
+        keys: vec![log.clone()],
+        moves: vec![],
+        closed_at: None,
+    };
     let remembered = match &args.state {
-        Some(p) => read_state(p, &log)?,
+        Some(p) => read_state_unverified(p)?,
         None => None,
     };
     if let Some(r) = &remembered
@@ -350,6 +528,11 @@ pub async fn verify_log(
             cp.size, r.size
         )));
     }
+    // Usually the pinned key signed the checkpoint (no transfer since). When
+    // it did not, only a replay can find the key it moved to; a failure of
+    // that replay is then, first of all, a signature that does not verify.
+    let pinned = SignedCheckpoint::verify(&cp_bytes, &log, &[]).is_ok();
+    let replayed = async {
     let size = cp.size;
     let pb = progress(size, args.quiet);
     let n_tiles = size.div_ceil(TILE_WIDTH);
@@ -371,6 +554,27 @@ pub async fn verify_log(
         let entries = decode_bundle(&t, &b).map_err(|e| mismatch(e.to_string()))?;
         let mut produced = Vec::new();
         let mut rest: &[Bytes] = &entries;
+        // Each entry is appended with the root before it known, for the
+        // custody transfers (cheap: the edge is already there).
+        let mut chained: &[Bytes] = &entries;
+        let mut at = edge.size();
+        if chained.iter().any(|e| {
+            e.windows(6).any(|w| w == b"\"kind\"")
+                && (e.windows(16).any(|w| w == b"custody_transfer") || e.windows(13).any(|w| w == b"region_closed"))
+        }) || chain.closed_at.is_some()
+        {
+            let mut probe = edge.clone();
+            let mut scratch = Vec::new();
+            while let Some((first, more)) = chained.split_first() {
+                chain.check(at, first, &probe.root())?;
+                probe
+                    .append(std::slice::from_ref(first), &mut scratch)
+                    .map_err(|e| mismatch(e.to_string()))?;
+                scratch.clear();
+                at += 1;
+                chained = more;
+            }
+        }
         if let Some(r) = &remembered {
             let start = edge.size();
             if r.size > start && r.size <= start + rest.len() as u64 {
@@ -414,13 +618,36 @@ pub async fn verify_log(
             B64.encode(cp.root)
         )));
     }
+    chain.verify(&cp_bytes, size, &witnesses)
+    }
+    .await;
+    let signed = match replayed {
+        Err(AuditError::Mismatch(why)) if !pinned => {
+            return Err(mismatch(format!(
+                "checkpoint: its signature does not verify under the pinned key, and the log shows no custody transfer to a key it does verify under ({why})"
+            )));
+        }
+        r => r?,
+    };
     if let Some(p) = &args.state {
+        // What we remembered must have been signed by a key of the chain
+        // in force at its size.
+        if let Some((r, note)) = &remembered_note(p)? {
+            chain
+                .verify(note, r.size, &[])
+                .map_err(|e| AuditError::State {
+                    path: p.display().to_string(),
+                    why: e.to_string(),
+                })?;
+        }
         write_state(p, &cp_bytes)?;
     }
     Ok(VerifyReport {
         cosigners: signed.signatures.iter().filter(|s| s.cosigner).count(),
         checkpoint: cp,
         previous: remembered,
+        transfers: chain.moves,
+        closed: chain.closed_at.is_some(),
     })
 }
 
@@ -615,8 +842,18 @@ pub async fn run(cmd: &AuditCommand) -> Result<(), AuditError> {
         AuditSubcommand::Verify(args) => {
             let src: Arc<dyn TileSource> = Arc::new(LogSource::parse(&args.log)?);
             let r = verify_log(src, args).await?;
+            let moves: String = r
+                .transfers
+                .iter()
+                .map(|m| {
+                    format!(
+                        ", key moved at entry {} to {} ({})",
+                        m.index, m.custodian, m.vkey
+                    )
+                })
+                .collect();
             println!(
-                "OK {} size {} root {} ({} cosignatures{})",
+                "OK {} size {} root {} ({} cosignatures{}{moves}{})",
                 r.checkpoint.origin,
                 r.checkpoint.size,
                 B64.encode(r.checkpoint.root),
@@ -624,7 +861,8 @@ pub async fn run(cmd: &AuditCommand) -> Result<(), AuditError> {
                 match &r.previous {
                     Some(p) => format!(", consistent with remembered size {}", p.size),
                     None => String::new(),
-                }
+                },
+                if r.closed { ", closed" } else { "" }
             );
             Ok(())
         }

@@ -1,6 +1,7 @@
 //! The log's HTTP face (c2sp.org/tlog-tiles and tlog-witness) for one
 //! region: `/checkpoint`, `/tile/...`, `/vkey` and, when the region runs a
-//! witness, `POST /add-checkpoint`. The server nests it at `/log/<region>`.
+//! witness, `POST /add-checkpoint` and `POST /key-transfer` (a log's key
+//! moving to a new custodian). The server nests it at `/log/<region>`.
 
 use std::sync::Arc;
 
@@ -38,10 +39,15 @@ pub fn router(log: Option<Log>, witness: Option<Arc<Witness>>) -> Router {
             .route("/vkey", get(vkey));
     }
     if witness.is_some() {
-        r = r.route(
-            "/add-checkpoint",
-            post(add_checkpoint).layer(DefaultBodyLimit::max(2 << 20)),
-        );
+        r = r
+            .route(
+                "/add-checkpoint",
+                post(add_checkpoint).layer(DefaultBodyLimit::max(2 << 20)),
+            )
+            .route(
+                "/key-transfer",
+                post(key_transfer).layer(DefaultBodyLimit::max(256 << 10)),
+            );
     }
     r.with_state(AppState { log, witness })
 }
@@ -124,6 +130,28 @@ async fn add_checkpoint(State(s): State<AppState>, body: Bytes) -> Response {
     };
     match w.add_checkpoint(&body).await {
         Ok(lines) => text(StatusCode::OK, lines),
+        Err(WitnessError::Conflict(size)) => (
+            StatusCode::CONFLICT,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/x.tlog.size"),
+            )],
+            format!("{size}\n"),
+        )
+            .into_response(),
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            text(status, format!("{e}\n"))
+        }
+    }
+}
+
+async fn key_transfer(State(s): State<AppState>, body: Bytes) -> Response {
+    let Some(w) = s.witness else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match w.accept_key_transfer(&body).await {
+        Ok(()) => text(StatusCode::OK, "accepted\n".into()),
         Err(WitnessError::Conflict(size)) => (
             StatusCode::CONFLICT,
             [(

@@ -5,6 +5,15 @@
 //!
 //! Logs reach witnesses through `WitnessClient`: in-process for regions run
 //! by the same binary, or over HTTP (`HttpWitness`).
+//!
+//! A log's key can move (a region handed to a new custodian). The witness
+//! follows it only on the old key's word: the log shows it the
+//! `custody_transfer` entry with an inclusion proof in the checkpoint the
+//! witness last cosigned, signed by the key it knows; the entry names the
+//! new key and is itself signed by the old one
+//! ([`Witness::accept_key_transfer`]). From then on the witness checks
+//! that log's checkpoints with the new key, and remembers it across
+//! restarts.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,9 +24,11 @@ use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, SignedCheckpoint};
+use crate::entry::{Entry, EntryBody};
 use crate::merkle::{EMPTY_ROOT, Hash, verify_consistency};
 use crate::note::{CosignatureSigner, Note, NoteError, NoteSignature, NoteVerifier};
+use crate::proof::InclusionProof;
 use crate::storage::LogStorage;
 
 /// The consistency proof has at most 63 lines.
@@ -136,7 +147,8 @@ struct Seen {
 /// A tlog-witness: cosigns checkpoints of the logs it knows.
 pub struct Witness {
     signer: CosignatureSigner,
-    logs: HashMap<String, NoteVerifier>,
+    /// Each log's key in force, by origin (moved by a key transfer).
+    logs: std::sync::RwLock<HashMap<String, NoteVerifier>>,
     storage: LogStorage,
     /// Checking the old size and persisting the new one happen under this
     /// lock, so two concurrent requests can never roll the state back.
@@ -159,6 +171,12 @@ fn state_key(origin: &str) -> String {
     )
 }
 
+/// Where the witness remembers a log key that a transfer moved.
+fn key_state(origin: &str) -> String {
+    use sha2::Digest;
+    format!("witness-keys/{}", hex::encode(sha2::Sha256::digest(origin)))
+}
+
 impl Witness {
     /// A witness for `logs` (their verifier keys; each key name is the log
     /// origin), persisting its state in `storage`.
@@ -168,6 +186,18 @@ impl Witness {
         storage: LogStorage,
     ) -> Result<Witness, crate::storage::StorageError> {
         let mut state = HashMap::new();
+        // A key a transfer moved replaces the configured one: the witness
+        // accepted it on the old key's signature, and configuration files
+        // elsewhere may still name the old one.
+        let mut logs = logs;
+        for v in logs.iter_mut() {
+            if let Some(b) = storage.get(&key_state(v.name())).await?
+                && let Ok(moved) = NoteVerifier::parse(String::from_utf8_lossy(&b).trim())
+                && moved.name() == v.name()
+            {
+                *v = moved;
+            }
+        }
         for v in &logs {
             if let Some(b) = storage.get(&state_key(v.name())).await? {
                 // The state file is a checkpoint body we wrote ourselves.
@@ -185,10 +215,11 @@ impl Witness {
         }
         Ok(Witness {
             signer,
-            logs: logs
-                .into_iter()
-                .map(|v| (v.name().to_string(), v))
-                .collect(),
+            logs: std::sync::RwLock::new(
+                logs.into_iter()
+                    .map(|v| (v.name().to_string(), v))
+                    .collect(),
+            ),
             storage,
             state: tokio::sync::Mutex::new(state),
         })
@@ -211,8 +242,8 @@ impl Witness {
             .map_err(|e| WitnessError::BadRequest(format!("checkpoint note: {e}")))?;
         let cp = Checkpoint::parse(&note.text)
             .map_err(|e| WitnessError::BadRequest(format!("checkpoint: {e}")))?;
-        let log = self.logs.get(&cp.origin).ok_or(WitnessError::UnknownLog)?;
-        match note.verify(std::slice::from_ref(log)) {
+        let log = self.log_key(&cp.origin).ok_or(WitnessError::UnknownLog)?;
+        match note.verify(std::slice::from_ref(&log)) {
             Ok(_) => {}
             Err(NoteError::Malformed(m)) => return Err(WitnessError::BadRequest(m.to_string())),
             Err(_) => return Err(WitnessError::Forbidden),
@@ -264,6 +295,95 @@ impl Witness {
             .unwrap_or(0);
         Ok(self.signer.cosign(&note.text, now).line())
     }
+
+    /// The key this witness checks `origin`'s checkpoints with.
+    pub fn log_key(&self, origin: &str) -> Option<NoteVerifier> {
+        self.logs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(origin)
+            .cloned()
+    }
+
+    /// Follows a log's key to a new custodian. `body` is the inclusion
+    /// proof (JSON) of the log's `custody_transfer` entry in the checkpoint
+    /// this witness last cosigned, which must end with that entry. The
+    /// checkpoint must verify under the key the witness knows, and so must
+    /// the entry's own signature over its statement; then the entry's new
+    /// key is the log's key from here on. Repeating an accepted transfer
+    /// is a no-op.
+    pub async fn accept_key_transfer(&self, body: &[u8]) -> Result<(), WitnessError> {
+        let bad = |why: &str| WitnessError::BadRequest(why.to_string());
+        let proof: InclusionProof =
+            serde_json::from_slice(body).map_err(|_| bad("not an inclusion proof"))?;
+        let note = Note::parse(proof.checkpoint.as_bytes())
+            .map_err(|e| WitnessError::BadRequest(format!("checkpoint note: {e}")))?;
+        let origin = Checkpoint::parse(&note.text)
+            .map_err(|e| WitnessError::BadRequest(format!("checkpoint: {e}")))?
+            .origin;
+        let known = self.log_key(&origin).ok_or(WitnessError::UnknownLog)?;
+        let entry_bytes = proof
+            .entry_bytes()
+            .map_err(|_| bad("entry is not base64"))?;
+        let Ok(Entry {
+            body: EntryBody::CustodyTransfer(t),
+            ..
+        }) = Entry::parse(&entry_bytes)
+        else {
+            return Err(bad("the entry is not a custody transfer"));
+        };
+        if t.new_vkey == known.vkey() {
+            return Ok(());
+        }
+        let cp = SignedCheckpoint::verify(proof.checkpoint.as_bytes(), &known, &[])
+            .map_err(|_| WitnessError::Forbidden)?;
+        proof
+            .verify(&known, &[])
+            .map_err(|_| WitnessError::InvalidProof)?;
+        let state = self.state.lock().await;
+        let seen = state.get(&origin).cloned().unwrap_or(Seen {
+            size: 0,
+            root: EMPTY_ROOT,
+        });
+        // Only the checkpoint this witness stands behind, ending with the
+        // transfer: no later entry was signed by the old key unseen.
+        if seen.size != cp.checkpoint.size || seen.root != cp.checkpoint.root {
+            return Err(WitnessError::Conflict(seen.size));
+        }
+        if proof.index + 1 != proof.tree_size || t.tree_size != proof.index {
+            return Err(bad("the transfer is not the last entry of the checkpoint"));
+        }
+        if t.origin != origin || t.old_vkey != known.vkey() {
+            return Err(WitnessError::Forbidden);
+        }
+        let sig = NoteSignature::parse_line(&t.signature).map_err(|_| WitnessError::Forbidden)?;
+        let statement = Note {
+            text: t.statement(),
+            signatures: vec![sig],
+        };
+        statement
+            .verify(std::slice::from_ref(&known))
+            .map_err(|_| WitnessError::Forbidden)?;
+        let new =
+            NoteVerifier::parse(&t.new_vkey).map_err(|_| bad("the new key does not parse"))?;
+        if new.name() != origin || new.is_cosigner() {
+            return Err(bad("the new key is not a log key for this origin"));
+        }
+        // Remembered before it takes effect, like every witness state.
+        self.storage
+            .put(
+                &key_state(&origin),
+                Bytes::from(format!("{}\n", new.vkey())),
+            )
+            .await
+            .map_err(|e| WitnessError::Unavailable(e.to_string()))?;
+        self.logs
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(origin, new);
+        drop(state);
+        Ok(())
+    }
 }
 
 /// How a log reaches one witness.
@@ -275,6 +395,19 @@ pub trait WitnessClient: Send + Sync {
         &'a self,
         req: &'a AddCheckpoint,
     ) -> BoxFuture<'a, Result<Vec<NoteSignature>, WitnessError>>;
+    /// Shows the witness a transfer of the log's key (see
+    /// [`Witness::accept_key_transfer`]).
+    fn key_transfer<'a>(
+        &'a self,
+        proof: &'a InclusionProof,
+    ) -> BoxFuture<'a, Result<(), WitnessError>> {
+        let _ = proof;
+        Box::pin(async {
+            Err(WitnessError::Unavailable(
+                "this witness does not follow key transfers".into(),
+            ))
+        })
+    }
 }
 
 fn parse_cosignature_lines(body: &str) -> Result<Vec<NoteSignature>, WitnessError> {
@@ -315,12 +448,24 @@ impl WitnessClient for InProcessWitness {
             parse_cosignature_lines(&body)
         })
     }
+
+    fn key_transfer<'a>(
+        &'a self,
+        proof: &'a InclusionProof,
+    ) -> BoxFuture<'a, Result<(), WitnessError>> {
+        Box::pin(async move {
+            let body =
+                serde_json::to_vec(proof).map_err(|e| WitnessError::Unavailable(e.to_string()))?;
+            self.witness.accept_key_transfer(&body).await
+        })
+    }
 }
 
 /// A witness reached over HTTP at `<submission prefix>/add-checkpoint`.
 #[derive(Clone, Debug)]
 pub struct HttpWitness {
     url: String,
+    transfer_url: String,
     verifier: NoteVerifier,
     client: reqwest::Client,
 }
@@ -340,6 +485,7 @@ impl HttpWitness {
     pub fn with_client(prefix: &str, verifier: NoteVerifier, client: reqwest::Client) -> Self {
         HttpWitness {
             url: format!("{}/add-checkpoint", prefix.trim_end_matches('/')),
+            transfer_url: format!("{}/key-transfer", prefix.trim_end_matches('/')),
             verifier,
             client,
         }
@@ -374,6 +520,34 @@ impl WitnessClient for HttpWitness {
                     Ok(size) => Err(WitnessError::Conflict(size)),
                     Err(_) => Err(WitnessError::Fork),
                 },
+                404 => Err(WitnessError::UnknownLog),
+                403 => Err(WitnessError::Forbidden),
+                400 => Err(WitnessError::BadRequest(body)),
+                422 => Err(WitnessError::InvalidProof),
+                s => Err(WitnessError::Unavailable(format!("HTTP {s}"))),
+            }
+        })
+    }
+
+    fn key_transfer<'a>(
+        &'a self,
+        proof: &'a InclusionProof,
+    ) -> BoxFuture<'a, Result<(), WitnessError>> {
+        Box::pin(async move {
+            let resp = self
+                .client
+                .post(&self.transfer_url)
+                .json(proof)
+                .send()
+                .await
+                .map_err(|e| WitnessError::Unavailable(e.to_string()))?;
+            let status = resp.status().as_u16();
+            let body = resp.text().await.unwrap_or_default();
+            match status {
+                200 => Ok(()),
+                409 => Err(WitnessError::Conflict(
+                    body.trim_end().parse().unwrap_or_default(),
+                )),
                 404 => Err(WitnessError::UnknownLog),
                 403 => Err(WitnessError::Forbidden),
                 400 => Err(WitnessError::BadRequest(body)),
