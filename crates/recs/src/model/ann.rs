@@ -32,7 +32,16 @@ pub struct AnnIndex {
     slack: Vec<f32>,
     #[serde(skip)]
     longest_plane: f32,
+    /// The hyperplanes transposed (`[dim][tables × bits]`), so one pass over
+    /// a vector's coordinates computes every projection at once, the
+    /// planes side by side in SIMD lanes. Built from `planes` when first
+    /// needed; not saved.
+    #[serde(skip)]
+    planes_t: Vec<f32>,
 }
+
+/// Most hyperplanes an index has (tables × bits): 4 × 15 with room to spare.
+const MAX_PLANES: usize = 64;
 
 /// Most bucket entries one query visits: bounds latency even when learned
 /// embeddings crowd into a few buckets.
@@ -41,6 +50,7 @@ pub const MAX_VISITS: usize = 1024;
 impl AnnIndex {
     pub fn new(dim: usize, tables: usize, bits: usize) -> Self {
         let bits = bits.clamp(1, 15);
+        let tables = tables.clamp(1, MAX_PLANES / bits);
         let mut planes = vec![0.0; tables * bits * dim];
         for (p, plane) in planes.chunks_mut(dim).enumerate() {
             init_random(0xA22 ^ ((p as u64) << 20), plane, 1.0);
@@ -55,7 +65,53 @@ impl AnnIndex {
             pos: Vec::new(),
             slack: Vec::new(),
             longest_plane: 0.0,
+            planes_t: Vec::new(),
         }
+    }
+
+    fn planes_t(&mut self) -> &[f32] {
+        let n = self.tables * self.bits;
+        if self.planes_t.len() != n * self.dim {
+            let mut t = vec![0.0; n * self.dim];
+            for p in 0..n {
+                for i in 0..self.dim {
+                    t[i * n + p] = self.planes[p * self.dim + i];
+                }
+            }
+            self.planes_t = t;
+        }
+        &self.planes_t
+    }
+
+    /// Every projection `plane · v`, plane by plane in table order. Each sum
+    /// runs over the coordinates in order, as a plain dot product would, so
+    /// the signatures are exactly those of one dot product per plane; the
+    /// planes are what runs in parallel.
+    fn projections(planes_t: &[f32], n: usize, v: &[f32], out: &mut [f32; MAX_PLANES]) {
+        let out = &mut out[..n];
+        out.fill(0.0);
+        for (row, &x) in planes_t.chunks_exact(n).zip(v) {
+            for (o, p) in out.iter_mut().zip(row) {
+                *o += p * x;
+            }
+        }
+    }
+
+    /// Signatures and smallest |margin| of `v` in every table, from its projections.
+    fn signatures(&self, proj: &[f32; MAX_PLANES], t: usize) -> (u16, f32, usize) {
+        let mut sig = 0u16;
+        let (mut weakest, mut weakest_margin) = (0, f32::INFINITY);
+        for b in 0..self.bits {
+            let m = proj[t * self.bits + b];
+            if m > 0.0 {
+                sig |= 1 << b;
+            }
+            if m.abs() < weakest_margin {
+                weakest_margin = m.abs();
+                weakest = b;
+            }
+        }
+        (sig, weakest_margin, weakest)
     }
 
     fn longest_plane(&mut self) -> f32 {
@@ -83,26 +139,6 @@ impl AnnIndex {
         self.upsert(video, v);
     }
 
-    /// Signature of `v` in table `t`, plus the bit whose hyperplane is closest
-    /// (the most likely to flip, hence the one worth probing).
-    fn signature(&self, t: usize, v: &[f32]) -> (u16, usize) {
-        let mut sig = 0u16;
-        let (mut weakest, mut weakest_margin) = (0, f32::INFINITY);
-        for b in 0..self.bits {
-            let p =
-                &self.planes[(t * self.bits + b) * self.dim..(t * self.bits + b + 1) * self.dim];
-            let m: f32 = p.iter().zip(v).map(|(x, y)| x * y).sum();
-            if m > 0.0 {
-                sig |= 1 << b;
-            }
-            if m.abs() < weakest_margin {
-                weakest_margin = m.abs();
-                weakest = b;
-            }
-        }
-        (sig, weakest)
-    }
-
     fn unlink(&mut self, video: u32, t: usize) {
         let k = video as usize * self.tables + t;
         let old = std::mem::replace(&mut self.sigs[k], UNINDEXED);
@@ -127,9 +163,12 @@ impl AnnIndex {
             self.pos.resize(base + self.tables, 0);
         }
         let longest = self.longest_plane();
+        let n = self.tables * self.bits;
+        let mut proj = [0f32; MAX_PLANES];
+        Self::projections(self.planes_t(), n, v, &mut proj);
         let mut min_margin = f32::INFINITY;
         for t in 0..self.tables {
-            let (sig, margin) = self.signature_margin(t, v);
+            let (sig, margin, _) = self.signatures(&proj, t);
             min_margin = min_margin.min(margin);
             if self.sigs[base + t] == sig {
                 continue;
@@ -150,22 +189,6 @@ impl AnnIndex {
         };
     }
 
-    /// Signature of `v` in table `t` and its smallest |margin| to a hyperplane.
-    fn signature_margin(&self, t: usize, v: &[f32]) -> (u16, f32) {
-        let mut sig = 0u16;
-        let mut weakest = f32::INFINITY;
-        for b in 0..self.bits {
-            let p =
-                &self.planes[(t * self.bits + b) * self.dim..(t * self.bits + b + 1) * self.dim];
-            let m: f32 = p.iter().zip(v).map(|(x, y)| x * y).sum();
-            if m > 0.0 {
-                sig |= 1 << b;
-            }
-            weakest = weakest.min(m.abs());
-        }
-        (sig, weakest)
-    }
-
     pub fn remove(&mut self, video: u32) {
         if self.sigs.len() < (video as usize + 1) * self.tables {
             return;
@@ -182,8 +205,19 @@ impl AnnIndex {
     /// tables), at most [`MAX_VISITS`] in all, shared evenly among the probes.
     pub fn probe(&self, q: &[f32], mut visit: impl FnMut(u32)) {
         let per_probe = MAX_VISITS / (2 * self.tables.max(1));
+        let n = self.tables * self.bits;
+        let mut proj = [0f32; MAX_PLANES];
+        if self.planes_t.len() == n * self.dim {
+            Self::projections(&self.planes_t, n, q, &mut proj);
+        } else {
+            // Not built yet (a fresh restore that never learned): the same
+            // sums, one plane at a time.
+            for (p, plane) in self.planes.chunks(self.dim.max(1)).enumerate().take(n) {
+                proj[p] = plane.iter().zip(q).map(|(x, y)| x * y).sum();
+            }
+        }
         for t in 0..self.tables {
-            let (sig, weakest) = self.signature(t, q);
+            let (sig, _, weakest) = self.signatures(&proj, t);
             for s in [sig, sig ^ (1 << weakest)] {
                 for &v in self.buckets[(t << self.bits) + s as usize]
                     .iter()
@@ -197,6 +231,8 @@ impl AnnIndex {
 
     pub fn check(&self) -> Result<(), String> {
         if self.planes.len() != self.tables * self.bits * self.dim
+            || self.tables * self.bits > MAX_PLANES
+            || self.bits > 15
             || self.buckets.len() != self.tables << self.bits
         {
             return Err("ann index shape inconsistent".into());

@@ -94,6 +94,43 @@ impl EmbeddingTable {
         self.get_mut(key, now_ms)
     }
 
+    /// The row index of `key`, for callers that read and write the same row
+    /// several times: one hash lookup instead of one per access.
+    pub fn index_of(&self, key: u64) -> Option<usize> {
+        self.rows.get(&key).map(|&r| r as usize)
+    }
+
+    /// [`Self::admit`], answering the row index (and marking it used now).
+    pub fn admit_index(
+        &mut self,
+        key: u64,
+        now_ms: i64,
+        init: impl FnOnce(&mut [f32]),
+    ) -> Option<usize> {
+        let r = match self.rows.get(&key) {
+            Some(&r) => r as usize,
+            None => {
+                self.admit(key, now_ms, init)?;
+                return self.index_of(key);
+            }
+        };
+        self.touch(r, now_ms);
+        Some(r)
+    }
+
+    /// Marks row `r` used at `now_ms` (idle expiry).
+    pub fn touch(&mut self, r: usize, now_ms: i64) {
+        self.last_ms[r] = self.last_ms[r].max(now_ms);
+    }
+
+    pub fn row(&self, r: usize) -> &[f32] {
+        &self.data[r * self.dim..(r + 1) * self.dim]
+    }
+
+    pub fn row_mut(&mut self, r: usize) -> &mut [f32] {
+        &mut self.data[r * self.dim..(r + 1) * self.dim]
+    }
+
     pub fn remove(&mut self, key: u64) -> bool {
         let Some(r) = self.rows.remove(&key) else {
             return false;

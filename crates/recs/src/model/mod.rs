@@ -214,6 +214,11 @@ impl Model {
 
     /// One logistic SGD step on σ(u·v) towards `label`, for the user, the video
     /// and (on positives) the video's hashtags, which give new uploads a starting point.
+    ///
+    /// Each row is looked up once and updated in place (this runs for every
+    /// positive and every sampled negative): the user's and the video's rows
+    /// live in different tables, so both are borrowed at once, and the old
+    /// values each update needs are read coordinate by coordinate.
     #[allow(clippy::too_many_arguments)]
     fn embedding_step(
         &mut self,
@@ -226,70 +231,66 @@ impl Model {
         hp: &HyperParams,
     ) {
         let uk = feature_key(NS_USER, user_slot);
-        let Some(u) = self
+        let Some(ur) = self
             .user_emb
-            .admit(uk, at_ms, |r| init_random(uk, r, INIT_SCALE))
+            .admit_index(uk, at_ms, |r| init_random(uk, r, INIT_SCALE))
         else {
             return;
         };
-        // Fixed-size copies on the stack: this runs for every positive and every
-        // sampled negative, and allocation dominated it.
-        let dim = u.len().min(MAX_DIM);
-        let mut u_old = [0f32; MAX_DIM];
-        u_old[..dim].copy_from_slice(&u[..dim]);
-        let u_old = &u_old[..dim];
         let tags = &catalog.row(v).tags;
         let vk = feature_key(NS_VIDEO, v);
-        if self.video_emb.get(vk).is_none() {
-            let mut init = [0f32; MAX_DIM];
-            self.video_init_into(v, tags, &mut init[..dim]);
-            if self
-                .video_emb
-                .admit(vk, at_ms, |r| r.copy_from_slice(&init[..dim]))
-                .is_none()
-            {
-                return;
+        let vr = match self.video_emb.index_of(vk) {
+            Some(r) => {
+                self.video_emb.touch(r, at_ms);
+                r
             }
-        }
-        let Some(vv) = self.video_emb.get_mut(vk, at_ms) else {
-            return;
+            None => {
+                let dim = self.video_emb.dim.min(MAX_DIM);
+                let mut init = [0f32; MAX_DIM];
+                self.video_init_into(v, tags, &mut init[..dim]);
+                match self
+                    .video_emb
+                    .admit_index(vk, at_ms, |r| r.copy_from_slice(&init[..dim]))
+                {
+                    Some(r) => r,
+                    None => return,
+                }
+            }
         };
-        let g = weight * (label - sigmoid(dot(u_old, vv)));
         let lr = hp.embedding_learning_rate;
-        let mut v_old = [0f32; MAX_DIM];
-        v_old[..dim].copy_from_slice(&vv[..dim]);
-        for (x, uo) in vv.iter_mut().zip(u_old) {
-            *x += lr * (g * uo - hp.embedding_l2 * *x);
-        }
-        let mut v_new = [0f32; MAX_DIM];
-        v_new[..dim].copy_from_slice(&vv[..dim]);
-        if let Some(u) = self.user_emb.get_mut(uk, at_ms) {
-            for (x, vo) in u.iter_mut().zip(&v_old[..dim]) {
-                *x += lr * (g * vo - hp.embedding_l2 * *x);
-            }
-        }
+        // The hashtags move towards the user as they were before this step.
         if label > 0.0 {
+            let u = self.user_emb.row(ur);
+            let mut u_old = [0f32; MAX_DIM];
+            let dim = u.len().min(MAX_DIM);
+            u_old[..dim].copy_from_slice(&u[..dim]);
             for &t in tags {
                 let tk = feature_key(NS_TAG, t);
                 if let Some(tv) = self
                     .tag_emb
                     .admit(tk, at_ms, |r| init_random(tk, r, INIT_SCALE))
                 {
-                    for (x, uo) in tv.iter_mut().zip(u_old) {
+                    for (x, uo) in tv.iter_mut().zip(&u_old[..dim]) {
                         *x += lr * 0.5 * (uo - *x);
                     }
                 }
             }
         }
+        let u = self.user_emb.row_mut(ur);
+        let vv = self.video_emb.row_mut(vr);
+        let g = weight * (label - sigmoid(dot(u, vv)));
+        let l2 = hp.embedding_l2;
+        let mut moved_sq = 0f32;
+        for (x, y) in vv.iter_mut().zip(u.iter_mut()) {
+            let (vo, uo) = (*x, *y);
+            *x = vo + lr * (g * uo - l2 * vo);
+            *y = uo + lr * (g * vo - l2 * uo);
+            moved_sq += (*x - vo) * (*x - vo);
+        }
         let row = catalog.row(v);
         if row.live && !row.deleted && !row.misinformation {
-            let moved = v_new[..dim]
-                .iter()
-                .zip(&v_old[..dim])
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f32>()
-                .sqrt();
-            self.ann.upsert_moved(v, &v_new[..dim], moved);
+            self.ann
+                .upsert_moved(v, self.video_emb.row(vr), moved_sq.sqrt());
         }
     }
 
