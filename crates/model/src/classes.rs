@@ -106,7 +106,8 @@ pub const COLUMNS: &[Column] = columns! {
     Region.outbox { seq: Interop, target: Interop, payload: Interop, created_at: Interop }
     Region.applied_outbox { origin: Interop, seq: Interop }
 
-    Catalog.directory { handle: Interop, user_id: Interop, region: Interop, created_at: Interop }
+    Catalog.directory { handle: Interop, user_id: Interop, region: Interop, created_at: Interop, skeleton: Interop }
+    Catalog.retired_handles { skeleton: Interop, retired_at: Interop }
     Catalog.profiles {
         user_id: Interop, handle: Public, display_name: Public, bio: Public, private: Public,
         region: Interop, hidden: Public, created_at: Public,

@@ -164,17 +164,21 @@ pub async fn open_catalog(url: &str) -> Result<Arc<dyn CatalogStore>> {
             sqlx::migrate!("./migrations/sqlite/catalog")
                 .run(&writer)
                 .await?;
-            Ok(Arc::new(SqlCatalog { writer, reader }))
+            let catalog = SqlCatalog { writer, reader };
+            catalog.backfill_skeletons().await?;
+            Ok(Arc::new(catalog))
         }
         Backend::Postgres => {
             let pool = postgres_pool(url).await?;
             sqlx::migrate!("./migrations/postgres/catalog")
                 .run(&pool)
                 .await?;
-            Ok(Arc::new(SqlCatalog {
+            let catalog = SqlCatalog {
                 writer: pool.clone(),
                 reader: pool,
-            }))
+            };
+            catalog.backfill_skeletons().await?;
+            Ok(Arc::new(catalog))
         }
     }
 }
@@ -1325,14 +1329,48 @@ macro_rules! impl_stores {
 
         impl CatalogStore for SqlCatalog<$DB> {}
 
+        impl SqlCatalog<$DB> {
+            /// Gives every directory row from before skeletons its skeleton,
+            /// in pages. Two old handles that share a skeleton both keep
+            /// their accounts; the later one is left without (the first
+            /// keeps the name), and no new handle can take it either way.
+            pub(crate) async fn backfill_skeletons(&self) -> Result<()> {
+                let mut after = String::new();
+                loop {
+                    let rows = sqlx::query("SELECT handle FROM directory WHERE skeleton IS NULL AND handle > $1 ORDER BY handle LIMIT 1000")
+                        .bind(&after).fetch_all(&self.writer).await?;
+                    let Some(last) = rows.last() else { return Ok(()) };
+                    after = last.try_get("handle")?;
+                    for row in &rows {
+                        let handle: String = row.try_get("handle")?;
+                        let r = sqlx::query("UPDATE directory SET skeleton = $1 WHERE handle = $2")
+                            .bind(sovereel_model::handle_skeleton(&handle)).bind(&handle).execute(&self.writer).await;
+                        match r {
+                            Err(e) if StoreError::is_unique_violation(&e) => {}
+                            r => { r?; }
+                        }
+                    }
+                }
+            }
+        }
+
         #[async_trait]
         impl Directory for SqlCatalog<$DB> {
             async fn reserve_handle(&self, handle: &str, user_id: &str, region: &str, now: i64) -> Result<()> {
-                let r = sqlx::query("INSERT INTO directory (handle, user_id, region, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(handle).bind(user_id).bind(region).bind(now).execute(&self.writer).await;
+                // Taken: the same skeleton in use (`alice_us.` beside
+                // `alice_us`), or retired with a deleted account.
+                let skeleton = sovereel_model::handle_skeleton(handle);
+                let mut tx = self.writer.begin().await?;
+                let retired = sqlx::query("SELECT 1 AS one FROM retired_handles WHERE skeleton = $1")
+                    .bind(&skeleton).fetch_optional(&mut *tx).await?;
+                if retired.is_some() {
+                    return Err(StoreError::Conflict("handle"));
+                }
+                let r = sqlx::query("INSERT INTO directory (handle, user_id, region, created_at, skeleton) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(handle).bind(user_id).bind(region).bind(now).bind(&skeleton).execute(&mut *tx).await;
                 match r {
                     Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::Conflict("handle")),
-                    r => { r?; Ok(()) }
+                    r => { r?; tx.commit().await?; Ok(()) }
                 }
             }
 
@@ -1564,6 +1602,14 @@ macro_rules! impl_stores {
                             "DELETE FROM comments WHERE author_id = $1",
                             "DELETE FROM videos WHERE author_id = $1",
                             "DELETE FROM profiles WHERE user_id = $1",
+                        ] {
+                            sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
+                        }
+                        // A deleted account's handle stays taken: its
+                        // skeleton is retired, the account forgotten.
+                        sqlx::query("INSERT INTO retired_handles (skeleton, retired_at) SELECT skeleton, $2 FROM directory WHERE user_id = $1 AND skeleton IS NOT NULL ON CONFLICT (skeleton) DO NOTHING")
+                            .bind(user_id).bind(sovereel_model::now_millis()).execute(&mut *tx).await?;
+                        for sql in [
                             "DELETE FROM directory WHERE user_id = $1",
                         ] {
                             sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;

@@ -281,6 +281,46 @@ async fn accounts_and_sessions(f: Fixture) {
         f.catalog.resolve_handle("alice").await.unwrap(),
         Some(("us_a".into(), "us".into()))
     );
+    // One name by its skeleton: trailing punctuation and look-alikes.
+    for lookalike in ["alice.", "_alice", "a1ice", "Alice", "allce"] {
+        assert!(
+            matches!(
+                f.catalog.reserve_handle(lookalike, "au_y", "au", 1).await,
+                Err(StoreError::Conflict("handle"))
+            ),
+            "{lookalike} is alice"
+        );
+    }
+    // A deleted account's handle stays taken; a released reservation (a
+    // sign-up its home refused) does not.
+    f.catalog
+        .reserve_handle("gone_soon", "us_g", "us", 1)
+        .await
+        .unwrap();
+    let purge = Change::PurgeUser {
+        user_id: "us_g".into(),
+        handle: "gone_soon".into(),
+    };
+    assert!(f.catalog.apply_change("us", 9_000, &purge).await.unwrap());
+    assert_eq!(f.catalog.resolve_handle("gone_soon").await.unwrap(), None);
+    for again in ["gone_soon", "gone.soon", "g0ne_soon"] {
+        assert!(
+            matches!(
+                f.catalog.reserve_handle(again, "au_z", "au", 2).await,
+                Err(StoreError::Conflict("handle"))
+            ),
+            "{again} was retired with the deleted account"
+        );
+    }
+    f.catalog
+        .reserve_handle("refused", "us_r", "us", 1)
+        .await
+        .unwrap();
+    f.catalog.release_handle("refused", "us_r").await.unwrap();
+    f.catalog
+        .reserve_handle("refused", "au_r", "au", 2)
+        .await
+        .unwrap();
     relay(&f).await;
     assert_eq!(
         f.catalog

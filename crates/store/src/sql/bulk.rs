@@ -236,13 +236,14 @@ macro_rules! impl_bulk {
                 let mut tx = self.writer.begin().await?;
                 for chunk in handles.chunks(ROWS_PER_STATEMENT) {
                     let mut q = QueryBuilder::<$DB>::new(
-                        "INSERT INTO directory (handle, user_id, region, created_at) ",
+                        "INSERT INTO directory (handle, user_id, region, created_at, skeleton) ",
                     );
                     q.push_values(chunk, |mut b, (handle, user, region)| {
                         b.push_bind(handle.as_str())
                             .push_bind(user.as_str())
                             .push_bind(region.as_str())
-                            .push_bind(now);
+                            .push_bind(now)
+                            .push_bind(sovereel_model::handle_skeleton(handle));
                     });
                     q.build()
                         .execute(&mut *tx)
