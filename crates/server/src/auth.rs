@@ -151,6 +151,10 @@ impl FromRequestParts<Arc<App>> for AuthUser {
         parts: &mut Parts,
         app: &Arc<App>,
     ) -> Result<Self, Self::Rejection> {
+        // Already resolved by the rate-limit middleware (`limits.rs`).
+        if let Some(u) = parts.extensions.get::<AuthUser>() {
+            return Ok(u.clone());
+        }
         resolve(app, parts)
             .await?
             .ok_or_else(ApiError::unauthorized)
@@ -167,6 +171,9 @@ impl FromRequestParts<Arc<App>> for Viewer {
         parts: &mut Parts,
         app: &Arc<App>,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(u) = parts.extensions.get::<AuthUser>() {
+            return Ok(Viewer(Some(u.clone())));
+        }
         Ok(Viewer(resolve(app, parts).await?))
     }
 }

@@ -71,7 +71,12 @@ pub fn client(
         .add_root_certificate(ca)
         .identity(identity)
         .connect_timeout(Duration::from_secs(2))
-        .pool_idle_timeout(Duration::from_secs(30))
+        // Let go of an idle connection before the service would close it
+        // (its header-read timeout also ends idle keep-alives), so a
+        // request is never sent on a connection being closed.
+        .pool_idle_timeout(Duration::from_secs(
+            (config.limits.header_read_timeout_secs / 2).clamp(1, 30),
+        ))
         // HTTP/1.1 with a keep-alive pool: concurrent requests spread over
         // several connections, and so over the service's cores; one HTTP/2
         // connection would funnel every stream through one connection task.
@@ -118,57 +123,16 @@ pub async fn serve_tls(
     tls: Arc<rustls::ServerConfig>,
     peers: Arc<BTreeMap<String, String>>,
     router: Router,
+    timeouts: crate::connections::Timeouts,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    use tower::ServiceExt;
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, _) = tokio::select! {
-            _ = &mut shutdown => return Ok(()),
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        let peers = peers.clone();
-        tokio::spawn(async move {
-            let tls =
-                match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                    Ok(Ok(t)) => t,
-                    _ => return,
-                };
-            let peer = tls
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first())
-                .and_then(|d| peers.get(&fingerprint(d)).cloned());
-            let Some(peer) = peer else {
-                tracing::warn!(
-                    "refused a TLS client whose certificate the cluster file does not list"
-                );
-                return;
-            };
-            let peer = Peer(peer);
-            let svc =
-                router.map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(peer.clone());
-                    req
-                });
-            let svc = hyper_util::service::TowerToHyperService::new(svc);
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection_with_upgrades(TokioIo::new(tls), svc)
-                .await;
-        });
-    }
+    // The same connection limits as the public listener (header-read and
+    // idle timeouts; the handshake gets the header-read time).
+    let tls = crate::connections::Tls {
+        acceptor: tokio_rustls::TlsAcceptor::from(tls),
+        peers,
+    };
+    crate::connections::serve(listener, router, timeouts, Some(tls), shutdown).await
 }
 
 /// What `cluster init` is asked for.

@@ -24,6 +24,10 @@ pub struct Config {
     /// Storage URL of the public catalog (default: SQLite in the data dir).
     pub catalog: Option<String>,
     pub limits: Limits,
+    /// How the HTTP listener meets the outside: TLS in front, trusted
+    /// proxies, a separate metrics address.
+    #[serde(default)]
+    pub http: HttpConfig,
     /// Transcode uploads with ffmpeg when it is on the PATH. With `false`,
     /// browser-playable uploads are served as uploaded even where ffmpeg exists.
     #[serde(default = "yes")]
@@ -38,6 +42,30 @@ pub struct Config {
     /// default.
     #[serde(default)]
     pub cluster: Option<ClusterConfig>,
+    /// How lifecycle operations (hand-over, wind-down) are carried out.
+    #[serde(default)]
+    pub lifecycle: LifecycleConfig,
+}
+
+/// `[lifecycle]`: the pace of a hand-over's key re-wrap.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LifecycleConfig {
+    /// Data keys re-wrapped per batch during a hand-over (each batch holds
+    /// the key files' lock for its own files only).
+    pub rewrap_batch: usize,
+    /// A pause between re-wrap batches, in milliseconds, to bound the I/O
+    /// a hand-over takes from a region that keeps serving.
+    pub rewrap_pause_ms: u64,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        LifecycleConfig {
+            rewrap_batch: 500,
+            rewrap_pause_ms: 0,
+        }
+    }
 }
 
 /// What every role of a split deployment may know: where each region's
@@ -117,6 +145,178 @@ pub struct Limits {
     pub deletion_grace_secs: u64,
     /// How long a data export can be downloaded, in seconds.
     pub export_ttl_secs: u64,
+    /// Longest accepted request target (path and query), in bytes.
+    pub max_uri_bytes: usize,
+    /// Seconds a client has to send a request's headers, counted from when
+    /// the connection is ready for the next request (so it also closes idle
+    /// HTTP/1.1 keep-alive connections).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request in flight.
+    pub idle_timeout_secs: u64,
+    /// Request rate limits (`limits.rs`).
+    pub rates: Rates,
+}
+
+/// A rate limit: at most `count` requests per `per`, refilled evenly (a
+/// burst of `count` is allowed, then one every `per / count`), or off.
+/// Written `"<count>/<window>"`, e.g. `"20/h"`, `"3/2s"`, `"10/min"`, or
+/// `"off"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Rate(pub Option<(u32, std::time::Duration)>);
+
+impl Rate {
+    pub fn parse(s: &str) -> Result<Rate, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("off") {
+            return Ok(Rate(None));
+        }
+        let bad = || {
+            format!(
+                "`{s}` is not a rate (write \"<count>/<window>\", e.g. \"20/h\", \"3/2s\", or \"off\")"
+            )
+        };
+        let (count, window) = s.split_once('/').ok_or_else(bad)?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        let window = window.trim();
+        let digits = window.len()
+            - window
+                .trim_start_matches(|c: char| c.is_ascii_digit())
+                .len();
+        let n: u64 = if digits == 0 {
+            1
+        } else {
+            window[..digits].parse().map_err(|_| bad())?
+        };
+        let unit = match &window[digits..] {
+            "s" => 1,
+            "min" | "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => return Err(bad()),
+        };
+        if count == 0 || n == 0 {
+            return Err(format!(
+                "`{s}`: count and window must be at least 1 (or write \"off\")"
+            ));
+        }
+        Ok(Rate(Some((
+            count,
+            std::time::Duration::from_secs(n * unit),
+        ))))
+    }
+}
+
+impl TryFrom<String> for Rate {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Rate::parse(&s)
+    }
+}
+
+impl From<Rate> for String {
+    fn from(r: Rate) -> String {
+        match r.0 {
+            None => "off".into(),
+            Some((n, per)) => {
+                let s = per.as_secs();
+                match s {
+                    86_400 => format!("{n}/d"),
+                    3600 => format!("{n}/h"),
+                    60 => format!("{n}/min"),
+                    _ if s % 86_400 == 0 => format!("{n}/{}d", s / 86_400),
+                    _ if s % 3600 == 0 => format!("{n}/{}h", s / 3600),
+                    _ => format!("{n}/{s}s"),
+                }
+            }
+        }
+    }
+}
+
+fn rate(s: &str) -> Rate {
+    Rate::parse(s).expect("built-in rates parse")
+}
+
+/// `[limits.rates]`: per client address and per account. Past a limit the
+/// answer is 429 `/problems/rate-limited` with `Retry-After`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rates {
+    /// `false` switches every rate limit off (load tests, benchmarks); the
+    /// server logs a warning at start-up then.
+    pub enabled: bool,
+    pub signup_per_address: Rate,
+    pub login_per_address: Rate,
+    /// Log-in attempts per handle (whether or not it exists).
+    pub login_per_account: Rate,
+    /// Failed log-ins for one handle before each further attempt waits.
+    pub login_free_failures: u32,
+    /// The first wait after them, in seconds; it doubles with each
+    /// further failure, up to `login_max_delay_secs`.
+    pub login_base_delay_secs: u64,
+    pub login_max_delay_secs: u64,
+    /// A handle's failures are forgotten after this long without one.
+    pub login_failure_memory_secs: u64,
+    pub upload_per_account: Rate,
+    pub upload_per_address: Rate,
+    pub comment_per_account: Rate,
+    pub comment_per_address: Rate,
+    pub report_per_account: Rate,
+    pub report_per_address: Rate,
+    pub export_per_address: Rate,
+    /// Data exports one account may request per 24 hours (one at a time).
+    pub exports_per_day: u32,
+    pub events_per_account: Rate,
+    pub events_per_address: Rate,
+    /// Likes, shares, follows, blocks and follow-request answers.
+    pub social_per_account: Rate,
+    pub social_per_address: Rate,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            signup_per_address: rate("20/h"),
+            login_per_address: rate("60/min"),
+            login_per_account: rate("20/min"),
+            login_free_failures: 5,
+            login_base_delay_secs: 1,
+            login_max_delay_secs: 900,
+            login_failure_memory_secs: 3600,
+            upload_per_account: rate("30/h"),
+            upload_per_address: rate("60/h"),
+            comment_per_account: rate("20/min"),
+            comment_per_address: rate("60/min"),
+            report_per_account: rate("20/h"),
+            report_per_address: rate("60/h"),
+            export_per_address: rate("10/h"),
+            exports_per_day: 5,
+            events_per_account: rate("120/min"),
+            events_per_address: rate("600/min"),
+            social_per_account: rate("120/min"),
+            social_per_address: rate("600/min"),
+        }
+    }
+}
+
+/// `[http]`: what sits in front of the listener.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Clients reach this server over HTTPS (TLS ends at a proxy in front):
+    /// session cookies get `Secure`.
+    pub behind_tls: bool,
+    /// Proxies (IP addresses or CIDR ranges) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed. Empty: the peer address is the
+    /// client's.
+    pub trusted_proxies: Vec<String>,
+    /// The site's public origin (`https://video.example`). When set, a
+    /// cookie-authenticated unsafe request must come from exactly this
+    /// origin; otherwise from the host the request was sent to.
+    pub public_origin: Option<String>,
+    /// Serve `/metrics` on this address only (and not on `listen`).
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for Limits {
@@ -128,6 +328,10 @@ impl Default for Limits {
             max_json_bytes: 64 * 1024,
             deletion_grace_secs: 30 * 86_400,
             export_ttl_secs: 7 * 86_400,
+            max_uri_bytes: 8 * 1024,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            rates: Rates::default(),
         }
     }
 }
@@ -161,6 +365,10 @@ pub struct RegionConfig {
     /// the name of its signing key). Default `sovereel.localhost/log/<id>`.
     #[serde(default)]
     pub log_origin: Option<String>,
+    /// Once this region is wound down, sign-ups from its countries go to
+    /// this region instead; without one they are refused.
+    #[serde(default)]
+    pub successor: Option<String>,
 }
 
 impl Default for Config {
@@ -177,6 +385,7 @@ impl Default for Config {
                 ledger: None,
                 ledger_lock: None,
                 log_origin: None,
+                successor: None,
             }
         };
         Self {
@@ -184,9 +393,11 @@ impl Default for Config {
             data_dir: PathBuf::from("./sovereel-data"),
             catalog: None,
             limits: Limits::default(),
+            http: HttpConfig::default(),
             transcode: true,
             policies: None,
             cluster: None,
+            lifecycle: LifecycleConfig::default(),
             regions: vec![
                 region(
                     "us",
@@ -256,6 +467,7 @@ impl Config {
                         "data_dir",
                         "catalog",
                         "limits",
+                        "http",
                         "transcode",
                         "policies",
                         "cluster",
@@ -349,6 +561,19 @@ impl Config {
                 _ => {}
             }
         }
+        for r in &self.regions {
+            if let Some(s) = &r.successor
+                && (s == &r.id || !self.regions.iter().any(|o| &o.id == s))
+            {
+                return Err(ConfigError(format!(
+                    "region `{}` successor: `{s}` is not another configured region",
+                    r.id
+                )));
+            }
+        }
+        if self.lifecycle.rewrap_batch == 0 {
+            return Err(ConfigError("lifecycle: rewrap_batch must be ≥ 1".into()));
+        }
         let defaults = self.regions.iter().filter(|r| r.default).count();
         if defaults != 1 {
             return Err(ConfigError(format!(
@@ -361,6 +586,28 @@ impl Config {
             return Err(ConfigError(
                 "limits: max_upload_bytes must be ≥ 1024 and max_duration_secs ≥ 1".into(),
             ));
+        }
+        if self.limits.header_read_timeout_secs == 0 || self.limits.idle_timeout_secs == 0 {
+            return Err(ConfigError(
+                "limits: header_read_timeout_secs and idle_timeout_secs must be ≥ 1".into(),
+            ));
+        }
+        if self.limits.max_uri_bytes < 256 {
+            return Err(ConfigError("limits: max_uri_bytes must be ≥ 256".into()));
+        }
+        for p in &self.http.trusted_proxies {
+            crate::security::parse_net(p).ok_or_else(|| {
+                ConfigError(format!(
+                    "http.trusted_proxies: `{p}` is not an IP address or CIDR range"
+                ))
+            })?;
+        }
+        if let Some(o) = &self.http.public_origin
+            && crate::security::authority_of(o).is_none()
+        {
+            return Err(ConfigError(format!(
+                "http.public_origin: `{o}` is not an origin like https://video.example"
+            )));
         }
         Ok(())
     }
@@ -443,6 +690,46 @@ session_days = 30
 max_json_bytes = 65536
 deletion_grace_secs = 2592000  # 30 days between DELETE /v1/me and crypto-shredding
 export_ttl_secs = 604800       # exports can be downloaded for 7 days
+max_uri_bytes = 8192           # longest path and query (414 past it)
+header_read_timeout_secs = 10  # to send a request's headers (also ends idle keep-alives)
+idle_timeout_secs = 60         # a connection with no request in flight is closed
+
+# Rate limits, per client address and per account: "<count>/<window>"
+# (a burst of <count>, refilled evenly over <window>: s, min, h, d, e.g.
+# "3/2s"), or "off". Past one: 429 /problems/rate-limited with Retry-After.
+[limits.rates]
+enabled = true                 # false switches every limit off (warned at start-up)
+signup_per_address = "20/h"
+login_per_address = "60/min"
+login_per_account = "20/min"   # per handle, known or not
+login_free_failures = 5        # then each attempt waits 1 s, 2 s, 4 s, …
+login_base_delay_secs = 1
+login_max_delay_secs = 900     # … up to this (never a permanent lock-out);
+login_failure_memory_secs = 3600  # failures are forgotten after this long
+upload_per_account = "30/h"
+upload_per_address = "60/h"
+comment_per_account = "20/min"
+comment_per_address = "60/min"
+report_per_account = "20/h"
+report_per_address = "60/h"
+export_per_address = "10/h"
+exports_per_day = 5            # per account, and one at a time
+events_per_account = "120/min"
+events_per_address = "600/min"
+social_per_account = "120/min" # likes, shares, follows, blocks
+social_per_address = "600/min"
+
+[http]
+behind_tls = false             # true: clients use HTTPS via a proxy; cookies get Secure
+trusted_proxies = []           # e.g. ["10.0.0.0/8"]: believe their X-Forwarded-For/-Proto
+# public_origin = "https://video.example"  # cookie-authenticated writes must come from it
+# metrics_listen = "127.0.0.1:9100"        # /metrics only there
+
+# Hand-overs re-wrap every data key under the incoming custodian's KEK in
+# batches; a pause between batches bounds the I/O taken from a live region.
+[lifecycle]
+rewrap_batch = 500
+rewrap_pause_ms = 0
 
 # One [[regions]] table per jurisdiction. Every country belongs to exactly
 # one region; the region with default = true takes every unlisted country.
@@ -452,6 +739,8 @@ export_ttl_secs = 604800       # exports can be downloaded for 7 days
 # ledger:  "s3://bucket/prefix" for the transparency log in object storage
 #          (default: files under data_dir), with ledger_lock = "postgres://…",
 #          where its checkpoint is compare-and-swapped.
+# successor: once the region is wound down, sign-ups from its countries go
+#          to this region (without one they are refused, 410 /problems/region-closed).
 
 [[regions]]
 id = "us"
@@ -462,6 +751,7 @@ countries = ["US", "PR", "GU", "VI", "AS", "MP", "UM"]
 # media = "s3://sovereel-us-media/videos"
 # ledger = "s3://sovereel-us-ledger/log"
 # ledger_lock = "postgres://sovereel@us-db.example.internal/sovereel_us"
+# successor = "global"
 
 [[regions]]
 id = "au"
@@ -495,6 +785,22 @@ mod tests {
             .unwrap();
         cfg.validate().unwrap();
         assert_eq!(cfg.regions.len(), 4);
+    }
+
+    #[test]
+    fn rates_parse_and_print() {
+        assert_eq!(Rate::parse("20/h").unwrap().0.unwrap().0, 20);
+        assert_eq!(
+            Rate::parse("3/2s").unwrap().0.unwrap().1,
+            std::time::Duration::from_secs(2)
+        );
+        assert_eq!(Rate::parse("off").unwrap().0, None);
+        for bad in ["", "20", "0/h", "5/0s", "5/fortnight", "x/h"] {
+            assert!(Rate::parse(bad).is_err(), "{bad}");
+        }
+        for s in ["20/h", "3/2s", "10/min", "5/d", "off", "7/3h"] {
+            assert_eq!(String::from(Rate::parse(s).unwrap()), s);
+        }
     }
 
     #[test]

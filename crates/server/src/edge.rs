@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -54,6 +54,7 @@ struct EdgeState {
 pub struct Edge {
     listener: tokio::net::TcpListener,
     router: Router,
+    timeouts: crate::connections::Timeouts,
 }
 
 const HOP_BY_HOP: &[&str] = &[
@@ -93,6 +94,12 @@ impl Edge {
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        let timeouts = crate::connections::Timeouts::of(&config.limits);
+        // The browser-facing checks happen here, where the browser's own
+        // Host is known; the per-address limits here and again in the
+        // region, the per-account ones in the region only (`limits.rs`).
+        let security = Arc::new(crate::security::Security::new(&config));
+        let limits = crate::limits::RateLimits::new(&config.limits.rates);
         let state = Arc::new(EdgeState {
             config,
             client,
@@ -104,8 +111,20 @@ impl Edge {
         let router = Router::new()
             .route("/healthz", axum::routing::get(healthz))
             .fallback(forward)
-            .with_state(state);
-        Ok(Edge { listener, router })
+            .with_state(state)
+            .layer(axum::middleware::from_fn_with_state(
+                limits,
+                crate::limits::enforce_at_edge,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                security,
+                crate::security::layer,
+            ));
+        Ok(Edge {
+            listener,
+            router,
+            timeouts,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -116,14 +135,7 @@ impl Edge {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
-        Ok(())
+        crate::connections::serve(self.listener, self.router, self.timeouts, None, shutdown).await
     }
 }
 
@@ -172,7 +184,7 @@ struct RoutingFields {
 
 async fn forward(
     State(edge): State<Arc<EdgeState>>,
-    ConnectInfo(client_addr): ConnectInfo<SocketAddr>,
+    axum::Extension(client): axum::Extension<crate::security::ClientInfo>,
     req: Request,
 ) -> Response {
     let path = req.uri().path().to_string();
@@ -257,7 +269,7 @@ async fn forward(
             continue;
         };
         let Some(b) = body.take() else { break };
-        match send(&edge, url, &parts, b, client_addr).await {
+        match send(&edge, url, &parts, b, client).await {
             Ok(r) => return r,
             Err(()) => {
                 last_down = Some(region.clone());
@@ -467,7 +479,7 @@ async fn send(
     base: &str,
     parts: &axum::http::request::Parts,
     body: Body,
-    client_addr: SocketAddr,
+    client: crate::security::ClientInfo,
 ) -> Result<Response, ()> {
     let pq = parts
         .uri
@@ -478,11 +490,21 @@ async fn send(
         .client
         .request(parts.method.clone(), format!("{base}{pq}"));
     for (name, value) in &parts.headers {
-        if !HOP_BY_HOP.contains(&name.as_str()) && name.as_str() != "x-forwarded-for" {
+        if !HOP_BY_HOP.contains(&name.as_str())
+            && name.as_str() != "x-forwarded-for"
+            && !name.as_str().starts_with("x-sovereel-client-")
+        {
             rb = rb.header(name, value);
         }
     }
-    rb = rb.header("x-forwarded-for", client_addr.ip().to_string());
+    // The region believes these from an edge's certificate only.
+    rb = rb
+        .header("x-forwarded-for", client.addr.to_string())
+        .header(crate::security::CLIENT_ADDR_HEADER, client.addr.to_string())
+        .header(
+            crate::security::CLIENT_PROTO_HEADER,
+            if client.https { "https" } else { "http" },
+        );
     let stream = body.into_data_stream();
     let resp = rb
         .body(reqwest::Body::wrap_stream(stream))

@@ -30,7 +30,15 @@ pub enum Kind {
     Internal,
     Unavailable,
     RegionUnavailable,
+    RateLimited,
+    CrossOrigin,
+    UriTooLong,
+    BadRequest,
+    ExportInProgress,
     ShareConfirmationRequired,
+    RegionSuspended,
+    RegionClosing,
+    RegionClosed,
 }
 
 impl Kind {
@@ -54,24 +62,39 @@ impl Kind {
         Kind::Internal,
         Kind::Unavailable,
         Kind::RegionUnavailable,
+        Kind::RateLimited,
+        Kind::CrossOrigin,
+        Kind::UriTooLong,
+        Kind::BadRequest,
+        Kind::ExportInProgress,
         Kind::ShareConfirmationRequired,
+        Kind::RegionSuspended,
+        Kind::RegionClosing,
+        Kind::RegionClosed,
     ];
 
     pub fn status(self) -> StatusCode {
         use Kind::*;
         match self {
-            MalformedJson => StatusCode::BAD_REQUEST,
+            MalformedJson | BadRequest => StatusCode::BAD_REQUEST,
             InvalidField | AgeRequirement | InvalidVideo => StatusCode::UNPROCESSABLE_ENTITY,
-            HandleTaken | Conflict | ShareConfirmationRequired => StatusCode::CONFLICT,
+            HandleTaken | Conflict | ExportInProgress | ShareConfirmationRequired => {
+                StatusCode::CONFLICT
+            }
             Unauthorized | BadCredentials => StatusCode::UNAUTHORIZED,
-            Forbidden | CommentsClosed | Blocked => StatusCode::FORBIDDEN,
+            Forbidden | CommentsClosed | Blocked | CrossOrigin => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMedia => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Unavailable | RegionUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable | RegionUnavailable | RegionSuspended | RegionClosing => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            RegionClosed => StatusCode::GONE,
+            RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            UriTooLong => StatusCode::URI_TOO_LONG,
         }
     }
 
@@ -97,7 +120,15 @@ impl Kind {
             Internal => "internal",
             Unavailable => "unavailable",
             RegionUnavailable => "region-unavailable",
+            RateLimited => "rate-limited",
+            CrossOrigin => "cross-origin",
+            UriTooLong => "uri-too-long",
+            BadRequest => "bad-request",
+            ExportInProgress => "export-in-progress",
             ShareConfirmationRequired => "share-confirmation-required",
+            RegionSuspended => "region-suspended",
+            RegionClosing => "region-closing",
+            RegionClosed => "region-closed",
         }
     }
 
@@ -123,7 +154,15 @@ impl Kind {
             Internal => "Something went wrong on our side",
             Unavailable => "Temporarily unavailable",
             RegionUnavailable => "A region is temporarily unavailable",
+            RateLimited => "Too many requests",
+            CrossOrigin => "Refused: the request came from another site",
+            UriTooLong => "The request URI is too long",
+            BadRequest => "The request is malformed",
+            ExportInProgress => "An export is already being made",
             ShareConfirmationRequired => "This video is labelled: share it anyway?",
+            RegionSuspended => "Your region is suspended: it is read-only",
+            RegionClosing => "Your region is closing: it is read-only until it closes",
+            RegionClosed => "This region has closed",
         }
     }
 
@@ -167,8 +206,32 @@ impl Kind {
             RegionUnavailable => {
                 "The data plane of the region this request needs (your home region, or the home of the content) does not answer right now. Other regions keep working. Retry after the number of seconds in `Retry-After`; nothing you sent was stored."
             }
+            RateLimited => {
+                "You (your account, or your network address) sent more of these requests than the limit allows in a while: sign-ups, log-ins, uploads, comments, reports, exports, events, or likes, shares and follows. Retry after the number of seconds in `Retry-After`; nothing you sent was stored. Repeated wrong passwords for one handle make each further log-in for that handle wait longer (up to a configured maximum, never for good), whether or not the handle exists."
+            }
+            CrossOrigin => {
+                "A request that changes something (POST, PUT, PATCH, DELETE) was authenticated by the session cookie but sent from a page of another origin (its Origin or Referer names another site). It was refused, to protect you from cross-site request forgery. Use the site itself, or send an `Authorization: Bearer` token."
+            }
+            UriTooLong => {
+                "The path and query of the request are longer than the server accepts. Send long data in a request body instead."
+            }
+            BadRequest => {
+                "The request could not be understood: a malformed header, a multipart body without a boundary, or another syntax error. `detail` says what."
+            }
+            ExportInProgress => {
+                "An export of your data is already queued or running. Wait for it to finish (GET its URL for its progress) before asking for another."
+            }
             ShareConfirmationRequired => {
                 "A moderator labelled this video (unverified, misleading, graphic or sensitive content); `detail` names the label. Show it to the viewer and ask whether to share anyway. To share, repeat the request with the body `{\"confirm\": true}`."
+            }
+            RegionSuspended => {
+                "The region that holds your data was suspended (for example under a legal order), by its custodian alone or by the platform and the custodian together; `detail` gives the grounds, which are also in `GET /v1/regions/{id}` and on the region's public ledger. While it is suspended nothing new can be written: you can still read, log in and out, and export your data (POST /v1/me/exports). Nothing you sent was stored. When the region resumes, everything works again."
+            }
+            RegionClosing => {
+                "The region that holds your data is being wound down: after its notice period every key is destroyed and its data deleted. Until then it is read-only, and you can export your data (POST /v1/me/exports); `detail` gives the deadline and the grounds. Nothing you sent was stored."
+            }
+            RegionClosed => {
+                "The region was wound down: its keys were destroyed and its data purged, and its log closed with a `region_closed` entry. Sign-ups from its countries go to the region the configuration names as its successor; when there is none, they are refused, as this one was."
             }
         }
     }
@@ -263,6 +326,36 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// 429 with `Retry-After` (whole seconds, at least 1).
+    pub fn rate_limited(retry_after: std::time::Duration, detail: impl Into<String>) -> Self {
+        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        ApiError::new(Kind::RateLimited, detail)
+            .with_header(header::RETRY_AFTER, secs.max(1).to_string())
+    }
+
+    /// The problem kind that stands for a bare HTTP status (used for the
+    /// framework's own rejections, which carry no problem of their own).
+    pub fn kind_of_status(status: StatusCode) -> Kind {
+        match status.as_u16() {
+            401 => Kind::Unauthorized,
+            403 => Kind::Forbidden,
+            404 => Kind::NotFound,
+            405 => Kind::MethodNotAllowed,
+            409 => Kind::Conflict,
+            413 => Kind::PayloadTooLarge,
+            414 => Kind::UriTooLong,
+            415 => Kind::UnsupportedMedia,
+            416 => Kind::RangeNotSatisfiable,
+            422 => Kind::InvalidField,
+            429 => Kind::RateLimited,
+            503 => Kind::Unavailable,
+            500..=599 => Kind::Internal,
+            _ => Kind::BadRequest,
+        }
+    }
+}
+
 impl From<sovereel_model::InvalidValue> for ApiError {
     fn from(e: sovereel_model::InvalidValue) -> Self {
         ApiError::invalid(e)
@@ -287,9 +380,13 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::MissingJsonContentType(_) => {
                 ApiError::new(Kind::MalformedJson, "send Content-Type: application/json")
             }
-            JsonRejection::BytesRejection(_) => {
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 ApiError::new(Kind::PayloadTooLarge, "the JSON body is too large")
             }
+            JsonRejection::BytesRejection(_) => ApiError::new(
+                Kind::BadRequest,
+                "the body could not be read (the client stopped sending it?)",
+            ),
             other => ApiError::new(Kind::MalformedJson, other.body_text()),
         }
     }

@@ -36,14 +36,22 @@ pub fn exports_dir(app: &App, plane: &LocalPlane, user: &UserId) -> PathBuf {
         .join(user.as_str())
 }
 
-/// Starts an export for `user`; answers the job.
-pub fn start(app: Arc<App>, plane: Arc<LocalPlane>, user: UserId) -> ExportJob {
+/// Starts an export for `user`; answers the job, or why none was started
+/// (one is already under way, or the daily limit is reached: each export
+/// costs a full read of the account and entries in the public log).
+pub fn start(
+    app: Arc<App>,
+    plane: Arc<LocalPlane>,
+    user: UserId,
+) -> Result<ExportJob, crate::error::ApiError> {
+    use crate::error::{ApiError, Kind};
     let id = format!("{}_{}", plane.id, hex::encode(random16()));
+    let now = sovereel_model::now_millis();
     let job = ExportJob {
         id: id.clone(),
         state: "queued".into(),
         progress: 0,
-        created_at: sovereel_model::rfc3339(sovereel_model::now_millis()),
+        created_at: sovereel_model::rfc3339(now),
         expires_at: None,
         size_bytes: None,
         download_url: None,
@@ -51,8 +59,35 @@ pub fn start(app: Arc<App>, plane: Arc<LocalPlane>, user: UserId) -> ExportJob {
         owner: user.to_string(),
         path: None,
         expires_ms: None,
+        created_ms: now,
     };
-    app.exports.insert(job.clone());
+    let rates = &app.config.limits.rates;
+    // 0: no daily limit.
+    let per_day = (rates.enabled && app.limits.enabled() && rates.exports_per_day > 0)
+        .then_some(rates.exports_per_day);
+    match app.exports.admit(job.clone(), per_day) {
+        Ok(()) => {}
+        Err(crate::export_jobs::Refusal::InProgress { id }) => {
+            return Err(ApiError::new(
+                Kind::ExportInProgress,
+                format!("export {id} is still being made; wait for it to finish"),
+            )
+            .with_header(axum::http::header::LOCATION, format!("/v1/me/exports/{id}")));
+        }
+        Err(crate::export_jobs::Refusal::DailyLimit {
+            per_day,
+            retry_after_ms,
+        }) => {
+            let wait = std::time::Duration::from_millis(retry_after_ms as u64);
+            return Err(ApiError::rate_limited(
+                wait,
+                format!(
+                    "at most {per_day} exports per 24 hours; try again in {} s",
+                    wait.as_secs().max(1)
+                ),
+            ));
+        }
+    }
     tokio::spawn(async move {
         if let Err(e) = run(&app, &plane, &user, &id).await {
             tracing::error!(error = %e, "export failed");
@@ -62,7 +97,7 @@ pub fn start(app: Arc<App>, plane: Arc<LocalPlane>, user: UserId) -> ExportJob {
             });
         }
     });
-    job
+    Ok(job)
 }
 
 fn random16() -> [u8; 16] {

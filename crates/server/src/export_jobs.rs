@@ -27,7 +27,21 @@ pub struct ExportJob {
     pub path: Option<PathBuf>,
     #[serde(skip)]
     pub expires_ms: Option<i64>,
+    #[serde(skip)]
+    pub created_ms: i64,
 }
+
+/// Why a new export was not started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// One of the owner's exports is queued or running.
+    InProgress { id: String },
+    /// The owner asked for `per_day` exports in the last 24 hours; the
+    /// oldest of them leaves the window in `retry_after_ms`.
+    DailyLimit { per_day: u32, retry_after_ms: i64 },
+}
+
+const DAY_MS: i64 = 86_400_000;
 
 #[derive(Default)]
 pub struct Exports {
@@ -52,11 +66,37 @@ impl Exports {
             f(j);
         }
     }
-    pub(crate) fn insert(&self, job: ExportJob) {
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(job.id.clone(), job);
+    /// Adds `job` unless its owner has an export queued or running, or
+    /// (with `per_day`) has asked for that many in the last 24 hours. The
+    /// check and the insert happen under one lock, so concurrent requests
+    /// cannot both pass.
+    pub(crate) fn admit(&self, job: ExportJob, per_day: Option<u32>) -> Result<(), Refusal> {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let mine: Vec<&ExportJob> = jobs.values().filter(|j| j.owner == job.owner).collect();
+        if let Some(j) = mine
+            .iter()
+            .find(|j| j.state == "queued" || j.state == "running")
+        {
+            return Err(Refusal::InProgress { id: j.id.clone() });
+        }
+        if let Some(per_day) = per_day {
+            let mut recent: Vec<i64> = mine
+                .iter()
+                .map(|j| j.created_ms)
+                .filter(|t| *t > job.created_ms - DAY_MS)
+                .collect();
+            if recent.len() >= per_day as usize {
+                recent.sort_unstable();
+                // The request that makes room is the one `per_day` back.
+                let frees = recent[recent.len() - per_day as usize] + DAY_MS;
+                return Err(Refusal::DailyLimit {
+                    per_day,
+                    retry_after_ms: (frees - job.created_ms).max(1000),
+                });
+            }
+        }
+        jobs.insert(job.id.clone(), job);
+        Ok(())
     }
     /// Deletes expired archives.
     pub fn expire(&self) {

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod bus;
 pub mod cluster;
 pub mod config;
+pub mod connections;
 pub mod custody;
 pub mod deletion;
 pub mod edge;
@@ -23,11 +24,14 @@ pub mod error;
 pub mod export;
 pub mod export_jobs;
 pub mod lease;
+pub mod lifecycle;
+pub mod limits;
 pub mod metrics;
 pub mod moderation;
 pub mod plane;
 pub mod processing;
 pub mod recommend;
+pub mod security;
 pub mod state;
 pub mod transparency;
 pub mod views;
@@ -55,6 +59,8 @@ pub struct Server {
     pub app: Arc<App>,
     role: Role,
     listener: tokio::net::TcpListener,
+    /// `/metrics` alone, when `[http] metrics_listen` is set.
+    metrics_listener: Option<tokio::net::TcpListener>,
     router: Router,
 }
 
@@ -72,6 +78,14 @@ impl Server {
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        let metrics_listener = match &app.config.http.metrics_listen {
+            Some(m) => Some(
+                tokio::net::TcpListener::bind(m)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {m}: {e}"))?,
+            ),
+            None => None,
+        };
         // Finish what a previous run left: outbox changes and uploads.
         app.relay_all().await;
         // Decisions interrupted between their claim and their finish.
@@ -79,6 +93,7 @@ impl Server {
         let videos = app.load_engines().await?;
         tracing::info!(videos, "recommendation engines loaded the public catalog");
         processing::resume(&app).await;
+        lifecycle::resume(&app).await;
         let mut router = router(app.clone());
         if let Role::Region(_) = &role {
             router = router
@@ -89,12 +104,20 @@ impl Server {
             app,
             role,
             listener,
+            metrics_listener,
             router,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("bound listener")
+    }
+
+    /// Where `/metrics` is served when it has its own address.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("bound listener"))
     }
 
     /// Serves until `shutdown` resolves.
@@ -111,6 +134,7 @@ impl Server {
             loop {
                 tick.tick().await;
                 app.relay_all().await;
+                lifecycle::tick(&app).await;
                 for plane in app.locals() {
                     plane
                         .recs
@@ -124,6 +148,25 @@ impl Server {
                 }
             }
         });
+        let timeouts = connections::Timeouts::of(&self.app.config.limits);
+        // One shutdown for the API listener and the metrics listener.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let metrics = self.metrics_listener.map(|l| {
+            let router = Router::new()
+                .route("/metrics", get(api::meta::metrics))
+                .with_state(self.app.clone());
+            tokio::spawn(connections::serve(l, router, timeouts, None, stopped()))
+        });
         let consumer = match &self.role {
             Role::Region(id) => Some(tokio::spawn(bus::consume(self.app.clone(), id.clone()))),
             Role::AllInOne => None,
@@ -136,15 +179,16 @@ impl Server {
                     tls,
                     Arc::new(c.peers.clone()),
                     self.router,
-                    shutdown,
+                    timeouts,
+                    stopped(),
                 )
                 .await
             }
-            _ => axum::serve(self.listener, self.router)
-                .with_graceful_shutdown(shutdown)
-                .await
-                .map_err(Into::into),
+            _ => connections::serve(self.listener, self.router, timeouts, None, stopped()).await,
         };
+        if let Some(m) = metrics {
+            let _ = m.await;
+        }
         relay.abort();
         if let Some(c) = consumer {
             c.abort();
@@ -180,6 +224,10 @@ pub fn router(app: Arc<App>) -> Router {
             ),
         )
     });
+    // Every body is bounded, whatever the route reads it with: uploads by
+    // their limit, everything else by the JSON limit of its extractor.
+    let body_limit = app.config.limits.max_upload_bytes as usize + 1024 * 1024;
+    let security = Arc::new(security::Security::new(&app.config));
     api.fallback(fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -187,6 +235,20 @@ pub fn router(app: Arc<App>) -> Router {
                 "this path does not accept this method",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            limits::enforce,
+        ))
+        // A region that is not active takes no writes from those homed there.
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            lifecycle::guard,
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            security,
+            security::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(app.clone(), observe))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::new(Kind::Internal, "the server could not complete the request")
@@ -213,7 +275,10 @@ async fn fallback(method: Method, uri: axum::http::Uri) -> Response {
 /// problem's `instance`, a metrics sample and a log line without secrets.
 async fn observe(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().clone();
+    // Metrics and the log name standard methods; any other is `OTHER`, so
+    // junk methods add neither series nor bytes.
+    let method = metrics::method_label(req.method());
+    let path = req.uri().path().to_string();
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -234,7 +299,14 @@ async fn observe(State(app): State<Arc<App>>, req: Request, next: Next) -> Respo
             getrandom::getrandom(&mut b).unwrap_or_default();
             hex::encode(b)
         });
-    let mut resp = next.run(req).await;
+    let mut resp = if path == "/metrics" && app.config.http.metrics_listen.is_some() {
+        ApiError::new(Kind::NotFound, "metrics are served on their own address").into_response()
+    } else {
+        next.run(req).await
+    };
+    if !path.starts_with("/plane/") {
+        resp = as_problem(resp).await;
+    }
     let status = resp.status();
     if resp
         .headers()
@@ -254,8 +326,49 @@ async fn observe(State(app): State<Arc<App>>, req: Request, next: Next) -> Respo
         resp.headers_mut().insert("x-request-id", h);
     }
     let secs = start.elapsed().as_secs_f64();
-    app.metrics
-        .observe(method.as_str(), &route, status.as_u16(), secs);
+    app.metrics.observe(method, &route, status.as_u16(), secs);
     tracing::info!(request_id = %id, %method, route = %route, status = status.as_u16(), ms = secs * 1000.0, "request");
     resp
+}
+
+/// An error the framework answered by itself (a rejection in plain text,
+/// or an empty body: a multipart body without a boundary, a 405 of a nested
+/// router, a body over its limit) becomes a problem with the same status
+/// where a kind has it, keeping its other headers (`Allow`, …). Answers
+/// with another type of their own (the witness protocol's
+/// `text/x.tlog.size`) are left as they are.
+async fn as_problem(resp: Response) -> Response {
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let plain = ct.is_none_or(|t| t.starts_with("text/plain"));
+    if status.as_u16() < 400 || !plain {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text: String = String::from_utf8_lossy(&bytes)
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let kind = ApiError::kind_of_status(status);
+    let detail = if text.is_empty() {
+        kind.title().to_string()
+    } else {
+        text
+    };
+    let mut out = ApiError::new(kind, detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && !out.headers().contains_key(name)
+        {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    out
 }

@@ -1,5 +1,9 @@
 //! Prometheus metrics in the text exposition format. Kept in the app state,
 //! not in a global registry, so several servers can run in one test process.
+//!
+//! Label sets are bounded by construction: `method` is one of the standard
+//! methods or `OTHER`, `route` is a route template of the router (or
+//! `unmatched`), never a path a client wrote.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -24,6 +28,23 @@ pub struct Metrics {
     pub outbox_applied: AtomicU64,
     pub uploads: AtomicU64,
     pub processing_failed: AtomicU64,
+}
+
+/// The `method` label: a standard method, or `OTHER` for anything else.
+pub fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
 }
 
 impl Metrics {

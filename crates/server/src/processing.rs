@@ -156,7 +156,10 @@ async fn run(app: &App, plane: &LocalPlane, id: &str) -> anyhow::Result<()> {
         )
     };
     let out = if outcome.state == VideoState::Ready && video.visibility == Visibility::Public {
-        vec![publish(&video, &outcome)]
+        // Those the caption mentions learn of it once it is public.
+        let mut out = vec![publish(&video, &outcome)];
+        out.extend(crate::api::notifications::caption_mentions(app, plane, &video).await?);
+        out
     } else {
         vec![]
     };

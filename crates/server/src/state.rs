@@ -46,6 +46,8 @@ pub struct App {
     /// The class check on everything that leaves a region.
     pub egress: sovereel_custody::EgressGateway,
     pub metrics: Metrics,
+    /// Rate limits and log-in delays (`limits.rs`).
+    pub limits: Arc<crate::limits::RateLimits>,
     /// Where uploads wait for processing; kept across restarts.
     pub incoming_dir: PathBuf,
     pub tmp_dir: PathBuf,
@@ -146,8 +148,14 @@ impl App {
                 &crate::transparency::keyring_dir(&config, &r.id),
             )
             .map_err(|e| anyhow::anyhow!("region `{}` keyring: {e}", r.id))?;
+            let lifecycle = Arc::new(
+                crate::lifecycle::Lifecycle::load(&ledger.log, &r.id, &r.custodian)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("region `{}` lifecycle: {e}", r.id))?,
+            );
             let plane = LocalPlane {
                 id: RegionId::parse(&r.id)?,
+                lifecycle,
                 store,
                 media,
                 ledger,
@@ -199,6 +207,7 @@ impl App {
         } else {
             MediaProcessor::with_tools(None, pc)
         };
+        let limits = crate::limits::RateLimits::new(&config.limits.rates);
         Ok(Arc::new(App {
             config,
             locals,
@@ -211,6 +220,7 @@ impl App {
             egress: sovereel_custody::EgressGateway::new(),
             exports: Default::default(),
             metrics: Metrics::default(),
+            limits,
             incoming_dir,
             tmp_dir,
             bus,

@@ -210,14 +210,20 @@ async fn record_config(
 ) -> anyhow::Result<()> {
     let mut countries = r.countries.clone();
     countries.sort();
+    // The custodian and status are the lifecycle's (a hand-over or a
+    // suspension outlives the configuration file); a closed log stays closed.
+    let lifecycle = crate::lifecycle::Lifecycle::load(&ledger.log, &r.id, &r.custodian).await?;
+    if lifecycle.state() == crate::lifecycle::RegionState::Closed {
+        return Ok(());
+    }
     let entry = ConfigEntry {
         region: r.id.clone(),
-        custodian: r.custodian.clone(),
+        custodian: lifecycle.custodian(),
         countries,
         log_vkey: ledger.vkey(),
         verifier_keys: witness_keys,
         policy_set_sha256: policy_set_sha256.to_string(),
-        status: "active".into(),
+        status: lifecycle.state().as_str().into(),
     };
     ledger.log.ensure_region_config(&entry).await?;
     Ok(())

@@ -241,6 +241,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let serving = tokio::spawn(server.run(async {
         let _ = tokio::signal::ctrl_c().await;
     }));
+    // The demo seeds itself through the API in one burst from one address;
+    // the limits come on once it is seeded.
+    let limits_on = app.limits.enabled();
+    app.limits.set_enabled(false);
     let api = Api {
         base: format!("http://{addr}"),
         http: reqwest::Client::new(),
@@ -431,6 +435,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     let staff = seed_trust_and_safety(&app, &api).await?;
     app.snapshot_engines();
+    app.limits.set_enabled(limits_on);
 
     println!("\nSovereel demo is running at http://{addr}/");
     println!("Demo logins (password: {PASSWORD}):");

@@ -198,6 +198,11 @@ enum StaffCommand {
         /// The custodian's region (ignored for platform staff).
         #[arg(long)]
         region: Option<String>,
+        /// The custodian they work for, when it is not the one the
+        /// configuration names: the incoming custodian of a hand-over. They
+        /// act for the region once (and while) it holds it.
+        #[arg(long)]
+        custodian: Option<String>,
         #[command(flatten)]
         serve: ServeArgs,
     },
@@ -396,10 +401,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     role,
                     org,
                     region,
+                    custodian,
                     serve,
                 },
         } => {
             let cfg = serve.load()?;
+            let org = match (org.as_str(), custodian) {
+                ("custodian", Some(name)) if !name.trim().is_empty() => {
+                    format!("custodian:{}", name.trim())
+                }
+                (_, Some(_)) => anyhow::bail!("--custodian names a custodian's staff"),
+                _ => org,
+            };
             println!(
                 "{}",
                 custody_cli::create_staff(&cfg, &handle, &role, &org, region.as_deref()).await?

@@ -348,3 +348,86 @@ async fn reads_reject_bad_ids_ranges_and_sessions() {
     assert_eq!(s, StatusCode::OK);
     assert!(page.as_str().unwrap().contains("13"));
 }
+
+/// Names that impersonate: a handle that differs from a taken one only by
+/// punctuation or look-alike letters is taken, so is a deleted account's,
+/// and display names may not hide text direction, invisible characters or
+/// towers of combining marks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn look_alike_retired_and_disguised_names_are_refused() {
+    let app = spawn_with(Backend::Sqlite, |c| c.limits.deletion_grace_secs = 0).await;
+    let alice = app.signup("alice_us", "US").await;
+    for (lookalike, status, problem) in [
+        // Not a handle at all: it may not end with punctuation.
+        ("alice_us.", 422, "invalid-field"),
+        ("Alice.US", 409, "handle-taken"),
+        ("alice.us", 409, "handle-taken"),
+        ("a1ice_us", 409, "handle-taken"),
+        ("alice__us", 409, "handle-taken"),
+        ("allce_u5", 409, "handle-taken"),
+    ] {
+        let (s, b) = app
+            .call(
+                Method::POST,
+                "/v1/accounts",
+                None,
+                Some(signup_body(lookalike, "2000-01-01")),
+            )
+            .await;
+        assert_problem(s, &b, status, problem);
+    }
+    let stacked = format!("e{}", "\u{301}".repeat(49));
+    for (name, why) in [
+        ("\u{202E}gnp.exe", "bidirectional"),
+        ("al\u{200B}ice", "zero-width"),
+        (stacked.as_str(), "combining"),
+    ] {
+        let mut body = signup_body("fresh_name", "2000-01-01");
+        body["display_name"] = json!(name);
+        let (s, b) = app
+            .call(Method::POST, "/v1/accounts", None, Some(body))
+            .await;
+        assert_problem(s, &b, 422, "invalid-field");
+        assert!(
+            b["detail"].as_str().unwrap().contains(why),
+            "{name:?}: {}",
+            b["detail"]
+        );
+        let (s, b) = app
+            .call(
+                Method::PATCH,
+                "/v1/me",
+                Some(&alice.token),
+                Some(json!({"display_name": name})),
+            )
+            .await;
+        assert_problem(s, &b, 422, "invalid-field");
+    }
+    // Nothing was created by the refused sign-ups.
+    let (s, _) = app.get("/v1/users/fresh_name", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Deleted (no grace period here), the handle stays taken.
+    let (s, _) = app
+        .call(Method::DELETE, "/v1/me", Some(&alice.token), None)
+        .await;
+    assert!(s.is_success(), "{s}");
+    let mut gone = false;
+    for _ in 0..100 {
+        if app.get("/v1/users/alice_us", None).await.0 == StatusCode::NOT_FOUND {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the deleted account left the catalog");
+    let (s, b) = app
+        .call(
+            Method::POST,
+            "/v1/accounts",
+            None,
+            Some(signup_body("alice_us", "2000-01-01")),
+        )
+        .await;
+    assert_problem(s, &b, 409, "handle-taken");
+}

@@ -136,9 +136,23 @@ impl ScanOutput {
 /// Runs `sovereel custody scan` with the server's configuration (and the
 /// `AWS_*` variables of this process).
 async fn custody_scan(app: &TestApp) -> ScanOutput {
+    scan_with(app, false).await
+}
+
+/// With `peak_memory`, under `/usr/bin/time`, which prints the scan's
+/// peak RSS.
+async fn scan_with(app: &TestApp, peak_memory: bool) -> ScanOutput {
     let config = app.config.data_dir.with_extension("toml");
     std::fs::write(&config, toml::to_string(&app.config).unwrap()).unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sovereel"))
+    let bin = env!("CARGO_BIN_EXE_sovereel");
+    let mut command = if peak_memory {
+        let mut c = tokio::process::Command::new("/usr/bin/time");
+        c.args(["-f", "peak RSS of the scan: %M KiB", bin]);
+        c
+    } else {
+        tokio::process::Command::new(bin)
+    };
+    let out = command
         .args(["custody", "scan", "--config"])
         .arg(&config)
         .output()
@@ -146,6 +160,9 @@ async fn custody_scan(app: &TestApp) -> ScanOutput {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     eprintln!("sovereel custody scan:\n{stdout}");
+    if peak_memory {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    }
     assert!(
         out.status.success() || out.status.code() == Some(1),
         "custody scan: {}\n{stdout}\n{}",
@@ -300,4 +317,73 @@ async fn postgres_regions_media_in_buckets() {
         "{}",
         leaked.stdout
     );
+}
+
+/// How long the scan takes on a bucket of many objects (BENCHMARKS.md):
+/// `cargo test -p sovereel --test custody_s3 -- --ignored --nocapture`,
+/// with `SCAN_BENCH_OBJECTS` (default 1000) objects of random bytes making
+/// `SCAN_BENCH_MIB` (default 256) MiB in the us bucket, beside the story's.
+/// Prints the scan's own report, three runs; asserts only that it is clean.
+#[test]
+#[ignore = "a measurement: run it alone with --ignored"]
+fn custody_scan_time_on_many_objects() {
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (objects, mib) = (env("SCAN_BENCH_OBJECTS", 1000), env("SCAN_BENCH_MIB", 256));
+    let buckets: Vec<String> = REGIONS.iter().map(|(r, _)| bucket("bench", r)).collect();
+    let names: Vec<&str> = buckets.iter().map(String::as_str).collect();
+    let Some(g) = garage::Garage::start("custody scan time", &names) else {
+        return;
+    };
+    for (k, v) in g.env() {
+        // SAFETY: set before this test starts any thread of its own; it is
+        // run alone (--ignored runs only the ignored tests).
+        unsafe { std::env::set_var(k, v) };
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use futures::StreamExt;
+        let app = spawn_with(Backend::Sqlite, |c| {
+            c.transcode = false;
+            for r in &mut c.regions {
+                r.media = Some(format!("s3://{}/media", bucket("bench", &r.id)));
+            }
+        })
+        .await;
+        story(&app, "bench").await;
+        let size = (mib << 20) / objects.max(1);
+        let store_url = format!("s3://{}/media", bucket("bench", "us"));
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let bodies: Vec<Vec<u8>> = (0..objects)
+            .map(|_| {
+                (0..size)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        seed as u8
+                    })
+                    .collect()
+            })
+            .collect();
+        futures::stream::iter(bodies.iter().enumerate())
+            .for_each_concurrent(8, |(i, body)| {
+                let url = store_url.clone();
+                async move { put(&url, &format!("bench/{i:06}"), body).await }
+            })
+            .await;
+        drop(bodies);
+        for run in 1..=3 {
+            let out = scan_with(&app, true).await;
+            assert!(out.ok, "run {run}: {}", out.stdout);
+        }
+    });
 }

@@ -31,6 +31,8 @@ fn start(data: &std::path::Path, port: u16) -> Child {
         ])
         .arg(data)
         .env("SOVEREEL_LOG", "warn")
+        // Writers in a tight loop: a burst well past any rate limit.
+        .env("SOVEREEL_LIMITS__RATES__ENABLED", "false")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -708,6 +708,21 @@ async fn the_creator_gets_a_statement_appeals_and_a_second_moderator_restores() 
         .await;
     assert_eq!(own["state"], "removed", "the creator still sees it: {own}");
 
+    // The creator is told, in their inbox.
+    let (s, inbox) = app.get("/v1/me/notifications", Some(&creator.token)).await;
+    assert_eq!(s, StatusCode::OK, "{inbox}");
+    let notice = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "decision")
+        .unwrap_or_else(|| panic!("no decision notice: {inbox}"));
+    assert!(
+        notice["text"].as_str().unwrap().contains("was removed"),
+        "{notice}"
+    );
+    assert_eq!(notice["video_id"], vid.as_str());
+
     // The statement of reasons, with every DSA Art. 17 field.
     let (s, mine) = app.get("/v1/me/decisions", Some(&creator.token)).await;
     assert_eq!(s, StatusCode::OK, "{mine}");

@@ -223,6 +223,13 @@ async fn scenario(backend: Backend) {
         .unwrap()
         .to_string();
     for row in &au_rows {
+        // The AU creator's inbox names who liked and commented: a
+        // notification stored at the recipient's home carries the actor's
+        // interop fields (id, handle, home region) and nothing else of them.
+        if row.starts_with("notifications: ") {
+            assert!(row.contains("sam_us"), "{row}");
+            continue;
+        }
         assert!(
             !row.contains(&us_user_id),
             "AU database holds a row about the US user: {row}"

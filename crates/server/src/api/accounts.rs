@@ -74,7 +74,9 @@ pub async fn signup(
             "you must be at least 13 years old to sign up",
         ));
     }
-    let home_id = app.home_of_country(country.as_str()).to_string();
+    // The home is the country's region, unless that region closed (then
+    // its successor) or takes no writes now (refused, with the grounds).
+    let home_id = crate::lifecycle::signup_home(&app, country.as_str())?;
     // An account is made by its home region's own service; an edge sends
     // the sign-up there.
     let home = match app.local(&home_id) {
@@ -145,7 +147,7 @@ pub async fn signup(
         region: RegionView {
             id: home.id.to_string(),
             name: home_config.name.clone(),
-            custodian: home_config.custodian.clone(),
+            custodian: home.lifecycle.custodian(),
         },
     };
     Ok((StatusCode::CREATED, ApiJson(answer)).into_response())
@@ -166,13 +168,17 @@ pub struct LoginAnswer {
 
 /// Log in: answers a token and sets the session cookie.
 #[utoipa::path(post, path = "/v1/sessions", tag = "accounts", request_body = LoginBody,
-    responses((status = 200, body = LoginAnswer), (status = 401, body = crate::error::ProblemBody)))]
+    responses((status = 200, body = LoginAnswer), (status = 401, body = crate::error::ProblemBody), (status = 429, body = crate::error::ProblemBody)))]
 pub async fn login(
     State(app): State<Arc<App>>,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
     let bad = || ApiError::new(Kind::BadCredentials, "wrong handle or password");
     let handle = Handle::parse(&body.handle).map_err(|_| bad())?;
+    // Limited and slowed down per handle as given, existing or not, so the
+    // answers never tell whether it exists (`limits.rs`).
+    let key = handle.as_str().to_ascii_lowercase();
+    app.limits.login_gate(&key)?;
     let found = match app.catalog.resolve_handle(handle.as_str()).await? {
         Some((_, region)) => match app.local(&region) {
             Some(home) => home
@@ -193,8 +199,10 @@ pub async fn login(
         .await
         .map_err(ApiError::internal)?;
     let Some((user, home)) = found.filter(|_| ok) else {
+        app.limits.login_failed(&key);
         return Err(bad());
     };
+    app.limits.login_succeeded(&key);
     if user.state == AccountState::Deleting {
         // A login during the grace period cancels the deletion.
         let show = OutboxItem::new(
@@ -428,6 +436,26 @@ async fn settle_request(
     app.relay_region(home.id().as_str())
         .await
         .map_err(ApiError::internal)?;
+    // The request leaves the owner's inbox; an approval tells the follower.
+    use sovereel_model::InboxKind;
+    let mut tell = vec![crate::api::notifications::retraction(
+        user.id.as_str(),
+        InboxKind::FollowRequest,
+        &follower,
+        None,
+    )];
+    if decision == crate::plane::FollowDecision::Approve {
+        let actor = crate::api::notifications::Actor::of(app, user).await?;
+        tell.extend(crate::api::notifications::notification(
+            &follower,
+            InboxKind::FollowApproved,
+            &actor,
+            None,
+            None,
+            sovereel_model::now_millis(),
+        ));
+    }
+    crate::api::notifications::send(app, &user.home, &tell).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -510,7 +538,7 @@ pub async fn delete_me(State(app): State<Arc<App>>, user: AuthUser) -> ApiResult
 
 /// Request an export of everything stored about me. The job's progress is
 /// in its state; the archive is downloadable by me only, until it expires.
-#[utoipa::path(post, path = "/v1/me/exports", tag = "privacy", responses((status = 202, body = crate::export::ExportJob), (status = 401, body = crate::error::ProblemBody)))]
+#[utoipa::path(post, path = "/v1/me/exports", tag = "privacy", responses((status = 202, body = crate::export::ExportJob), (status = 401, body = crate::error::ProblemBody), (status = 409, body = crate::error::ProblemBody), (status = 429, body = crate::error::ProblemBody)))]
 pub async fn create_export(State(app): State<Arc<App>>, user: AuthUser) -> ApiResult<Response> {
     let _grant = crate::custody::own(
         &app.gateway,
@@ -519,7 +547,7 @@ pub async fn create_export(State(app): State<Arc<App>>, user: AuthUser) -> ApiRe
         crate::custody::ReadProtected,
     )
     .await?;
-    let job = crate::export::start(app.clone(), user.home.clone(), user.id.clone());
+    let job = crate::export::start(app.clone(), user.home.clone(), user.id.clone())?;
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, format!("/v1/me/exports/{}", job.id))],
@@ -586,4 +614,64 @@ pub async fn download_export(
         body,
     )
         .into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// 8 to 128 characters.
+    pub new_password: String,
+}
+
+/// Change the password. The current one is asked again; every other
+/// session of the account ends, and this one stays.
+#[utoipa::path(put, path = "/v1/me/password", tag = "accounts", request_body = PasswordChange,
+    responses((status = 204), (status = 401, body = crate::error::ProblemBody), (status = 403, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
+pub async fn change_password(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    let new = Password::parse(&body.new_password)
+        .map_err(|e| ApiError::new(Kind::InvalidField, format!("new_password: {}", e.message)))?;
+    if body.new_password == body.current_password {
+        return Err(ApiError::new(
+            Kind::InvalidField,
+            "new_password: must differ from the current password",
+        ));
+    }
+    let _grant = crate::custody::own(
+        &app.gateway,
+        &user.home,
+        &user.id,
+        crate::custody::WriteProtected,
+    )
+    .await?;
+    let rec = user
+        .home
+        .store
+        .user(user.id.as_str())
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let (given, hash) = (body.current_password, rec.password_hash);
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&given, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    if !ok {
+        return Err(ApiError::new(
+            Kind::Forbidden,
+            "current_password: that is not your current password",
+        ));
+    }
+    let pw = new.expose().to_string();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    user.home
+        .store
+        .set_password(user.id.as_str(), &hash, &user.token_hash)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -131,6 +131,17 @@ fn decision_text(d: &DecisionRecord) -> String {
     }
 }
 
+/// The inbox notice of a decision: what was decided, and where to read
+/// the statement of reasons and appeal.
+pub fn notice_text(d: &DecisionRecord) -> String {
+    let next = if d.case_kind == CaseKind::Appeal {
+        "The statement of reasons is under \"Decisions about my content\"."
+    } else {
+        "Read the statement of reasons, and appeal within six months, under \"Decisions about my content\"."
+    };
+    format!("{} {next}", decision_text(d))
+}
+
 async fn target_summary(app: &App, plane: &LocalPlane, d: &DecisionRecord) -> Option<String> {
     match d.target_kind {
         TargetKind::Video => plane

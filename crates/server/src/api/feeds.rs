@@ -31,9 +31,9 @@ pub async fn for_you(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiJson<FeedPage>> {
     if let Some(v) = &viewer {
-        return Ok(ApiJson(
-            ranked_for_you(&app, v, q.limit, q.cursor.as_deref()).await?,
-        ));
+        let page = ranked_for_you(&app, v, q.limit, q.cursor.as_deref()).await?;
+        served(v, &page).await?;
+        return Ok(ApiJson(page));
     }
     let limit = page_limit(q.limit, 10)?;
     let cursor = parse_cursor(q.cursor.as_deref())?;
@@ -377,12 +377,35 @@ pub async fn following(
             source: "following".into(),
         })
         .collect();
-    Ok(ApiJson(FeedPage {
+    let page = FeedPage {
         items,
         next_cursor,
         release: BASELINE_RELEASE.into(),
-    }))
+    };
+    served(&user, &page).await?;
+    Ok(ApiJson(page))
 }
+
+/// Remembers which videos a feed page showed the user: their events may
+/// name those (see `events`).
+async fn served(user: &AuthUser, page: &FeedPage) -> ApiResult<()> {
+    let ids: Vec<String> = page.items.iter().map(|i| i.video.id.clone()).collect();
+    user.home
+        .store
+        .record_shown(
+            user.id.as_str(),
+            sovereel_store::SERVED,
+            &ids,
+            sovereel_model::now_millis(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// How long ago a video may have been shown for the user's events to name
+/// it: as far back as an event's `at` may be.
+const SHOWN_WINDOW_MS: i64 = 7 * 86_400_000;
+const DAY_MS: i64 = 86_400_000;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -444,6 +467,30 @@ pub async fn events(
         .into_iter()
         .map(|v| v.id)
         .collect();
+    // Counts mean something (DESIGN, "Abuse resistance"): events about a
+    // video the server never showed this user (in a feed page, or opened)
+    // are accepted and count for nothing, neither in the counters nor in
+    // the learner; a view counts once per user, video and (UTC) day; and
+    // nothing counts for an author who blocked the user, or whom the user
+    // blocked.
+    let shown = user
+        .home
+        .store
+        .shown_among(user.id.as_str(), &ids, now - SHOWN_WINDOW_MS)
+        .await?;
+    let mut viewed_today = user
+        .home
+        .store
+        .viewed_among(user.id.as_str(), &ids, now - now.rem_euclid(DAY_MS))
+        .await?;
+    let blocks = access::block_set(&app, &user).await?;
+    let authors: std::collections::HashMap<String, String> = app
+        .catalog
+        .videos(&ids)
+        .await?
+        .into_iter()
+        .map(|v| (v.id, v.author_id))
+        .collect();
     for (i, e) in batch.events.iter().enumerate() {
         let bad = |m: &str| ApiError::new(Kind::InvalidField, format!("events[{i}]: {m}"));
         if !matches!(
@@ -473,8 +520,17 @@ pub async fn events(
         if at > now + 60_000 || at < now - 7 * 86_400_000 {
             return Err(bad("at must be within the last 7 days"));
         }
-        if e.kind == "view" {
+        if !shown.contains(&e.video_id) {
+            continue;
+        }
+        let blocked = authors
+            .get(&e.video_id)
+            .is_some_and(|a| blocks.users.contains(a));
+        if e.kind == "view" && !blocked && viewed_today.insert(e.video_id.clone()) {
             *views.entry(e.video_id.clone()).or_default() += 1;
+        }
+        if blocked {
+            continue;
         }
         records.push(EventRecord {
             user_id: user.id.to_string(),

@@ -60,11 +60,6 @@ pub struct RegionInfo {
     pub default: bool,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct RegionList {
-    pub items: Vec<RegionInfo>,
-}
-
 fn region_infos(app: &App) -> Vec<RegionInfo> {
     app.config
         .regions
@@ -72,19 +67,14 @@ fn region_infos(app: &App) -> Vec<RegionInfo> {
         .map(|r| RegionInfo {
             id: r.id.clone(),
             name: r.name.clone(),
-            custodian: r.custodian.clone(),
+            custodian: app
+                .local(&r.id)
+                .map(|p| p.lifecycle.custodian())
+                .unwrap_or_else(|| r.custodian.clone()),
             countries: r.countries.clone(),
             default: r.default,
         })
         .collect()
-}
-
-/// The configured regions and their custodians.
-#[utoipa::path(get, path = "/v1/regions", tag = "service", responses((status = 200, body = RegionList)))]
-pub async fn regions(State(app): State<Arc<App>>) -> ApiJson<RegionList> {
-    ApiJson(RegionList {
-        items: region_infos(&app),
-    })
 }
 
 #[derive(Serialize, ToSchema)]

@@ -3,8 +3,10 @@
 pub mod accounts;
 pub mod decisions;
 pub mod feeds;
+pub mod lifecycle;
 pub mod meta;
 pub mod moderation;
+pub mod notifications;
 pub mod search;
 pub mod social;
 pub mod staff;
@@ -53,7 +55,11 @@ pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenA
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(meta::healthz))
         .routes(routes!(meta::metrics))
-        .routes(routes!(meta::regions))
+        .routes(routes!(lifecycle::regions))
+        .routes(routes!(lifecycle::region))
+        .routes(routes!(lifecycle::operations, lifecycle::propose))
+        .routes(routes!(lifecycle::approve))
+        .routes(routes!(lifecycle::export_everyone))
         .routes(routes!(meta::countries))
         .routes(routes!(meta::server))
         .routes(routes!(accounts::signup))
@@ -112,6 +118,11 @@ pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenA
         .routes(routes!(staff_console::me))
         .routes(routes!(staff::approve_release))
         .routes(routes!(transparency::transparency))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::unread))
+        .routes(routes!(notifications::read))
+        .routes(routes!(notifications::post_notice))
+        .routes(routes!(accounts::change_password))
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(upload)
         .split_for_parts();

@@ -863,7 +863,26 @@ async fn act(
         ));
     }
     let _grant = grant(app, staff, c, act::ActOnCase, "moderation decision").await?;
-    crate::moderation::decide(app, &staff.plane, c, &staff.id, proposal).await
+    let d = crate::moderation::decide(app, &staff.plane, c, &staff.id, proposal).await?;
+    // The creator is told (DSA Art. 17): in their inbox, at their home,
+    // which is where the content and the decision are. The decision stands
+    // whether or not the notice could be stored.
+    if d.action.restricts() || d.case_kind == CaseKind::Appeal {
+        let text = crate::api::decisions::notice_text(&d);
+        let video = (d.target_kind == TargetKind::Video).then_some(d.target_id.as_str());
+        if let Err(e) = crate::api::notifications::notify(
+            &staff.plane,
+            &d.subject_id,
+            sovereel_model::InboxKind::Decision,
+            Some(&text),
+            video,
+        )
+        .await
+        {
+            tracing::warn!(decision = %d.id, error = %e.detail, "the creator's notice of a decision was not stored");
+        }
+    }
+    Ok(d)
 }
 
 /// Decide an open case assigned to you, with a statement of reasons. The

@@ -276,7 +276,24 @@ pub async fn follow(
     };
     let delta = i64::from(state == FollowState::Approved && current != Some(FollowState::Approved));
     let now = sovereel_model::now_millis();
-    let out = follow_changes(user.id.as_str(), &target, delta);
+    let mut out = follow_changes(user.id.as_str(), &target, delta);
+    // Enqueued only when the edge changes, so following again tells no one.
+    let kind = match state {
+        FollowState::Approved => sovereel_model::InboxKind::Follow,
+        FollowState::Pending => sovereel_model::InboxKind::FollowRequest,
+    };
+    let actor = crate::api::notifications::Actor {
+        id: user.id.to_string(),
+        handle: app
+            .catalog
+            .profile(user.id.as_str())
+            .await?
+            .map(|p| p.handle)
+            .unwrap_or_default(),
+    };
+    out.extend(crate::api::notifications::notification(
+        &target, kind, &actor, None, None, now,
+    ));
     user.home
         .store
         .follow(user.id.as_str(), &target, state, now, &out)
@@ -295,7 +312,26 @@ pub async fn unfollow(
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let (target, _) = resolve_user(&app, &handle).await?;
+    let had = user
+        .home
+        .store
+        .follow_state(user.id.as_str(), &target)
+        .await?
+        .is_some();
     unfollow_edge(&app, user.home.as_ref(), user.id.as_str(), &target).await?;
+    if had {
+        use sovereel_model::InboxKind::{Follow, FollowRequest};
+        let me = user.id.as_str();
+        crate::api::notifications::send(
+            &app,
+            &user.home,
+            &[
+                crate::api::notifications::retraction(&target, Follow, me, None),
+                crate::api::notifications::retraction(&target, FollowRequest, me, None),
+            ],
+        )
+        .await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -336,6 +372,12 @@ pub async fn block(
         .await?;
     unfollow_edge(&app, user.home.as_ref(), user.id.as_str(), &target).await?;
     unfollow_edge(&app, target_home.as_ref(), &target, user.id.as_str()).await?;
+    crate::api::notifications::send(
+        &app,
+        &user.home,
+        &crate::api::notifications::forget_each_other(user.id.as_str(), &target),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

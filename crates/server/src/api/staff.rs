@@ -37,6 +37,8 @@ pub struct StaffUser {
     pub handle: String,
     pub role: StaffRole,
     pub platform: bool,
+    /// `platform`, `custodian` or `custodian:<name>` (`lifecycle.rs`).
+    pub org: String,
     pub plane: Arc<LocalPlane>,
     token_hash: String,
 }
@@ -93,11 +95,19 @@ impl FromRequestParts<Arc<App>> for StaffUser {
             .await?
             .ok_or_else(invalid)?;
         let role = StaffRole::parse(&st.role).map_err(|_| invalid())?;
+        if !plane.lifecycle.staff_may_act(&st.org) {
+            // Handed over: the outgoing custodian's staff no longer act here.
+            return Err(ApiError::new(
+                Kind::Forbidden,
+                "your organisation no longer holds this region",
+            ));
+        }
         Ok(StaffUser {
             id: st.id,
             handle: st.handle,
             role,
             platform: st.org == "platform",
+            org: st.org,
             plane,
             token_hash,
         })
@@ -146,6 +156,12 @@ pub async fn login(
     let Some(st) = st.filter(|_| ok) else {
         return Err(bad());
     };
+    if !plane.lifecycle.staff_may_act(&st.org) {
+        return Err(ApiError::new(
+            Kind::Forbidden,
+            "your organisation no longer holds this region",
+        ));
+    }
     let token = format!("staff.{}", auth::new_token(plane.id.as_str()));
     let now = sovereel_model::now_millis();
     // Staff sessions last eight hours.

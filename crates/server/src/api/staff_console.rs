@@ -58,7 +58,7 @@ fn may<A: GatedAction>(
 }
 
 /// The signed-in staff member, and what the policy lets them do.
-#[utoipa::path(get, path = "/v1/staff/me", tag = "staff", responses((status = 200, body = StaffMe), (status = 401, body = crate::error::ProblemBody)))]
+#[utoipa::path(get, path = "/v1/staff/me", operation_id = "staff_me", tag = "staff", responses((status = 200, body = StaffMe), (status = 401, body = crate::error::ProblemBody)))]
 pub async fn me(staff: StaffUser) -> ApiResult<ApiJson<StaffMe>> {
     let region = staff.plane.id.clone();
     let someone = UserId::generate(&region);

@@ -228,6 +228,18 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<VideoView>> {
     let v = access::load_video(&app, viewer.as_ref(), &id).await?;
+    if let Some(u) = &viewer {
+        // Opened: the user's events may name this video (see `feeds::events`).
+        u.home
+            .store
+            .record_shown(
+                u.id.as_str(),
+                sovereel_store::OPENED,
+                std::slice::from_ref(&id),
+                sovereel_model::now_millis(),
+            )
+            .await?;
+    }
     Ok(ApiJson(access::video_view(viewer.as_ref(), &v).await?))
 }
 
@@ -378,9 +390,19 @@ pub async fn like(
             },
         ));
     }
+    let now = sovereel_model::now_millis();
+    let actor = crate::api::notifications::Actor::of(&app, &user).await?;
+    out.extend(crate::api::notifications::notification(
+        &v.author_id,
+        sovereel_model::InboxKind::Like,
+        &actor,
+        Some(&id),
+        None,
+        now,
+    ));
     user.home
         .store
-        .like(user.id.as_str(), &id, sovereel_model::now_millis(), &out)
+        .like(user.id.as_str(), &id, now, &out)
         .await?;
     crate::api::feeds::learn(&user, &id, sovereel_recs::EventKind::Like);
     app.relay(&user.home).await.map_err(ApiError::internal)?;
@@ -405,6 +427,14 @@ pub async fn unlike(
                 following: 0,
                 likes: -1,
             },
+        ));
+    }
+    if v.author_id != user.id.as_str() {
+        out.push(crate::api::notifications::retraction(
+            &v.author_id,
+            sovereel_model::InboxKind::Like,
+            user.id.as_str(),
+            Some(&id),
         ));
     }
     user.home.store.unlike(user.id.as_str(), &id, &out).await?;
@@ -649,10 +679,13 @@ pub async fn post_comment(
             "the creator limited who can comment on this video",
         ));
     }
+    let mut parent_author = None;
     if let Some(parent) = &body.parent_id {
         let p = find_comment(&app, &user, &v, parent).await?;
         match p {
-            Some(p) if p.video_id == id && p.parent_id.is_none() => {}
+            Some(p) if p.video_id == id && p.parent_id.is_none() => {
+                parent_author = Some(p.author_id);
+            }
             Some(_) => {
                 return Err(ApiError::new(
                     Kind::InvalidField,
@@ -690,7 +723,7 @@ pub async fn post_comment(
     } else {
         Target::Region(user.home.id.to_string())
     };
-    let out = vec![
+    let mut out = vec![
         OutboxItem::new(
             comment_target,
             Change::InsertComment {
@@ -699,6 +732,7 @@ pub async fn post_comment(
         ),
         video_counts(&VideoRef::from(&v), 0, 1, 0, 0),
     ];
+    out.extend(comment_notifications(&app, &user, &v, &record, parent_author.as_deref()).await?);
     user.home
         .store
         .record_comment(&record.id, user.id.as_str(), &id, now, &out)
@@ -710,6 +744,67 @@ pub async fn post_comment(
         .pop()
         .ok_or_else(|| ApiError::internal("comment view"))?;
     Ok((StatusCode::CREATED, ApiJson(view)).into_response())
+}
+
+/// Who a new comment tells: the author of the comment it replies to
+/// (`reply`), the video's author (`comment`, unless told of the reply),
+/// and, on a public video, the people it mentions (`mention`). Each
+/// notification carries ids only; the text stays where the comment is.
+async fn comment_notifications(
+    app: &App,
+    user: &AuthUser,
+    v: &LoadedVideo,
+    c: &CommentRecord,
+    parent_author: Option<&str>,
+) -> ApiResult<Vec<OutboxItem>> {
+    use sovereel_model::InboxKind;
+    let actor = crate::api::notifications::Actor {
+        id: c.author_id.clone(),
+        handle: c.author_handle.clone(),
+    };
+    let blocked = crate::api::notifications::blocked_by(user).await?;
+    let video_author = v.record.author_id.as_str();
+    let mut told: Vec<&str> = vec![];
+    let mut out = vec![];
+    let mut tell = |recipient: &str, kind: InboxKind| {
+        if !blocked.contains(recipient) {
+            out.extend(crate::api::notifications::notification(
+                recipient,
+                kind,
+                &actor,
+                Some(&c.video_id),
+                Some(&c.id),
+                c.created_at,
+            ));
+        }
+    };
+    if let Some(p) = parent_author {
+        tell(p, InboxKind::Reply);
+        told.push(p);
+    }
+    if !told.contains(&video_author) {
+        tell(video_author, InboxKind::Comment);
+        told.push(video_author);
+    }
+    if v.is_public() {
+        let handles = text::parse_caption(&c.text)
+            .map(|p| p.mentions)
+            .unwrap_or_default();
+        out.extend(
+            crate::api::notifications::mentions(
+                app,
+                &actor,
+                &blocked,
+                &handles,
+                &told,
+                &c.video_id,
+                Some(&c.id),
+                c.created_at,
+            )
+            .await?,
+        );
+    }
+    Ok(out)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -734,6 +829,13 @@ pub async fn share(
     let v = access::load_ref(&app, &user, &id).await?;
     crate::api::moderation::share_gate(&app, &id, &body).await?;
     let share_id = sovereel_model::ShareId::generate(&user.home.id).to_string();
+    // Every share gets its link; only a user's first share of a video counts.
+    let first = !user.home.store.has_shared(user.id.as_str(), &id).await?;
+    let counted = if first {
+        vec![video_counts(&v, 0, 0, 1, 0)]
+    } else {
+        vec![]
+    };
     user.home
         .store
         .record_share(
@@ -741,10 +843,12 @@ pub async fn share(
             user.id.as_str(),
             &id,
             sovereel_model::now_millis(),
-            &[video_counts(&v, 0, 0, 1, 0)],
+            &counted,
         )
         .await?;
-    crate::api::feeds::learn(&user, &id, sovereel_recs::EventKind::Share);
+    if first {
+        crate::api::feeds::learn(&user, &id, sovereel_recs::EventKind::Share);
+    }
     app.relay(&user.home).await.map_err(ApiError::internal)?;
     let counts = fresh_counts(&app, &user, &id).await?;
     Ok((

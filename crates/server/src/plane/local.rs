@@ -32,6 +32,9 @@ pub struct LocalPlane {
     pub(crate) recs: Arc<crate::recommend::RegionEngine>,
     /// The policy gateway every protected read or write here passes.
     pub(crate) gateway: Arc<PolicyGateway>,
+    /// The region's lifecycle: active, suspended, winding down or closed,
+    /// and the custodian in force (`lifecycle.rs`).
+    pub(crate) lifecycle: Arc<crate::lifecycle::Lifecycle>,
     /// Serialises outbox draining, so changes apply in order.
     pub(crate) relay_lock: tokio::sync::Mutex<()>,
     /// Held for the life of the service: the one writer of this region's
