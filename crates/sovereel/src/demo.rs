@@ -224,6 +224,15 @@ impl Api {
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    // Every creator posts twice at least: the demo's reports, labels and
+    // appeals are about two of one creator's videos.
+    anyhow::ensure!(
+        args.clips >= 2 * CREATORS.len(),
+        "--clips {}: the demo needs at least {} (two for each of its {} creators)",
+        args.clips,
+        2 * CREATORS.len(),
+        CREATORS.len()
+    );
     if args.data_dir.exists() {
         std::fs::remove_dir_all(&args.data_dir)?;
     }
