@@ -847,6 +847,15 @@ async fn act(
     c: &CaseRecord,
     body: &ActionBody,
 ) -> ApiResult<DecisionRecord> {
+    // The assignee's second decision on a case that one already claimed is
+    // a conflict of state, not of permission (it would otherwise meet the
+    // gateway's "only open cases" and be logged as a refused access).
+    if c.state != CaseState::Open && c.assignee.as_deref() == Some(staff.id.as_str()) {
+        return Err(ApiError::new(
+            Kind::Conflict,
+            "the case was decided already, or it is not assigned to you",
+        ));
+    }
     let proposal = parse_proposal(body, c)?;
     // A label is seen on a public video only; a followers-only or private
     // video can be removed, not labelled or ranked.
