@@ -67,6 +67,10 @@ test('the access log shows "Verified" for a real staff access, and "Failed" when
   await page.getByText('Signature verified').waitFor();
   assert.equal(await entries.getByText('Verified', { exact: true }).count(), await entries.locator('li').count());
   assert.ok((await entries.locator('li').count()) >= 1);
+  // The export the user asked for reads as their own request, not as a
+  // stranger's access to their data.
+  await entries.getByText(/By your own data export( \(request [^)]+\))?, carried out automatically by the US custodian/).first().waitFor();
+  assert.equal(await entries.getByText(/US custodian operator/).count(), 0, 'no entry names the export as a staff member\'s access');
   // Witness cosignatures, where the server publishes the witnesses' keys, all check out.
   assert.doesNotMatch(await page.locator('.access-log .verified-line').textContent(), /FAILED/);
 

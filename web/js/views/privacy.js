@@ -210,12 +210,25 @@ function words(text) {
   return String(text).replace(/([a-z])([A-Z])/g, '$1 $2').replaceAll('_', ' ').toLowerCase();
 }
 
+// The export operator is the custodian's automated service that carries out
+// the user's own data requests (crates/server/src/export.rs): its accesses are
+// the user's request, not a stranger looking.
+const EXPORT_OPERATOR = 'export-operator';
+
+function byWhom(actor, e) {
+  if (actor?.type === 'custodian_staff' && actor.staff_id === EXPORT_OPERATOR) {
+    const request = e.request_id ? ` (request ${e.request_id})` : '';
+    return `By your own data export${request}, carried out automatically by the ${String(actor.region || '').toUpperCase()} custodian`;
+  }
+  return `By ${describePrincipal(actor)}`;
+}
+
 function renderEntry(item) {
   const e = item.entry || {};
   const what = [e.kind, e.action || e.request_kind, e.status].filter(Boolean).map(words).join(': ') || 'entry';
   const actor = e.principal || e.operator;
   const details = [
-    actor ? `By ${describePrincipal(actor)}` : null,
+    actor ? byWhom(actor, e) : null,
     e.decision ? `Decision: ${e.decision === 'allow' ? 'allowed' : e.decision === 'deny' ? 'denied' : e.decision}` : null,
     e.purpose ? `Purpose: ${e.purpose}` : null,
     e.case_id ? `Case: ${e.case_id}` : null,
