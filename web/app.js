@@ -21,6 +21,7 @@ const routes = [
   [/^\/settings$/, 'settings'],
   [/^\/privacy$/, 'privacy'],
   [/^\/decisions$/, 'decisions'],
+  [/^\/inbox$/, 'inbox'],
   [/^\/transparency$/, 'transparency'],
   [/^\/staff$/, 'staff'],
 ];
@@ -169,11 +170,57 @@ function renderNav() {
     label.textContent = 'Log in';
   }
   document.body.classList.toggle('signed-in', Boolean(session.me));
+  for (const el of document.querySelectorAll('.signed-in-only')) el.hidden = !session.me;
   setEventsEnabled(Boolean(session.me));
+  watchInbox(Boolean(session.me));
+}
+
+// The bell's badge: the unread count, polled while a session is open and the
+// page is visible (every 30 s, and at once when the page comes back), and set
+// directly by the inbox screen when it marks lines read. Polling rather than a
+// stream: one small GET against the caller's home region, which every edge
+// can forward as it forwards anything else (docs/ARCHITECTURE.md).
+const INBOX_POLL_MS = 30_000;
+let inboxTimer = null;
+let inboxWatched = false;
+
+export function setUnread(n) {
+  const badge = document.getElementById('inbox-badge');
+  const link = document.getElementById('nav-inbox');
+  if (!badge || !link) return;
+  const count = Math.max(0, Number(n) || 0);
+  badge.hidden = count === 0;
+  badge.textContent = count > 99 ? '99+' : String(count);
+  link.setAttribute('aria-label', count ? `Inbox, ${count} unread` : 'Inbox');
+}
+
+async function pollUnread() {
+  if (!session.me || document.hidden) return;
+  try {
+    const answer = await api('/v1/me/notifications/unread', { fixedPath: true });
+    setUnread(answer?.unread);
+  } catch {
+    // Offline or signed out: the next poll tries again.
+  }
+}
+
+function watchInbox(on) {
+  if (!on) {
+    clearInterval(inboxTimer);
+    inboxTimer = null;
+    setUnread(0);
+    return;
+  }
+  if (!inboxWatched) {
+    inboxWatched = true;
+    document.addEventListener('visibilitychange', () => { if (!document.hidden) pollUnread(); });
+  }
+  if (!inboxTimer) inboxTimer = setInterval(pollUnread, INBOX_POLL_MS);
+  pollUnread();
 }
 
 function markNav(module) {
-  const current = { feed: 'feed', video: 'feed', search: 'search', hashtag: 'search', upload: 'upload', transparency: 'transparency', profile: 'me', auth: 'me', settings: 'me', privacy: 'me' }[module];
+  const current = { feed: 'feed', video: 'feed', search: 'search', hashtag: 'search', upload: 'upload', inbox: 'inbox', transparency: 'transparency', profile: 'me', auth: 'me', settings: 'me', privacy: 'me' }[module];
   for (const a of document.querySelectorAll('[data-nav]')) {
     if (a.dataset.nav === current) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
