@@ -88,7 +88,7 @@ pub struct RegionReport {
     pub staff_accesses: Breakdown,
     /// Staff accesses refused, by `<org>:<role>`.
     pub staff_denials: Breakdown,
-    /// Users' data requests (exports, deletions) recorded.
+    /// Users' data requests (exports, deletions) received: one per request.
     pub data_requests: Figure,
     /// Batches that left the region through the egress gateway.
     pub egress_batches: Figure,
@@ -287,7 +287,9 @@ pub fn tally(origin: &str, size: u64, period: Period, entries: &[(u64, Entry)]) 
                     }
                 }
             }
-            EntryBody::DataRequest(_) => data_requests += 1,
+            // One per request: its `received` step (an export also logs
+            // `completed`).
+            EntryBody::DataRequest(r) if r.status == "received" => data_requests += 1,
             EntryBody::Egress(_) => egress += 1,
             EntryBody::Release(_) => releases += 1,
             _ => {}

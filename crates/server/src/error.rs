@@ -316,6 +316,16 @@ impl From<crate::plane::PlaneError> for ApiError {
 }
 
 impl ApiError {
+    /// 503: the region's ledger did not record a step, so the step was not
+    /// taken (nothing takes effect that the log does not say).
+    pub fn unrecorded(e: sovereel_ledger::LogError) -> Self {
+        tracing::error!(error = %e, "a step could not be recorded in the ledger");
+        ApiError::new(
+            Kind::Unavailable,
+            "the region's ledger did not record the step, so it was not taken; try again",
+        )
+    }
+
     /// 503 with `Retry-After`: a region's service does not answer.
     pub fn region_unavailable(region: &str) -> Self {
         ApiError::new(

@@ -647,14 +647,6 @@ fn allowed_from(
     Err(ApiError::new(Kind::Conflict, why))
 }
 
-fn ledger_error(e: sovereel_ledger::LogError) -> ApiError {
-    tracing::error!(error = %e, "lifecycle step could not reach the ledger");
-    ApiError::new(
-        Kind::Unavailable,
-        "the region's ledger did not record the step, so it was not taken; try again",
-    )
-}
-
 impl Lifecycle {
     /// Appends a step to the ledger, then applies it: nothing takes effect
     /// that the log does not say.
@@ -665,7 +657,7 @@ impl Lifecycle {
             .log
             .append_entry(&entry)
             .await
-            .map_err(ledger_error)?;
+            .map_err(ApiError::unrecorded)?;
         self.apply(&entry);
         self.record_config(plane).await;
         Ok(())

@@ -158,6 +158,22 @@ async fn run(app: &App, plane: &LocalPlane, id: &str) -> anyhow::Result<()> {
     let out = if outcome.state == VideoState::Ready && video.visibility == Visibility::Public {
         // Those the caption mentions learn of it once it is public.
         let mut out = vec![publish(&video, &outcome)];
+        // A restricted, demoted or promoted account's new videos carry its
+        // standing from the start, as its older ones do.
+        let account = crate::moderation::account_standing(plane, &video.author_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+        let labels = crate::moderation::Standing::default().catalog_labels(&account);
+        if !labels.is_empty() {
+            out.push(OutboxItem::new(
+                Target::Catalog,
+                Change::SetLabels {
+                    video_id: video.id.clone(),
+                    labels,
+                    note: None,
+                },
+            ));
+        }
         out.extend(crate::api::notifications::caption_mentions(app, plane, &video).await?);
         out
     } else {

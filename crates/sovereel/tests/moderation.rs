@@ -1010,6 +1010,42 @@ async fn interventions_are_decisions_and_why_names_a_promotion() {
     // Promotion is not a label: viewers see none, For You may show it.
     let (_, seen) = app.get(&format!("/v1/videos/{vid}"), None).await;
     assert_eq!(seen["labels"], json!([]));
+
+    // An account restricted from For You: its videos leave it, those it
+    // posts later included, while another creator's stay.
+    let other = app.signup("iv_other", "AU").await;
+    let control = app
+        .upload_ready(&other.token, "still here #local", "public")
+        .await;
+    let control = control["id"].as_str().unwrap().to_string();
+    let (s, b) = app
+        .call(
+            Method::POST,
+            "/v1/staff/interventions",
+            Some(&moderator),
+            Some(json!({"target": {"handle": "iv_creator"}, "action": "restrict", "statement": {"ground": "terms", "reference": "Terms §7 (coordinated inauthentic behaviour)", "facts": "The account posts the same clip under many captions."}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let later = app
+        .upload_ready(&creator.token, "posted after the decision #local", "public")
+        .await;
+    let later = later["id"].as_str().unwrap().to_string();
+    let offered = for_you_ids(&app, None).await;
+    assert!(offered.contains(&control), "{offered:?}");
+    assert!(
+        !offered.contains(&vid),
+        "the restricted account's video: {offered:?}"
+    );
+    assert!(
+        !offered.contains(&later),
+        "a video the restricted account posted later: {offered:?}"
+    );
+    let offered = for_you_ids(&app, Some(&viewer.token)).await;
+    assert!(
+        !offered.contains(&vid) && !offered.contains(&later),
+        "{offered:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1141,6 +1177,30 @@ async fn the_transparency_report_is_recomputed_from_the_log_alone() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    // Two data requests: the creator's export (received, then completed:
+    // one request) and another user's erasure request.
+    let (s, job) = app
+        .call(Method::POST, "/v1/me/exports", Some(&creator.token), None)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let job_id = job["id"].as_str().unwrap().to_string();
+    let mut done = false;
+    for _ in 0..200 {
+        let (_, j) = app
+            .get(&format!("/v1/me/exports/{job_id}"), Some(&creator.token))
+            .await;
+        if j["state"] == "ready" {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(done, "the export finished");
+    let leaver = app.signup("tr_leaver", "AU").await;
+    let (s, _) = app
+        .call(Method::DELETE, "/v1/me", Some(&leaver.token), None)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
 
     let (s, answer) = app.get("/v1/transparency/report?region=au", None).await;
     assert_eq!(s, StatusCode::OK, "{answer}");
@@ -1189,6 +1249,15 @@ async fn the_transparency_report_is_recomputed_from_the_log_alone() {
     assert_eq!(
         report["releases"]["value"].as_u64().unwrap(),
         count(&|e| e["kind"] == "release")
+    );
+    assert_eq!(report["data_requests"]["value"], 2, "{report}");
+    assert_eq!(
+        count(&|e| e["kind"] == "data_request" && e["status"] == "received"),
+        2
+    );
+    assert!(
+        count(&|e| e["kind"] == "data_request" && e["request_kind"] == "deletion") == 1,
+        "the erasure request is on the log"
     );
 
     // The auditor's tool, from the log and its key alone, agrees.

@@ -507,6 +507,22 @@ pub async fn delete_me(State(app): State<Arc<App>>, user: AuthUser) -> ApiResult
         crate::custody::WriteProtected,
     )
     .await?;
+    // The request is on the user's region's log before it takes effect: an
+    // erasure request, as the transparency report counts data requests.
+    user.home
+        .ledger
+        .log
+        .append_entry(&sovereel_ledger::Entry::now(
+            sovereel_ledger::EntryBody::DataRequest(sovereel_ledger::entry::DataRequest {
+                request_id: format!("del-{}", sovereel_model::random_hex(12)),
+                request_kind: "deletion".into(),
+                subject: user.home.ledger.pseudonym(user.id.as_str()),
+                status: "received".into(),
+                operator: None,
+            }),
+        ))
+        .await
+        .map_err(ApiError::unrecorded)?;
     let grace = app.config.limits.deletion_grace_secs;
     let at = sovereel_model::now_millis() + grace as i64 * 1000;
     let hide = OutboxItem::new(
