@@ -84,6 +84,11 @@ pub struct RegionReport {
     pub reports: Figure,
     pub decisions: DecisionFigures,
     pub appeals: AppealFigures,
+    /// Editorial interventions (promote, demote, restrict taken without a
+    /// report), by action. They are decisions too, but not about reports,
+    /// so they count here and not in `decisions` or its median.
+    #[serde(default)]
+    pub interventions: Breakdown,
     /// Staff accesses to protected data allowed, by `<org>:<role>`.
     pub staff_accesses: Breakdown,
     /// Staff accesses refused, by `<org>:<role>`.
@@ -231,6 +236,7 @@ pub fn tally(origin: &str, size: u64, period: Period, entries: &[(u64, Entry)]) 
     let (mut appeal_decided, mut upheld, mut reversed) = (0u64, 0u64, 0u64);
     let (mut accesses, mut denials) = (BTreeMap::new(), BTreeMap::new());
     let (mut data_requests, mut egress, mut releases) = (0u64, 0u64, 0u64);
+    let mut interventions = BTreeMap::new();
     for (_, e) in entries.iter().filter(|(i, _)| *i >= start && *i < end) {
         match &e.body {
             EntryBody::Moderation(m) => match m.step.as_str() {
@@ -260,6 +266,7 @@ pub fn tally(origin: &str, size: u64, period: Period, entries: &[(u64, Entry)]) 
                         waits.push((e.at - opened).whole_seconds().max(0) as u64);
                     }
                 }
+                "intervention" => count(&mut interventions, &m.action),
                 // One appeal per decision, however often it was recorded.
                 "appeal" => {
                     appealed.insert(m.appeal_of.clone().unwrap_or_else(|| m.case_id.clone()));
@@ -331,6 +338,7 @@ pub fn tally(origin: &str, size: u64, period: Period, entries: &[(u64, Entry)]) 
             upheld: fig(upheld),
             reversed: fig(reversed),
         },
+        interventions: figures(interventions),
         staff_accesses: figures(accesses),
         staff_denials: figures(denials),
         data_requests: fig(data_requests),

@@ -88,10 +88,10 @@ pub fn redress(app: &App, region: &str, decided_at: i64) -> String {
 /// A moderation ledger entry: no personal data, the subject as a pseudonym.
 pub fn entry(plane: &LocalPlane, d: &DecisionRecord) -> Entry {
     Entry::now(EntryBody::Moderation(ModerationEntry {
-        step: if d.case_kind == CaseKind::Appeal {
-            "appeal_decision"
-        } else {
-            "decision"
+        step: match d.case_kind {
+            CaseKind::Appeal => "appeal_decision",
+            CaseKind::Intervention => "intervention",
+            _ => "decision",
         }
         .into(),
         case_id: d.case_id.clone(),

@@ -1046,6 +1046,14 @@ async fn interventions_are_decisions_and_why_names_a_promotion() {
         !offered.contains(&vid) && !offered.contains(&later),
         "{offered:?}"
     );
+
+    // The transparency report counts interventions apart from decisions on
+    // reports, so they neither swell those nor pull their median to zero.
+    let (_, answer) = app.get("/v1/transparency/report?region=au", None).await;
+    let report = &answer["regions"][0]["report"];
+    assert_eq!(report["interventions"]["promote"]["value"], 1, "{report}");
+    assert_eq!(report["interventions"]["restrict"]["value"], 1, "{report}");
+    assert_eq!(report["decisions"]["total"]["value"], 0, "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

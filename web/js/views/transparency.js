@@ -73,6 +73,7 @@ function regionReport(r) {
         median ? row('Median seconds to decision', median) : null,
         row('Appeals', rep.appeals.received), row('Appeals decided', rep.appeals.decided),
         row('Decisions upheld', rep.appeals.upheld), row('Decisions reversed', rep.appeals.reversed),
+        rows('Editorial interventions', rep.interventions || {}),
         rows('Staff accesses', rep.staff_accesses), rows('Staff refused', rep.staff_denials),
         row('Data requests', rep.data_requests), row('Egress batches', rep.egress_batches), row('Release steps', rep.releases))),
     h('p', { class: 'small' }, 'Recompute: ', h('code', {}, `sovereel audit report --log ${location.origin}${r.log_url} --vkey '${r.vkey}' --size ${rep.tree_size}`)));
