@@ -1338,3 +1338,49 @@ async fn delete_comment(
     )
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_appeal_after_six_months_is_refused_with_the_deadline() {
+    let app = spawn(Backend::Sqlite).await;
+    let creator = app.signup("late_creator", "AU").await;
+    let reporter = app.signup("late_reporter", "US").await;
+    let moderator = staff(&app, "au", "lia_mod", "moderator").await;
+    let v = app
+        .upload_ready(&creator.token, "old news #late", "public")
+        .await;
+    let done = decided_case(
+        &app,
+        &moderator,
+        &reporter.token,
+        json!({"video_id": v["id"]}),
+        decision("remove", None),
+    )
+    .await;
+    let id = done["decision"]["id"].as_str().unwrap().to_string();
+    // The decision was taken a little over six months ago.
+    let url = &app.region_urls.iter().find(|(r, _)| r == "au").unwrap().1;
+    {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        let r = sqlx::query("UPDATE decisions SET created_at = created_at - $1 WHERE id = $2")
+            .bind(184_i64 * 86_400_000)
+            .bind(&id)
+            .execute(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(r.rows_affected(), 1);
+    }
+    let (s, b) = app
+        .call(
+            Method::POST,
+            &format!("/v1/me/decisions/{id}/appeal"),
+            Some(&creator.token),
+            Some(json!({"text": "I only just saw this"})),
+        )
+        .await;
+    assert_problem(s, &b, 409, "conflict");
+    assert!(b["detail"].as_str().unwrap().contains("six months"), "{b}");
+    // No appeal case was opened.
+    let (_, mine) = app.get("/v1/me/decisions", Some(&creator.token)).await;
+    assert!(mine["items"][0]["redress"]["appeal"].is_null(), "{mine}");
+}
