@@ -265,3 +265,80 @@ async fn counters_stay_exact_under_concurrent_requests() {
     let (_, p) = app.get("/v1/users/creator_au", None).await;
     assert_eq!(p["counts"]["likes"], 16);
 }
+
+/// The Liked tab: my likes across regions, newest first, in pages; only I
+/// can ask, and a video that stops being public leaves the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn my_liked_videos_newest_first_in_pages_and_only_mine() {
+    let app = spawn(Backend::Sqlite).await;
+    let au = app.signup("liker_au", "AU").await;
+    let us = app.signup("maker_us", "US").await;
+    let nz = app.signup("maker_nz", "NZ").await;
+    let mut ids = vec![];
+    for (token, caption) in [
+        (&us.token, "first #liked"),
+        (&nz.token, "second #liked"),
+        (&us.token, "third #liked"),
+    ] {
+        let v = app.upload_ready(token, caption, "public").await;
+        let id = v["id"].as_str().unwrap().to_string();
+        let (s, _) = app
+            .call(
+                Method::PUT,
+                &format!("/v1/videos/{id}/like"),
+                Some(&au.token),
+                None,
+            )
+            .await;
+        assert!(s.is_success());
+        ids.push(id);
+        // Likes one millisecond apart at least, so the order is the likes'.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let (s, page) = app.get("/v1/me/likes?limit=2", Some(&au.token)).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let got: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, [ids[2].as_str(), ids[1].as_str()]);
+    assert_eq!(page["items"][0]["liked_by_me"], true);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, rest) = app
+        .get(
+            &format!("/v1/me/likes?limit=2&cursor={cursor}"),
+            Some(&au.token),
+        )
+        .await;
+    assert_eq!(rest["items"][0]["id"], ids[0].as_str());
+    assert!(rest["next_cursor"].is_null());
+    // Mine only: nobody else's, and not anonymously.
+    let (_, theirs) = app.get("/v1/me/likes", Some(&us.token)).await;
+    assert_eq!(theirs["items"], json!([]));
+    let (s, b) = app.get("/v1/me/likes", None).await;
+    assert_problem(s, &b, 401, "unauthorized");
+    let (s, b) = app
+        .get("/v1/me/likes?cursor=not-a-cursor", Some(&au.token))
+        .await;
+    assert_problem(s, &b, 422, "invalid-field");
+    // A deleted video leaves the list.
+    let (s, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/videos/{}", ids[1]),
+            Some(&nz.token),
+            None,
+        )
+        .await;
+    assert!(s.is_success());
+    let (_, after) = app.get("/v1/me/likes", Some(&au.token)).await;
+    let left: Vec<&str> = after["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, [ids[2].as_str(), ids[0].as_str()]);
+}

@@ -1049,6 +1049,19 @@ macro_rules! impl_stores {
                 Ok(rows.iter().map(|r| r.try_get("video_id")).collect::<Result<_, _>>()?)
             }
 
+            async fn liked_videos(&self, user_id: &str, before: Option<&Cursor>, limit: i64) -> Result<Vec<(String, i64)>> {
+                let rows = match before {
+                    Some(c) => sqlx::query("SELECT video_id, created_at FROM likes WHERE user_id = $1 AND (created_at < $2 OR (created_at = $2 AND video_id < $3)) ORDER BY created_at DESC, video_id DESC LIMIT $4")
+                        .bind(user_id).bind(c.key as i64).bind(&c.id).bind(limit).fetch_all(&self.reader).await?,
+                    None => sqlx::query("SELECT video_id, created_at FROM likes WHERE user_id = $1 ORDER BY created_at DESC, video_id DESC LIMIT $2")
+                        .bind(user_id).bind(limit).fetch_all(&self.reader).await?,
+                };
+                rows.iter()
+                    .map(|r| Ok((r.try_get("video_id")?, r.try_get("created_at")?)))
+                    .collect::<std::result::Result<_, sqlx::Error>>()
+                    .map_err(Into::into)
+            }
+
             async fn follow(&self, follower: &str, followee: &str, state: FollowState, now: i64, outbox: &[OutboxItem]) -> Result<Option<FollowState>> {
                 let mut tx = self.writer.begin().await?;
                 let prev: Option<String> = sqlx::query("SELECT state FROM follows WHERE follower_id = $1 AND followee_id = $2")

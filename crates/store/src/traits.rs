@@ -230,6 +230,15 @@ pub trait Social: Send + Sync {
     /// Idempotent; true when a like was removed.
     async fn unlike(&self, user_id: &str, video_id: &str, outbox: &[OutboxItem]) -> Result<bool>;
     async fn liked_among(&self, user_id: &str, video_ids: &[String]) -> Result<Vec<String>>;
+    /// The videos `user_id` liked, most recent like first: `(video_id,
+    /// liked_at)`, after `before` (its key the like's time, its id the
+    /// video's).
+    async fn liked_videos(
+        &self,
+        user_id: &str,
+        before: Option<&Cursor>,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>>;
     /// Sets the follow edge (at the follower's home); returns the previous state.
     async fn follow(
         &self,

@@ -475,6 +475,36 @@ async fn likes_are_idempotent_and_counted_once(f: Fixture) {
             .unwrap(),
         vec!["us_v".to_string()]
     );
+    // The liked list: newest like first, in pages; ties broken by id.
+    for (vid, at) in [("us_x", 7), ("us_y", 7), ("us_z", 9)] {
+        f.region.like("us_b", vid, at, &[]).await.unwrap();
+    }
+    let first = f.region.liked_videos("us_b", None, 2).await.unwrap();
+    assert_eq!(
+        first,
+        vec![("us_z".to_string(), 9), ("us_y".to_string(), 7)]
+    );
+    let after = Cursor {
+        key: 7.0,
+        id: "us_y".into(),
+    };
+    assert_eq!(
+        f.region
+            .liked_videos("us_b", Some(&after), 5)
+            .await
+            .unwrap(),
+        vec![("us_x".to_string(), 7), ("us_v".to_string(), 5)]
+    );
+    assert!(
+        f.region
+            .liked_videos("us_a", None, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for vid in ["us_x", "us_y", "us_z"] {
+        f.region.unlike("us_b", vid, &[]).await.unwrap();
+    }
     // Applying the same outbox entry twice changes nothing.
     let change = Change::VideoCounts {
         video_id: "us_v".into(),

@@ -92,7 +92,43 @@ export async function render(root, { handle }, ctx) {
     page.append(h('p', { class: 'notice' }, 'This account is private. Only its approved followers see its videos.'));
     return;
   }
-  videoGrid(page, { label: `Videos by @${user.handle}`, load: pageOf(`/v1/users/${encodeURIComponent(user.handle)}/videos`), empty: isMe ? 'You have not posted a video yet.' : 'No videos yet.' });
+  const videos = { label: `Videos by @${user.handle}`, load: pageOf(`/v1/users/${encodeURIComponent(user.handle)}/videos`), empty: isMe ? 'You have not posted a video yet.' : 'No videos yet.' };
+  if (!isMe) {
+    videoGrid(page, videos);
+    return;
+  }
+  // My own profile has a second tab: the videos I liked. Likes are kept at my
+  // home and only I see them.
+  const liked = { label: 'Videos you liked', load: pageOf('/v1/me/likes'), empty: 'You have not liked a video yet. Only you see this list.' };
+  page.append(profileTabs([['videos', 'Videos', videos], ['liked', 'Liked', liked]]));
+}
+
+// ARIA tabs: arrow keys move between them, the panel shows the chosen grid.
+function profileTabs(entries) {
+  const panel = h('div', { role: 'tabpanel', id: 'profile-tabpanel', tabindex: '0' });
+  const buttons = entries.map(([id, name]) => h('button', { type: 'button', role: 'tab', id: `tab-${id}`, 'aria-controls': 'profile-tabpanel', class: 'tab' }, name));
+  function choose(i, focus = false) {
+    buttons.forEach((b, j) => {
+      b.setAttribute('aria-selected', String(i === j));
+      b.tabIndex = i === j ? 0 : -1;
+    });
+    panel.setAttribute('aria-labelledby', buttons[i].id);
+    panel.replaceChildren();
+    videoGrid(panel, entries[i][2]);
+    if (focus) buttons[i].focus();
+  }
+  buttons.forEach((b, i) => {
+    b.addEventListener('click', () => choose(i));
+    b.addEventListener('keydown', (e) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
+      if (step) {
+        e.preventDefault();
+        choose((i + step + buttons.length) % buttons.length, true);
+      }
+    });
+  });
+  choose(0);
+  return h('div', { class: 'profile-tabs' }, h('div', { role: 'tablist', class: 'tabs', 'aria-label': 'Your videos' }, ...buttons), panel);
 }
 
 function regionLabel(region) {

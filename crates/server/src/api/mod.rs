@@ -123,6 +123,7 @@ pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenA
         .routes(routes!(notifications::read))
         .routes(routes!(notifications::post_notice))
         .routes(routes!(accounts::change_password))
+        .routes(routes!(social::my_likes))
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(upload)
         .split_for_parts();

@@ -230,6 +230,48 @@ pub async fn user_videos(
     Ok(ApiJson(VideoList { items, next_cursor }))
 }
 
+/// The videos I liked, most recent like first (the "Liked" tab of my
+/// profile). Likes are mine and kept at my home, so only I see this list.
+/// It shows the liked videos that are public now; a like of a video that
+/// was since deleted, removed or made non-public stays stored, unlisted.
+#[utoipa::path(get, path = "/v1/me/likes", tag = "social", params(PageQuery), responses((status = 200, body = VideoList), (status = 401, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
+pub async fn my_likes(
+    State(app): State<Arc<App>>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<ApiJson<VideoList>> {
+    let limit = page_limit(q.limit, 24)?;
+    let cursor = parse_cursor(q.cursor.as_deref())?;
+    let likes = user
+        .home
+        .store
+        .liked_videos(user.id.as_str(), cursor.as_ref(), limit)
+        .await?;
+    let ids: Vec<String> = likes.iter().map(|(id, _)| id.clone()).collect();
+    let mut public: std::collections::HashMap<String, sovereel_store::CatalogVideo> = app
+        .catalog
+        .videos(&ids)
+        .await?
+        .into_iter()
+        .map(|v| (v.id.clone(), v))
+        .collect();
+    let in_order: Vec<sovereel_store::CatalogVideo> =
+        ids.iter().filter_map(|id| public.remove(id)).collect();
+    let items = access::catalog_views(&app, Some(&user), &in_order).await?;
+    let next_cursor = (likes.len() as i64 == limit)
+        .then(|| {
+            likes.last().map(|(id, at)| {
+                Cursor {
+                    key: *at as f64,
+                    id: id.clone(),
+                }
+                .encode()
+            })
+        })
+        .flatten();
+    Ok(ApiJson(VideoList { items, next_cursor }))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct FollowAnswer {
     /// `approved`, or `pending` for a request to a private account.
