@@ -81,8 +81,34 @@ export async function render(root, _params, ctx) {
     h('p', {}, reset),
     h('h2', {}, 'Your data'),
     h('p', {}, h('a', { href: '/privacy' }, 'Privacy centre'), ': download your data, see who accessed it, or delete your account.'),
+    h('h2', {}, 'Password'), passwordForm(),
     h('h2', {}, 'Session'),
     h('p', {}, h('button', { type: 'button', class: 'button', onclick: () => logOut(ctx) }, 'Log out'))));
+}
+
+// A new password asks for the current one; every other session of the
+// account ends, this one stays (PUT /v1/me/password).
+function passwordForm() {
+  const current = h('input', { class: 'input', id: 'password-current', type: 'password', autocomplete: 'current-password', required: true });
+  const next = h('input', { class: 'input', id: 'password-new', type: 'password', autocomplete: 'new-password', minlength: '8', maxlength: '128', required: true, 'aria-describedby': 'password-new-help' });
+  const message = h('p', { role: 'status' });
+  const form = h('form', { class: 'form', 'aria-label': 'Change password' },
+    h('div', { class: 'field' }, h('label', { for: 'password-current' }, 'Current password'), current),
+    h('div', { class: 'field' }, h('label', { for: 'password-new' }, 'New password'), next,
+      h('p', { class: 'hint', id: 'password-new-help' }, '8 to 128 characters. Your other devices are signed out.')),
+    h('button', { type: 'submit', class: 'button primary' }, 'Change password'), message);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    message.textContent = '';
+    try {
+      await api('/v1/me/password', { method: 'PUT', body: { current_password: current.value, new_password: next.value }, fixedPath: true });
+      form.reset();
+      message.textContent = 'Password changed. Your other sessions were signed out.';
+    } catch (err) {
+      message.textContent = describe(err);
+    }
+  });
+  return form;
 }
 
 // Requests to follow a private account wait here for the owner's answer.
