@@ -612,10 +612,17 @@ impl Config {
         Ok(())
     }
 
+    /// The data dir as an absolute path (a relative one is taken from the
+    /// working directory), so that the URLs and paths made from it are
+    /// unambiguous: `--data-dir demo-data` gives `sqlite:///…/demo-data/…`.
+    fn base(&self) -> PathBuf {
+        std::path::absolute(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone())
+    }
+
     fn resolve(&self, url: &str, scheme: &str) -> String {
         match url.strip_prefix(scheme) {
             Some(rest) if !rest.starts_with("//") && !rest.starts_with('/') => {
-                format!("{scheme}//{}", self.data_dir.join(rest).display())
+                format!("{scheme}//{}", self.base().join(rest).display())
             }
             _ => url.to_string(),
         }
@@ -626,7 +633,7 @@ impl Config {
             Some(s) => self.resolve(s, "sqlite:"),
             None => format!(
                 "sqlite://{}",
-                self.data_dir
+                self.base()
                     .join("regions")
                     .join(&r.id)
                     .join("store.db")
@@ -639,11 +646,11 @@ impl Config {
         match &r.media {
             Some(s) if s.starts_with("file:") => self.resolve(s, "file:"),
             Some(s) if !s.contains("://") && !s.starts_with('/') => {
-                self.data_dir.join(s).display().to_string()
+                self.base().join(s).display().to_string()
             }
             Some(s) => s.clone(),
             None => self
-                .data_dir
+                .base()
                 .join("regions")
                 .join(&r.id)
                 .join("media")
@@ -657,7 +664,7 @@ impl Config {
             Some(s) => self.resolve(s, "sqlite:"),
             None => format!(
                 "sqlite://{}",
-                self.data_dir.join("catalog").join("catalog.db").display()
+                self.base().join("catalog").join("catalog.db").display()
             ),
         }
     }

@@ -21,9 +21,13 @@ pub struct DemoArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
-    /// Data directory; emptied first.
+    /// Data directory; emptied first if an earlier demo made it (any other
+    /// directory that is not empty is refused unless `--force` is given).
     #[arg(long, default_value = "./sovereel-demo-data")]
     data_dir: PathBuf,
+    /// Empty the data directory even if no demo made it.
+    #[arg(long)]
+    force: bool,
     /// Clips to upload.
     #[arg(long, default_value_t = 240)]
     clips: usize,
@@ -33,6 +37,9 @@ pub struct DemoArgs {
 }
 
 const PASSWORD: &str = "sovereel-demo";
+
+/// The file that marks a data directory as the demo's own.
+const DEMO_MARKER: &str = "SOVEREEL-DEMO";
 
 /// Hashtag, ffmpeg source (each its own look), and a caption.
 const STYLES: &[(&str, &str, &str)] = &[
@@ -233,9 +240,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         2 * CREATORS.len(),
         CREATORS.len()
     );
+    // Only a directory an earlier demo made (it holds the marker) is emptied
+    // without asking: a real platform's data dir must not be one flag away
+    // from deletion.
+    let marker = args.data_dir.join(DEMO_MARKER);
     if args.data_dir.exists() {
+        let empty = std::fs::read_dir(&args.data_dir)?.next().is_none();
+        anyhow::ensure!(
+            empty || marker.exists() || args.force,
+            "{} is not empty and no demo made it; the demo empties its data directory first, so \
+             name a new one (--data-dir), or add --force to empty this one",
+            args.data_dir.display()
+        );
         std::fs::remove_dir_all(&args.data_dir)?;
     }
+    std::fs::create_dir_all(&args.data_dir)?;
+    std::fs::write(
+        &marker,
+        "This directory was made by `sovereel demo`, which empties it when run again.\n",
+    )?;
     let mut config = Config {
         listen: args.listen.clone(),
         data_dir: args.data_dir.clone(),

@@ -15,11 +15,16 @@ mod seed;
 #[command(
     name = "sovereel",
     version,
-    about = "A short-video platform on the trusted-custodian model"
+    about = "A short-video platform on the trusted-custodian model",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Without a command, `sovereel --listen … --data-dir …` serves, as
+    /// `sovereel serve …` does.
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(clap::Args, Clone, Default)]
@@ -284,7 +289,8 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Serve(ServeCmd::default())) {
+    let Cli { command, serve } = cli;
+    match command.unwrap_or(Command::Serve(ServeCmd { serve, role: None })) {
         Command::Serve(cmd) => {
             init_logging();
             let cfg = match cmd.serve.load() {

@@ -52,3 +52,79 @@ fn demo_seeds_a_platform_in_every_region() {
         );
     }
 }
+
+/// The demo empties only a directory an earlier demo made: anything else
+/// that is not empty is refused, and left as it was, unless --force.
+#[test]
+fn demo_refuses_to_empty_a_directory_it_did_not_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("precious");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("keep.txt"), "not the demo's").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sovereel"))
+        .args([
+            "demo",
+            "--seed-only",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not empty and no demo made it") && err.contains("--force"),
+        "{err}"
+    );
+    assert!(data.join("keep.txt").exists(), "nothing was deleted");
+}
+
+/// `sovereel --listen … --data-dir …` serves without naming `serve`, and a
+/// relative data dir is taken from the working directory.
+#[test]
+fn serve_is_the_default_command_and_relative_data_dirs_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sovereel"))
+        .current_dir(dir.path())
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+            "demo-data",
+        ])
+        .env("SOVEREEL_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..300 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("sovereel exited ({status}): {err}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(up, "it listened");
+    assert!(dir.path().join("demo-data/regions/us/store.db").exists());
+}
