@@ -67,7 +67,12 @@ export async function render(root, { tab }, ctx) {
         }
         throw err;
       }
-      if (page?.release) release.textContent = `Ranked by release ${typeof page.release === 'string' ? page.release : page.release.id || ''}`;
+      if (page?.release) {
+        const id = typeof page.release === 'string' ? page.release : page.release.id || '';
+        // In words: which algorithm ranked this, and where that is explained.
+        release.replaceChildren('Recommended by the approved algorithm, release ', h('code', {}, id), '. ',
+          h('a', { href: '/transparency' }, 'What this means'));
+      }
       return page;
     },
   });
