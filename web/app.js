@@ -29,10 +29,21 @@ const routes = [
 export const session = {
   me: null,
   async refresh() {
+    // The server sets a readable hint cookie beside the (HttpOnly) session
+    // cookie: without it nobody is signed in here, and asking /v1/me would
+    // only earn a 401.
+    if (!/(?:^|;\s*)sovereel_signed_in=1(?:;|$)/.test(document.cookie)) {
+      this.me = null;
+      renderNav();
+      return null;
+    }
     try {
       this.me = await api('/v1/me', { auth: false });
     } catch (err) {
       this.me = null;
+      // The session ended (expired, or signed out elsewhere): drop the hint.
+      if (err instanceof ApiError && err.kind === 'unauthorized') document.cookie = 'sovereel_signed_in=; Max-Age=0; Path=/; SameSite=Lax';
+      renderNav();
       if (!(err instanceof ApiError) || (err.kind !== 'unauthorized' && err.kind !== 'unavailable')) throw err;
     }
     renderNav();
@@ -40,6 +51,8 @@ export const session = {
   },
   clear() {
     this.me = null;
+    // The server clears the hint on log-out; an expired session leaves it.
+    document.cookie = 'sovereel_signed_in=; Max-Age=0; Path=/; SameSite=Lax';
     renderNav();
   },
 };

@@ -80,6 +80,28 @@ pub fn clear_cookie() -> String {
     format!("{COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
 }
 
+/// A cookie the web client can read (no `HttpOnly`), set beside the session
+/// cookie and cleared with it. It holds no secret, only "a session cookie
+/// was set here", so a signed-out page load need not ask `/v1/me` and get
+/// a 401 to learn that nobody is signed in.
+pub const HINT_COOKIE: &str = "sovereel_signed_in";
+
+pub fn hint_cookie(max_age_secs: u64) -> String {
+    format!("{HINT_COOKIE}=1; SameSite=Lax; Path=/; Max-Age={max_age_secs}")
+}
+
+pub fn clear_hint_cookie() -> String {
+    format!("{HINT_COOKIE}=; SameSite=Lax; Path=/; Max-Age=0")
+}
+
+/// The `Set-Cookie` headers that end a browser's session.
+pub fn signed_out_cookies() -> axum::response::AppendHeaders<[(header::HeaderName, String); 2]> {
+    axum::response::AppendHeaders([
+        (header::SET_COOKIE, clear_cookie()),
+        (header::SET_COOKIE, clear_hint_cookie()),
+    ])
+}
+
 /// The token a request carries, if any.
 pub fn request_token(parts: &Parts) -> Option<String> {
     if let Some(v) = parts

@@ -233,7 +233,10 @@ pub async fn login(
         .ok_or_else(|| ApiError::internal("profile missing"))?;
     let cookie = auth::session_cookie(&token, ttl);
     Ok((
-        [(header::SET_COOKIE, cookie)],
+        axum::response::AppendHeaders([
+            (header::SET_COOKIE, cookie),
+            (header::SET_COOKIE, auth::hint_cookie(ttl)),
+        ]),
         ApiJson(LoginAnswer {
             token,
             user: UserView::from_profile(&profile, None),
@@ -246,11 +249,7 @@ pub async fn login(
 #[utoipa::path(delete, path = "/v1/sessions/current", tag = "accounts", responses((status = 204), (status = 401, body = crate::error::ProblemBody)))]
 pub async fn logout(user: AuthUser) -> ApiResult<Response> {
     user.home.store.delete_session(&user.token_hash).await?;
-    Ok((
-        StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, auth::clear_cookie())],
-    )
-        .into_response())
+    Ok((StatusCode::NO_CONTENT, auth::signed_out_cookies()).into_response())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -546,7 +545,7 @@ pub async fn delete_me(State(app): State<Arc<App>>, user: AuthUser) -> ApiResult
     };
     Ok((
         StatusCode::ACCEPTED,
-        [(header::SET_COOKIE, auth::clear_cookie())],
+        auth::signed_out_cookies(),
         ApiJson(body),
     )
         .into_response())
