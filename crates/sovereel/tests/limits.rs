@@ -588,6 +588,41 @@ async fn cookies_are_secure_behind_tls() {
     let l = login(&app, "secure_us", "correct horse battery").await;
     let c = l.headers[header::SET_COOKIE].to_str().unwrap();
     assert!(c.contains("; Secure") && c.contains("HttpOnly"), "{c}");
+    // Beside it, the readable hint (no secret in it) is Secure too; log-out
+    // clears both.
+    let all: Vec<&str> = l
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let hint = all
+        .iter()
+        .find(|c| c.starts_with("sovereel_signed_in=1;"))
+        .unwrap_or_else(|| panic!("{all:?}"));
+    assert!(
+        hint.contains("; Secure") && !hint.contains("HttpOnly"),
+        "{hint}"
+    );
+    let out = send(
+        app.client
+            .delete(app.url("/v1/sessions/current"))
+            .header(header::COOKIE, session_cookie(&l)),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let cleared: Vec<&str> = out
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cleared.len(), 2, "{cleared:?}");
+    assert!(
+        cleared.iter().all(|c| c.contains("Max-Age=0")),
+        "{cleared:?}"
+    );
+    let l = login(&app, "secure_us", "correct horse battery").await;
     // Behind TLS the site's origin is https://host: a cookie write naming
     // it passes.
     let a = send(
