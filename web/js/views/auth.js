@@ -77,13 +77,14 @@ async function signUp(root, ctx, next) {
   const message = h('p', { class: 'error', role: 'alert' });
   const submit = h('button', { type: 'submit', class: 'button primary' }, 'Sign up');
   const form = h('form', { class: 'form', 'aria-labelledby': 'signup-title' },
+    message,
     field('signup-handle', 'Handle', handle, 'Letters, digits, dots and underscores. Your handle is public.'),
     field('signup-email', 'Email', email),
     field('signup-password', 'Password', password, 'At least 8 characters.'),
     field('signup-birthdate', 'Date of birth', birthdate, 'You must be 13 or older. Accounts under 16 start private.'),
     field('signup-country', 'Country', country),
     residency,
-    submit, message);
+    submit);
   root.append(h('section', { class: 'page narrow' },
     h('h1', { id: 'signup-title' }, 'Create your account'),
     form,
@@ -123,6 +124,7 @@ async function signUp(root, ctx, next) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     message.textContent = '';
+    for (const line of form.querySelectorAll('.field-error')) line.textContent = '';
     const age = ageOn(birthdate.value);
     if (age !== null && age < 13) {
       message.textContent = 'You must be 13 or older to use Sovereel.';
@@ -148,11 +150,50 @@ async function signUp(root, ctx, next) {
         h('p', {}, 'Only that custodian holds the keys to your personal data. Every access by anyone else is written to a public log that you can check in your ', h('a', { href: '/privacy' }, 'privacy centre'), '.'),
         h('p', { class: 'actions' }, h('a', { class: 'button primary', href: next }, 'Start watching'), h('a', { class: 'button', href: '/upload' }, 'Upload a video'))));
     } catch (err) {
-      message.textContent = describe(err);
+      showError(err);
       submit.disabled = false;
     }
   });
   handle.focus();
+
+  // A field's error goes under that field, once, and the field gets focus;
+  // anything else shows where the form starts, scrolled into view.
+  function showError(err) {
+    if (err instanceof ApiError && err.type === '/problems/handle-taken') {
+      fieldError(handle, 'That handle is taken. Try another.');
+      handle.focus();
+      return;
+    }
+    const match = err instanceof ApiError ? /^([a-z_]+): (.+)$/s.exec(err.detail || '') : null;
+    const inputs = { handle, email, password, birthdate, country: form.querySelector('#signup-country') };
+    const input = match && inputs[match[1]];
+    if (input) {
+      fieldError(input, match[2].charAt(0).toUpperCase() + match[2].slice(1));
+      input.focus();
+      return;
+    }
+    message.textContent = describe(err);
+    message.scrollIntoView({ block: 'nearest' });
+  }
+}
+
+// The error line under a field, tied to it for screen readers.
+function fieldError(input, text) {
+  const id = `${input.id}-error`;
+  let line = document.getElementById(id);
+  if (!line) {
+    line = h('p', { class: 'error field-error', id, role: 'alert' });
+    input.insertAdjacentElement('afterend', line);
+    input.addEventListener('input', () => {
+      line.textContent = '';
+      input.removeAttribute('aria-invalid');
+    }, { once: true });
+  }
+  line.textContent = text;
+  input.setAttribute('aria-invalid', 'true');
+  const described = new Set((input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean));
+  described.add(id);
+  input.setAttribute('aria-describedby', [...described].join(' '));
 }
 
 function ageOn(dateText) {
