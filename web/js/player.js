@@ -629,13 +629,14 @@ async function whyThisVideo(video, item) {
   } catch {
     why = null;
   }
-  const reason = why?.reason || item.reason || 'This video was picked for your feed.';
+  const reasons = Array.isArray(why?.reasons) && why.reasons.length ? why.reasons : [why?.reason || item.reason || 'This video was picked for your feed.'];
   const source = why?.source || item.source;
   const details = Array.isArray(why?.details) ? why.details : [];
+  // Reasons in words first; the engine's numbers only for the curious.
   body.replaceChildren(
-    h('p', { class: 'why-reason' }, reason),
+    h('ul', { class: 'why-reasons', 'aria-label': 'Reasons' }, reasons.map((r) => h('li', { class: 'why-reason' }, r))),
     source ? h('p', { class: 'muted' }, `Source: ${source}`) : null,
-    details.length ? h('ul', {}, details.map((d) => h('li', {}, d))) : null,
+    details.length ? h('details', { class: 'why-details' }, h('summary', {}, 'Details'), h('ul', {}, details.map((d) => h('li', {}, d)))) : null,
     h('p', { class: 'muted' }, 'Ranked inside your home region by the approved algorithm release. You can reset or turn off personalisation in ', h('a', { href: '/settings' }, 'Settings'), '.'));
 }
 

@@ -54,8 +54,22 @@ test('"Why this video" explains the pick, and "Not interested" moves on', async 
   await first.getByRole('button', { name: 'More options' }).click();
   await page.getByRole('button', { name: 'Why this video' }).click();
   const why = page.getByRole('dialog', { name: 'Why you are seeing this video' });
-  await why.locator('.why-reason').waitFor();
-  assert.ok((await why.locator('.why-reason').textContent()).trim().length > 0);
+  const reasons = why.getByRole('list', { name: 'Reasons' }).locator('.why-reason');
+  await reasons.first().waitFor();
+  // In words: one to three reasons, no numbers from the engine, no ids.
+  const said = await reasons.allTextContents();
+  assert.ok(said.length >= 1 && said.length <= 3, JSON.stringify(said));
+  for (const r of said) {
+    assert.ok(r.trim().length > 0);
+    assert.doesNotMatch(r, /probability|weight|\b(us|au|nz|global)_[a-z0-9]{8,}/, r);
+  }
+  // The numbers stay behind "Details" for the curious.
+  const details = why.locator('details.why-details');
+  if (await details.count()) {
+    assert.equal(await details.getAttribute('open'), null);
+    await details.getByText('Details').click();
+    await details.getByText(/probability/).first().waitFor();
+  }
   await why.getByRole('button', { name: 'Close' }).click();
 
   const before = await first.getAttribute('data-index');

@@ -615,7 +615,11 @@ pub async fn gather_comments(
 
 #[derive(Serialize, ToSchema)]
 pub struct WhyAnswer {
-    /// One sentence: why this video is in the viewer's For You.
+    /// At most three short reasons in words, strongest first ("You watched
+    /// several #cooking videos", "Popular in Australia right now"). No
+    /// probabilities, weights or ids.
+    pub reasons: Vec<String>,
+    /// The reasons as one sentence.
     pub reason: String,
     /// The release whose weights produced the score.
     pub release: String,
@@ -632,7 +636,7 @@ pub async fn why(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<ApiJson<WhyAnswer>> {
-    access::load_video(&app, Some(&user), &id).await?;
+    let loaded = access::load_video(&app, Some(&user), &id).await?;
     let x = user
         .home
         .recs
@@ -645,12 +649,75 @@ pub async fn why(
         .map(|(name, p, w)| format!("{name}: probability {p:.2} × weight {w:+.1}"))
         .collect();
     details.extend(x.signals.iter().map(|(name, v)| format!("{name}: {v:.2}")));
+    let region_name = app
+        .config
+        .regions
+        .iter()
+        .find(|r| r.id == user.home.id.as_str())
+        .map(|r| r.name.clone())
+        .unwrap_or_else(|| user.home.id.to_string());
+    let author = loaded.author.as_ref().map(|p| p.handle.as_str());
+    let reasons = reasons_in_words(
+        &x.signals,
+        loaded.record.hashtags.first().map(String::as_str),
+        author,
+        &region_name,
+    );
     Ok(ApiJson(WhyAnswer {
-        reason: x.summary,
+        reason: if reasons.is_empty() {
+            x.summary
+        } else {
+            reasons.join(". ")
+        },
+        reasons,
         release: x.release_id,
         score: x.score,
         details,
     }))
+}
+
+/// The engine's strongest positive signals for a video, as at most three
+/// sentences a viewer understands. Signals that count against a video, and
+/// the constant bias, say nothing; co-engagement never names the videos it
+/// comes from.
+pub fn reasons_in_words(
+    signals: &[(String, f32)],
+    hashtag: Option<&str>,
+    author: Option<&str>,
+    region: &str,
+) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for (name, contribution) in signals {
+        if *contribution <= 0.0 && name != "editorial promotion" {
+            continue;
+        }
+        let sentence = match (name.as_str(), hashtag, author) {
+            ("editorial promotion", _, _) => {
+                "Promoted by an editorial decision, which is on your region's public log"
+                    .to_string()
+            }
+            ("co-engagement", _, _) => {
+                "People who enjoyed videos you enjoyed also enjoyed this one".to_string()
+            }
+            ("embedding", _, _) => "It is like videos you watched to the end".to_string(),
+            ("hashtag affinity", Some(tag), _) => format!("You watched several #{tag} videos"),
+            ("hashtag affinity", None, _) => "It is about topics you watch".to_string(),
+            ("author affinity", _, Some(a)) => format!("You often watch @{a}"),
+            ("follows author", _, Some(a)) => format!("You follow @{a}"),
+            ("trending", _, _) => format!("Popular in {region} right now"),
+            ("freshness", _, _) => "Posted recently".to_string(),
+            ("completion rate", _, _) => "Most people who start it watch it to the end".to_string(),
+            ("like rate", _, _) => "Many people who watch it like it".to_string(),
+            _ => continue,
+        };
+        if !out.contains(&sentence) {
+            out.push(sentence);
+        }
+        if out.len() == 3 {
+            break;
+        }
+    }
+    out
 }
 
 /// Comment (or reply to a top-level comment), within the video's comment policy.
@@ -859,4 +926,46 @@ pub async fn share(
         }),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reasons_in_words;
+
+    fn s(name: &str, v: f32) -> (String, f32) {
+        (name.to_string(), v)
+    }
+
+    #[test]
+    fn at_most_three_reasons_in_words_strongest_first_and_none_against() {
+        let signals = [
+            s("hashtag affinity", 2.0),
+            s("skip rate", -1.5),
+            s("co-engagement", 1.0),
+            s("trending", 0.5),
+            s("freshness", 0.2),
+        ];
+        let r = reasons_in_words(&signals, Some("cooking"), Some("chef_maria"), "Australia");
+        assert_eq!(
+            r,
+            [
+                "You watched several #cooking videos",
+                "People who enjoyed videos you enjoyed also enjoyed this one",
+                "Popular in Australia right now",
+            ]
+        );
+        for reason in &r {
+            assert!(
+                !reason.contains("probability") && !reason.contains('_'),
+                "{reason}"
+            );
+        }
+        // Nothing positive: no reasons (the caller falls back to a summary).
+        assert!(
+            reasons_in_words(&[s("skip rate", -1.0), s("bias", 0.0)], None, None, "us").is_empty()
+        );
+        // A promotion is said even though it is not a learned weight.
+        let r = reasons_in_words(&[s("editorial promotion", 1.0)], None, None, "us");
+        assert!(r[0].contains("editorial decision"));
+    }
 }
