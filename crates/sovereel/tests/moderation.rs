@@ -1384,3 +1384,55 @@ async fn an_appeal_after_six_months_is_refused_with_the_deadline() {
     let (_, mine) = app.get("/v1/me/decisions", Some(&creator.token)).await;
     assert!(mine["items"][0]["redress"]["appeal"].is_null(), "{mine}");
 }
+
+/// A video restricted on a report leaves For You (no label: viewers see
+/// none), and a demoted one stays eligible; both are on the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restricted_video_leaves_for_you_and_a_demoted_one_stays() {
+    let app = spawn(Backend::Sqlite).await;
+    let creator = app.signup("rd_creator", "AU").await;
+    let reporter = app.signup("rd_reporter", "US").await;
+    let viewer = app.signup("rd_viewer", "NZ").await;
+    let moderator = staff(&app, "au", "rho_mod", "moderator").await;
+    let mut ids = vec![];
+    for caption in ["restrict me #rd", "demote me #rd", "leave me #rd"] {
+        let v = app.upload_ready(&creator.token, caption, "public").await;
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    decided_case(
+        &app,
+        &moderator,
+        &reporter.token,
+        json!({"video_id": ids[0]}),
+        decision("restrict", None),
+    )
+    .await;
+    let (s, b) = app
+        .call(
+            Method::POST,
+            "/v1/staff/interventions",
+            Some(&moderator),
+            Some(json!({"target": {"video_id": ids[1]}, "action": "demote", "statement": {"ground": "terms", "reference": "Editorial policy §3 (recycled content)", "facts": "A re-upload of a clip already in wide circulation."}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    for token in [None, Some(viewer.token.as_str())] {
+        let offered = for_you_ids(&app, token).await;
+        assert!(!offered.contains(&ids[0]), "restricted: {offered:?}");
+        assert!(
+            offered.contains(&ids[1]),
+            "demoted, still eligible: {offered:?}"
+        );
+        assert!(offered.contains(&ids[2]), "{offered:?}");
+    }
+    // A restriction is not a label: the video shows none.
+    let (_, seen) = app.get(&format!("/v1/videos/{}", ids[0]), None).await;
+    assert_eq!(seen["labels"], json!([]));
+    let (_, answer) = app.get("/v1/transparency/report?region=au", None).await;
+    let report = &answer["regions"][0]["report"];
+    assert_eq!(
+        report["decisions"]["by_action"]["restrict"]["value"], 1,
+        "{report}"
+    );
+    assert_eq!(report["interventions"]["demote"]["value"], 1, "{report}");
+}
