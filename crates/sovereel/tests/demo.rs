@@ -38,6 +38,40 @@ fn demo_seeds_a_platform_in_every_region() {
     for login in ["mod_au", "mod2_au", "ops_us", "mod_global", "platform_ops"] {
         assert!(stdout.contains(login), "{login}: {stdout}");
     }
+    // The trust-and-safety story it seeds, at the AU creator's home: two
+    // reported videos (two cases), one decided, and an appeal of it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = format!(
+        "sqlite://{}",
+        dir.path().join("data/regions/au/store.db").display()
+    );
+    let (cases, decisions, appeals): (i64, i64, i64) = rt.block_on(async {
+        use sqlx::{Connection, Row};
+        let mut c = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        let one = |sql: &'static str| sqlx::query(sql);
+        let cases = one("SELECT COUNT(*) AS n FROM cases WHERE kind = 'report'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+            .get::<i64, _>("n");
+        let decisions = one("SELECT COUNT(*) AS n FROM decisions")
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+            .get::<i64, _>("n");
+        let appeals = one("SELECT COUNT(*) AS n FROM cases WHERE kind = 'appeal'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+            .get::<i64, _>("n");
+        (cases, decisions, appeals)
+    });
+    assert!(cases >= 2, "report cases: {cases}");
+    assert!(decisions >= 1, "decisions: {decisions}");
+    assert!(appeals >= 1, "appeals: {appeals}");
     for region in ["us", "au", "nz", "global"] {
         assert!(
             stdout.contains(&format!("home region {region}")),
