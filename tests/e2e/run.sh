@@ -7,7 +7,6 @@
 # poster the browser makes. Screenshots land in artifacts/screenshots/.
 #
 #   tests/e2e/run.sh                            # against the real server
-#   SOVEREEL_E2E_SERVER=mock tests/e2e/run.sh   # against the contract mock
 #   tests/e2e/run.sh specs/journey.spec.mjs     # only some files
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -21,7 +20,6 @@ if [ ! -d node_modules/playwright-core ]; then
   npm ci --no-audit --no-fund
 fi
 
-mode="${SOVEREEL_E2E_SERVER:-real}"
 work="$(mktemp -d)"
 pids=()
 stop() {
@@ -39,19 +37,13 @@ free_port() {
   node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
 }
 
-if [ "$mode" != mock ]; then
-  # The binary `cargo test --workspace` builds for the integration tests:
-  # the same features, so after scripts/test's test step this builds
-  # nothing (`cargo build -p sovereel` alone would unify features
-  # differently and rebuild a dozen crates).
-  echo "== cargo test --workspace --no-run (the sovereel binary)"
-  (cd "$root" && cargo test --workspace --locked --no-run --quiet)
-  bin="$root/target/debug/sovereel"
-  if ! "$bin" serve --help >/dev/null 2>&1; then
-    echo "run.sh: $bin has no 'serve' subcommand yet; use SOVEREEL_E2E_SERVER=mock to test the client alone" >&2
-    exit 1
-  fi
-fi
+# The binary `cargo test --workspace` builds for the integration tests: the
+# same features, so after scripts/test's test step this builds nothing
+# (`cargo build -p sovereel` alone would unify features differently and
+# rebuild a dozen crates).
+echo "== cargo test --workspace --no-run (the sovereel binary)"
+(cd "$root" && cargo test --workspace --locked --no-run --quiet)
+bin="$root/target/debug/sovereel"
 
 # start NAME [ENV=VALUE…]: starts a server, waits (at most about a minute) for
 # /healthz, and sets $url. `exec` keeps $! the server's own pid.
@@ -60,15 +52,10 @@ start() {
   local port log
   port="$(free_port)"
   log="$work/$name.log"
-  if [ "$mode" = mock ]; then
-    echo "== starting the contract mock ($name) on 127.0.0.1:$port"
-    (exec env "$@" node mock/server.mjs --listen "127.0.0.1:$port" >"$log" 2>&1) &
-  else
-    echo "== starting sovereel serve ($name) on 127.0.0.1:$port"
-    # The specs sign up, log in and post in bursts from one address: they
-    # test journeys, not rate limits (crates/sovereel/tests/limits.rs does).
-    (exec env SOVEREEL_LIMITS__RATES__ENABLED=false "$@" "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/$name-data" >"$log" 2>&1) &
-  fi
+  echo "== starting sovereel serve ($name) on 127.0.0.1:$port"
+  # The specs sign up, log in and post in bursts from one address: they
+  # test journeys, not rate limits (crates/sovereel/tests/limits.rs does).
+  (exec env SOVEREEL_LIMITS__RATES__ENABLED=false "$@" "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/$name-data" >"$log" 2>&1) &
   local pid=$!
   pids+=("$pid")
   for _ in $(seq 1 120); do
@@ -99,7 +86,7 @@ run() {
 
 # Staff accounts for the staff console's spec, made with the binary's own CLI
 # in the main server's data directory before it starts.
-if [ "$mode" != mock ] && "$bin" staff create --help >/dev/null 2>&1; then
+if "$bin" staff create --help >/dev/null 2>&1; then
   staff_password="$(node -e "console.log(require('crypto').randomBytes(12).toString('hex'))")"
   SOVEREEL_STAFF_PASSWORD="$staff_password" "$bin" staff create --handle e2e_support --role support --region us --data-dir "$work/main-data" >/dev/null
   SOVEREEL_STAFF_PASSWORD="$staff_password" "$bin" staff create --handle e2e_platform --role support --org platform --data-dir "$work/main-data" >/dev/null
@@ -116,10 +103,8 @@ if [ $# -gt 0 ]; then
   exit "$status"
 fi
 # The no-ffmpeg pass first, so the whole suite's summary closes the output.
-if [ "$mode" != mock ]; then
-  start no-ffmpeg SOVEREEL_TRANSCODE=false
-  run no-ffmpeg specs/poster.spec.mjs || status=$?
-fi
+start no-ffmpeg SOVEREEL_TRANSCODE=false
+run no-ffmpeg specs/poster.spec.mjs || status=$?
 start main
 run main unit/*.test.mjs specs/*.spec.mjs || status=$?
 exit "$status"

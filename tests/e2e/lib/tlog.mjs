@@ -1,5 +1,5 @@
 // A minimal RFC 9162 tree and C2SP signed checkpoint, built with node's own
-// crypto, for the contract mock and the unit tests. Independent of the
+// crypto, for the unit tests. Independent of the
 // client's verifier code on purpose.
 import crypto from 'node:crypto';
 

@@ -1,7 +1,7 @@
 // A fresh install: the feed of a platform with no videos says so and says how
 // videos get there, for a visitor and for the first account. This spec starts
 // its own `sovereel serve` on an empty data directory (the shared server has
-// other specs' uploads); it is skipped against the mock.
+// other specs' uploads).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -28,7 +28,7 @@ function freePort() {
 }
 
 before(async () => {
-  if (process.env.SOVEREEL_E2E_SERVER === 'mock' || !fs.existsSync(BIN)) return;
+  if (!fs.existsSync(BIN)) return;
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sovereel-first-run-'));
   const port = await freePort();
   server = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -71,7 +71,7 @@ async function page(viewport) {
 }
 
 test('a fresh install tells a visitor there are no videos yet and how to post one', async (t) => {
-  if (!url) return t.skip('needs the sovereel binary (not the mock) to start a fresh server');
+  if (!url) return t.skip('needs the sovereel binary to start a fresh server');
   for (const viewport of [PHONE, DESKTOP]) {
     const p = await page(viewport);
     await p.goto('/');
@@ -89,7 +89,7 @@ test('a fresh install tells a visitor there are no videos yet and how to post on
 });
 
 test('the first account sees the same empty state, with Upload a video', async (t) => {
-  if (!url) return t.skip('needs the sovereel binary (not the mock) to start a fresh server');
+  if (!url) return t.skip('needs the sovereel binary to start a fresh server');
   const handle = uniqueHandle('first');
   const p = await page(PHONE);
   const signUp = await p.request.post('/v1/accounts', { data: { handle, password: PASSWORD, email: `${handle}@example.com`, country: 'AU', birthdate: '1990-04-01' } });

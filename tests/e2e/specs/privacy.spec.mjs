@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { ApiClient, assertNoConsoleErrors, BASE, has, launch, logIn, needs, openPage, PHONE, uniqueHandle } from '../lib/harness.mjs';
+import { ApiClient, assertNoConsoleErrors, has, launch, logIn, needs, openPage, PHONE, uniqueHandle } from '../lib/harness.mjs';
 
 let browser;
 
@@ -35,14 +35,9 @@ test('download my data yields an archive', async (t) => {
   await page.context().close();
 });
 
-// A real staff access to the user's data. The mock offers a shortcut. On the
-// real server an operator carries out a user's data request (the export), and
-// that access is logged about the user; staff endpoints may add more later.
-async function causeStaffAccess(client, handle) {
-  if (await has('POST', `/mock/staff-access/${handle}`)) {
-    const res = await fetch(new URL(`/mock/staff-access/${handle}`, BASE), { method: 'POST' });
-    return res.ok;
-  }
+// A real access to the user's data that is logged about them: the
+// custodian's export operator carrying out the user's data request.
+async function causeStaffAccess(client) {
   if (!(await has('POST', '/v1/me/exports'))) return false;
   let job = await client.call('POST', '/v1/me/exports', {});
   for (let i = 0; i < 300 && job && typeof job === 'object' && !job.download_url && !job.url && job.state !== 'ready' && job.state !== 'failed'; i++) {
@@ -57,7 +52,7 @@ test('the access log shows "Verified" for a real staff access, and "Failed" when
   if (!(await needs(t, ['POST /v1/accounts', 'GET /v1/me/access-log']))) return;
   const handle = uniqueHandle('watched');
   const client = await new ApiClient().signUp(handle, 'US');
-  if (!(await causeStaffAccess(client, handle))) return t.skip('no staff access to this user could be caused on this server yet (the export logs none, and there are no staff endpoints)');
+  if (!(await causeStaffAccess(client))) return t.skip('no staff access to this user could be caused on this server yet (the export logs none, and there are no staff endpoints)');
 
   const page = await openPage(browser, { viewport: PHONE });
   await logIn(page, handle);
