@@ -19,27 +19,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sovereel_store::{Change, CommentRecord, OutboxItem, Target};
 
-/// Every file under `dir`.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
-fn holds(path: &Path, needle: &str) -> bool {
-    let bytes = std::fs::read(path).unwrap_or_default();
-    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
 /// A playable MP4 that carries `canary` in a trailing `free` box.
 fn clip_with_canary(canary: &str) -> PathBuf {
     let mut bytes = std::fs::read(clip()).unwrap();

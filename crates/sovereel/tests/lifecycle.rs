@@ -575,27 +575,6 @@ async fn a_custodian_suspends_alone_under_a_legal_order_and_the_state_survives_a
     assert_problem(s, &b, 503, "region-suspended");
 }
 
-/// Every file under `dir`.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
-fn holds(path: &Path, needle: &str) -> bool {
-    let bytes = std::fs::read(path).unwrap_or_default();
-    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
 /// The default regions, `us` naming its successor or none.
 fn successor_config(successor: Option<&str>) -> String {
     let mut out = String::new();

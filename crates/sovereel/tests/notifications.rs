@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
@@ -57,21 +56,6 @@ fn line<'a>(b: &'a Value, kind: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {kind} in {b}"))
 }
 
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 /// Every byte a region keeps, as one text: its files (media, ledger,
 /// keyring), and its database (SQLite: the database and WAL files; on
 /// PostgreSQL, every row).
@@ -99,10 +83,6 @@ async fn region_bytes(app: &TestApp, region: &str) -> Vec<u8> {
         }
     }
     all
-}
-
-fn contains(hay: &[u8], needle: &str) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 async fn cross_region_inbox(backend: Backend) {

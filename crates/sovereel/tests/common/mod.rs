@@ -398,3 +398,29 @@ pub async fn ledger_entries(app: &Api, region: &str) -> Vec<Value> {
     }
     out
 }
+
+/// Every file under `dir`, recursively (none if it does not exist).
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `hay` holds `needle`'s bytes anywhere.
+pub fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Whether the file at `path` holds `needle`'s bytes anywhere.
+pub fn holds(path: &Path, needle: &str) -> bool {
+    contains(&std::fs::read(path).unwrap_or_default(), needle)
+}
