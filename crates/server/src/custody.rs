@@ -123,6 +123,36 @@ async fn denial(plane: &LocalPlane, principal: &CustodyPrincipal, denied: Denied
     }
 }
 
+/// A new account's identity fields, sealed under the data key made for it.
+pub struct SealedIdentity {
+    pub email: String,
+    pub birthdate: String,
+    pub country: String,
+}
+
+/// Makes `user`'s data key in the home region's keyring and seals the
+/// account's identity fields under it, as sign-up stores them (and
+/// `sovereel seed`, so seeded accounts are accounts like any other).
+/// Fails if the user already has a key, so a key is never replaced.
+pub async fn seal_new_identity(
+    plane: &LocalPlane,
+    user: &UserId,
+    email: &str,
+    birthdate_iso: &str,
+    country: &str,
+) -> ApiResult<SealedIdentity> {
+    plane
+        .keyring
+        .create_user_key(user)
+        .map_err(ApiError::internal)?;
+    let key = own_key(&plane.gateway, plane, user, WriteProtected).await?;
+    Ok(SealedIdentity {
+        email: key.encrypt_field("users.email", email),
+        birthdate: key.encrypt_field("users.birthdate", birthdate_iso),
+        country: key.encrypt_field("users.country", country),
+    })
+}
+
 /// The data key of `user`, for the user acting on their own data.
 pub async fn own_key<A: UsesDataKey>(
     gateway: &PolicyGateway,

@@ -264,6 +264,28 @@ fn init_logging_quiet() {
         .init();
 }
 
+/// Stops the roles `cluster up` started: SIGTERM to each, so that each
+/// finishes its requests and closes its log, then SIGKILL for any that is
+/// still running after ten seconds.
+async fn stop_roles(children: &mut [tokio::process::Child]) {
+    #[cfg(unix)]
+    for c in children.iter() {
+        if let Some(pid) = c.id().and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: kill(2) with a child's own pid and a valid signal
+            // number touches no memory of this process.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+        }
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    for c in children.iter_mut() {
+        if tokio::time::timeout_at(deadline, c.wait()).await.is_err() {
+            let _ = c.kill().await;
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -511,9 +533,7 @@ async fn cluster(what: ClusterCommand) -> anyhow::Result<()> {
                 }
             }
             shutdown_signal().await;
-            for c in &mut children {
-                let _ = c.start_kill();
-            }
+            stop_roles(&mut children).await;
         }
         ClusterCommand::Destroy { dir, postgres } => {
             let cfg = Config::load(Some(&dir.join("cluster.toml")))?;

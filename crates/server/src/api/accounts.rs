@@ -95,11 +95,14 @@ pub async fn signup(
     let now = sovereel_model::now_millis();
     // The user's data key is made first: protected fields are stored sealed
     // with it, and it lives in the region's keyring, not in the database.
-    home.keyring
-        .create_user_key(&id)
-        .map_err(ApiError::internal)?;
-    let key =
-        crate::custody::own_key(&app.gateway, &home, &id, crate::custody::WriteProtected).await?;
+    let sealed = crate::custody::seal_new_identity(
+        &home,
+        &id,
+        email.as_str(),
+        &birthdate.to_iso(),
+        country.as_str(),
+    )
+    .await?;
     let user = UserRecord {
         id: id.to_string(),
         handle: handle.as_str().to_string(),
@@ -107,9 +110,9 @@ pub async fn signup(
         bio: String::new(),
         // Under-16 accounts start private.
         private: age < 16,
-        email: key.encrypt_field("users.email", email.as_str()),
-        birthdate: key.encrypt_field("users.birthdate", &birthdate.to_iso()),
-        country: key.encrypt_field("users.country", country.as_str()),
+        email: sealed.email,
+        birthdate: sealed.birthdate,
+        country: sealed.country,
         password_hash,
         non_profiled: false,
         state: AccountState::Active,
