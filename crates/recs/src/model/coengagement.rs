@@ -180,6 +180,16 @@ impl CoEngagement {
         &mut self.lists[v as usize]
     }
 
+    /// Starts fetching `v`'s list header and its first entries.
+    pub fn prefetch(&self, v: u32) {
+        if let Some(l) = self.lists.get(v as usize) {
+            crate::model::prefetch(l);
+            if let Some(e) = l.entries.first() {
+                crate::model::prefetch(e);
+            }
+        }
+    }
+
     pub fn list(&self, v: u32) -> Option<&NeighbourList> {
         self.lists.get(v as usize)
     }

@@ -153,6 +153,18 @@ impl EmbeddingTable {
         self.filter.threshold = t;
     }
 
+    /// Starts fetching the row of `key` (and its index entry).
+    pub fn prefetch(&self, key: u64) {
+        if let Some(i) = self.rows.slot(key)
+            && let Some(r) = self.rows.rows.get(i)
+        {
+            crate::model::prefetch(r);
+            if let Some(x) = self.data.get(*r as usize * self.dim) {
+                crate::model::prefetch(x);
+            }
+        }
+    }
+
     pub fn get(&self, key: u64) -> Option<&[f32]> {
         let r = self.rows.get(key)? as usize;
         Some(&self.data[r * self.dim..(r + 1) * self.dim])
