@@ -404,8 +404,26 @@ impl Engine {
         // The weighted history is built once, into a buffer kept across events,
         // and serves the sampled negatives below too: they are scored against
         // the user as they were before this event, like the event itself.
+        // The negatives are drawn now, and everything the learner will read
+        // about them, this video and the user's recent engagements is
+        // requested from memory before the features are computed.
+        if strength > 0.0 {
+            core.model.sample_negatives(&core.catalog, v, &hp);
+        }
+        core.model.prefetch_video(v);
+        core.model
+            .user_emb
+            .prefetch(crate::model::embeddings::feature_key(
+                crate::model::embeddings::NS_USER,
+                u,
+            ));
         let follows = HashSet::new();
         let mut state = core.user_states[u as usize].take().unwrap_or_default();
+        if strength > 0.0 {
+            for h in state.history.iter().take(hp.co_window) {
+                core.model.co.prefetch(h.video);
+            }
+        }
         let mut history = std::mem::take(&mut core.history_buf);
         state.weighted_history_into(hp.profile_len, hp.recency_decay, &mut history);
         // Whether this event is the outcome of an impression the client reported
@@ -484,7 +502,7 @@ impl Engine {
                     follows: &follows,
                 };
                 core.model
-                    .learn_sampled_negatives(&core.catalog, &viewer, v, t, &hp, !served);
+                    .learn_sampled_negatives(&core.catalog, &viewer, t, &hp, !served);
             }
             core.model
                 .learn_positive(&mut core.catalog, u, &state, v, strength, t, &hp);

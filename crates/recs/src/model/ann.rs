@@ -139,6 +139,16 @@ impl AnnIndex {
         self.upsert(video, v);
     }
 
+    /// Starts fetching `video`'s slack and signatures.
+    pub fn prefetch(&self, video: u32) {
+        if let Some(s) = self.slack.get(video as usize) {
+            crate::model::prefetch(s);
+        }
+        if let Some(s) = self.sigs.get(video as usize * self.tables) {
+            crate::model::prefetch(s);
+        }
+    }
+
     fn unlink(&mut self, video: u32, t: usize) {
         let k = video as usize * self.tables + t;
         let old = std::mem::replace(&mut self.sigs[k], UNINDEXED);

@@ -16,6 +16,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default)]
 pub struct NeighbourList {
     entries: Vec<(u32, f32)>,
+    /// A lower bound on the smallest weight of a full list (0 when unknown).
+    /// Weights only grow, so a bound stays a bound; a new neighbour no
+    /// stronger than it is turned away without scanning the list for its
+    /// weakest entry, which is most of what a full list sees.
+    min_bound: f32,
 }
 
 /// One column of the entries, serialised as a sequence without copying it out.
@@ -53,6 +58,7 @@ impl<'de> Deserialize<'de> for NeighbourList {
         }
         Ok(NeighbourList {
             entries: saved.ids.into_iter().zip(saved.weights).collect(),
+            min_bound: 0.0,
         })
     }
 }
@@ -62,9 +68,22 @@ impl NeighbourList {
         self.entries.binary_search_by_key(&id, |e| e.0)
     }
 
+    /// Loads one entry of every cache line of the list, independently of each
+    /// other, so the memory system fetches them all at once. A binary search
+    /// alone is a chain of dependent loads, and at a million videos each one
+    /// was a cache miss: the learner spent most of its time there.
+    fn warm(&self) {
+        let mut x = 0u32;
+        for e in self.entries.iter().step_by(8) {
+            x ^= e.0;
+        }
+        std::hint::black_box(x);
+    }
+
     /// Ids are kept sorted so lookups are a binary search: scoring looks up
     /// every (recent engagement, candidate) pair, far more often than it adds.
     fn add(&mut self, id: u32, w: f32, cap: usize) {
+        self.warm();
         let at = match self.find(id) {
             Ok(i) => {
                 self.entries[i].1 += w;
@@ -74,16 +93,26 @@ impl NeighbourList {
         };
         if self.entries.len() < cap {
             self.entries.insert(at, (id, w));
+            // A lighter newcomer lowers the minimum (if the cap changed).
+            self.min_bound = self.min_bound.min(w);
             return;
         }
-        let (mut min_i, mut min_w) = (0, f32::INFINITY);
+        if w <= self.min_bound {
+            return;
+        }
+        let (mut min_i, mut min_w, mut second) = (0, f32::INFINITY, f32::INFINITY);
         for (i, e) in self.entries.iter().enumerate() {
             if e.1 < min_w {
                 min_i = i;
+                second = min_w;
                 min_w = e.1;
+            } else if e.1 < second {
+                second = e.1;
             }
         }
         if min_w < w {
+            // After the swap the weakest is the runner-up or the newcomer.
+            self.min_bound = second.min(w);
             // Drop the weakest and insert in order with one shift of the span between.
             if min_i < at {
                 self.entries[min_i..at].rotate_left(1);
@@ -92,6 +121,8 @@ impl NeighbourList {
                 self.entries[at..=min_i].rotate_right(1);
                 self.entries[at] = (id, w);
             }
+        } else {
+            self.min_bound = min_w;
         }
     }
 
@@ -125,6 +156,10 @@ pub struct ProfileEntry {
 
 pub type Profile = crate::ids::IntMap<u32, ProfileEntry>;
 
+/// How much of the sequence window is fetched ahead (the rest of a longer
+/// window, which no shipped release has, is linked the same, only unfetched).
+const WARM_WINDOW: usize = 32;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CoEngagement {
     lists: Vec<NeighbourList>,
@@ -145,6 +180,16 @@ impl CoEngagement {
         &mut self.lists[v as usize]
     }
 
+    /// Starts fetching `v`'s list header and its first entries.
+    pub fn prefetch(&self, v: u32) {
+        if let Some(l) = self.lists.get(v as usize) {
+            crate::model::prefetch(l);
+            if let Some(e) = l.entries.first() {
+                crate::model::prefetch(e);
+            }
+        }
+    }
+
     pub fn list(&self, v: u32) -> Option<&NeighbourList> {
         self.lists.get(v as usize)
     }
@@ -158,8 +203,27 @@ impl CoEngagement {
         decay: f32,
         cap: usize,
     ) {
+        // The window's lists are fetched together first (they are
+        // independent of each other), then updated.
+        let mut recent = recent.take(window);
+        let mut recent_buf = [0u32; WARM_WINDOW];
+        let mut n = 0;
+        for h in recent.by_ref().take(WARM_WINDOW) {
+            recent_buf[n] = h;
+            n += 1;
+        }
+        let rest: Vec<u32> = recent.collect();
+        let recent = &recent_buf[..n];
+        let top = recent.iter().copied().chain([j]).max().unwrap_or(j);
+        if self.lists.len() <= top as usize {
+            self.lists
+                .resize_with(top as usize + 1, NeighbourList::default);
+        }
+        for &h in recent {
+            self.lists[h as usize].warm();
+        }
         let mut w = 1.0f32;
-        for h in recent.take(window) {
+        for &h in recent.iter().chain(&rest) {
             if h != j {
                 self.list_mut(h).add(j, w, cap);
                 self.list_mut(j).add(h, w, cap);
@@ -217,6 +281,7 @@ impl CoEngagement {
         let Some(list) = self.list(v).filter(|l| !l.is_empty()) else {
             return 0.0;
         };
+        list.warm();
         let ev = engaged(v);
         history
             .iter()

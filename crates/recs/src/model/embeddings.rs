@@ -4,7 +4,6 @@
 //! Keys are `namespace << 56 | dense slot`, and dense slots come from the
 //! collision-free [`crate::ids::KeyTable`], so two entities never share a row.
 
-use crate::ids::IntMap;
 use crate::ids::{FrequencyFilter, mix64};
 use serde::{Deserialize, Serialize};
 
@@ -17,11 +16,111 @@ pub fn feature_key(namespace: u64, slot: u32) -> u64 {
 }
 
 const FREE: u64 = u64::MAX;
+/// Largest slot a restored index accepts (128 Mi entities, 512 MiB of index).
+const MAX_SLOT: u64 = 1 << 27;
+/// No row: an entry of [`RowIndex`] whose key has none.
+const NO_ROW: u32 = u32::MAX;
+
+/// Key → row, as a flat array indexed by the key's dense slot: every key of
+/// one table has the same namespace, and slots are dense, so one array read
+/// replaces a hash-table probe (two cache misses at a million videos, on
+/// every embedding lookup the learner and the scorer make). Saved as the map
+/// it stands for, so snapshots keep their format.
+#[derive(Debug, Clone, Default)]
+struct RowIndex {
+    /// The namespace of every key (set by the first key inserted into the
+    /// empty table).
+    ns: Option<u64>,
+    rows: Vec<u32>,
+    len: usize,
+}
+
+impl RowIndex {
+    fn slot(&self, key: u64) -> Option<usize> {
+        (self.ns == Some(key >> 56)).then_some((key & 0xffff_ffff) as usize)
+    }
+
+    fn get(&self, key: u64) -> Option<u32> {
+        let r = *self.rows.get(self.slot(key)?)?;
+        (r != NO_ROW).then_some(r)
+    }
+
+    /// Whether `key` can be stored: its slot fits in 32 bits and its namespace
+    /// is the table's.
+    fn accepts(&self, key: u64) -> bool {
+        key >> 32 & 0xff_ffff == 0 && (self.len == 0 || self.ns == Some(key >> 56))
+    }
+
+    fn insert(&mut self, key: u64, r: u32) {
+        debug_assert!(self.accepts(key));
+        self.ns = Some(key >> 56);
+        let i = (key & 0xffff_ffff) as usize;
+        if self.rows.len() <= i {
+            self.rows.resize(i + 1, NO_ROW);
+        }
+        if self.rows[i] == NO_ROW {
+            self.len += 1;
+        }
+        self.rows[i] = r;
+    }
+
+    fn remove(&mut self, key: u64) -> Option<u32> {
+        let i = self.slot(key)?;
+        let r = std::mem::replace(self.rows.get_mut(i)?, NO_ROW);
+        if r == NO_ROW {
+            return None;
+        }
+        self.len -= 1;
+        Some(r)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        let ns = self.ns.unwrap_or(0) << 56;
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| **r != NO_ROW)
+            .map(move |(i, &r)| (ns | i as u64, r))
+    }
+}
+
+impl Serialize for RowIndex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        // postcard writes the length first, so it must be known up front.
+        let mut m = s.serialize_map(Some(self.len))?;
+        for (k, r) in self.iter() {
+            m.serialize_entry(&k, &r)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for RowIndex {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let saved = crate::ids::IntMap::<u64, u32>::deserialize(d)?;
+        let mut idx = RowIndex::default();
+        for (k, r) in saved {
+            if !idx.accepts(k) || r == NO_ROW {
+                return Err(serde::de::Error::custom(
+                    "embedding keys of more than one namespace in a table",
+                ));
+            }
+            // Slots are dense; a corrupt snapshot must not make the index
+            // allocate gigabytes before the consistency checks run.
+            if (k & 0xffff_ffff) >= MAX_SLOT {
+                return Err(serde::de::Error::custom("embedding key slot out of range"));
+            }
+            idx.insert(k, r);
+        }
+        Ok(idx)
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EmbeddingTable {
     pub dim: usize,
-    rows: IntMap<u64, u32>,
+    rows: RowIndex,
     data: Vec<f32>,
     owner: Vec<u64>,
     last_ms: Vec<i64>,
@@ -33,7 +132,7 @@ impl EmbeddingTable {
     pub fn new(dim: usize, admission_threshold: u16) -> Self {
         EmbeddingTable {
             dim,
-            rows: IntMap::default(),
+            rows: RowIndex::default(),
             data: Vec::new(),
             owner: Vec::new(),
             last_ms: Vec::new(),
@@ -43,24 +142,36 @@ impl EmbeddingTable {
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.len == 0
     }
 
     pub fn set_admission_threshold(&mut self, t: u16) {
         self.filter.threshold = t;
     }
 
+    /// Starts fetching the row of `key` (and its index entry).
+    pub fn prefetch(&self, key: u64) {
+        if let Some(i) = self.rows.slot(key)
+            && let Some(r) = self.rows.rows.get(i)
+        {
+            crate::model::prefetch(r);
+            if let Some(x) = self.data.get(*r as usize * self.dim) {
+                crate::model::prefetch(x);
+            }
+        }
+    }
+
     pub fn get(&self, key: u64) -> Option<&[f32]> {
-        let r = *self.rows.get(&key)? as usize;
+        let r = self.rows.get(key)? as usize;
         Some(&self.data[r * self.dim..(r + 1) * self.dim])
     }
 
     pub fn get_mut(&mut self, key: u64, now_ms: i64) -> Option<&mut [f32]> {
-        let r = *self.rows.get(&key)? as usize;
+        let r = self.rows.get(key)? as usize;
         self.last_ms[r] = self.last_ms[r].max(now_ms);
         Some(&mut self.data[r * self.dim..(r + 1) * self.dim])
     }
@@ -73,8 +184,8 @@ impl EmbeddingTable {
         now_ms: i64,
         init: impl FnOnce(&mut [f32]),
     ) -> Option<&mut [f32]> {
-        if !self.rows.contains_key(&key) {
-            if !self.filter.observe(key) {
+        if self.rows.get(key).is_none() {
+            if !self.rows.accepts(key) || !self.filter.observe(key) {
                 return None;
             }
             let r = match self.free.pop() {
@@ -97,7 +208,7 @@ impl EmbeddingTable {
     /// The row index of `key`, for callers that read and write the same row
     /// several times: one hash lookup instead of one per access.
     pub fn index_of(&self, key: u64) -> Option<usize> {
-        self.rows.get(&key).map(|&r| r as usize)
+        self.rows.get(key).map(|r| r as usize)
     }
 
     /// [`Self::admit`], answering the row index (and marking it used now).
@@ -107,8 +218,8 @@ impl EmbeddingTable {
         now_ms: i64,
         init: impl FnOnce(&mut [f32]),
     ) -> Option<usize> {
-        let r = match self.rows.get(&key) {
-            Some(&r) => r as usize,
+        let r = match self.rows.get(key) {
+            Some(r) => r as usize,
             None => {
                 self.admit(key, now_ms, init)?;
                 return self.index_of(key);
@@ -132,7 +243,7 @@ impl EmbeddingTable {
     }
 
     pub fn remove(&mut self, key: u64) -> bool {
-        let Some(r) = self.rows.remove(&key) else {
+        let Some(r) = self.rows.remove(key) else {
             return false;
         };
         self.owner[r as usize] = FREE;
@@ -162,7 +273,7 @@ impl EmbeddingTable {
         if self.data.len() != n * self.dim || self.last_ms.len() != n {
             return Err("embedding table sizes disagree".into());
         }
-        if self.rows.values().any(|&r| r as usize >= n)
+        if self.rows.iter().any(|(_, r)| r as usize >= n)
             || self.free.iter().any(|&r| r as usize >= n)
         {
             return Err("embedding row out of range".into());

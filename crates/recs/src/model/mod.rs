@@ -19,6 +19,20 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 pub const DEFAULT_DIM: usize = 16;
+
+/// A hint to fetch the cache line holding `x` (nothing happens on other
+/// architectures). It never faults and changes no value.
+#[inline(always)]
+pub(crate) fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching only reads, may not fault, and `x` is a valid reference.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
 /// Largest embedding dimension an engine accepts.
 pub const MAX_DIM: usize = 128;
 const INIT_SCALE: f32 = 0.1;
@@ -158,22 +172,22 @@ impl Model {
     /// user's embedding; with `train_heads` they also train the heads as not
     /// engaged, the "negatives from unengaged impressions" when the client sent
     /// no impressions (a served video's own outcome makes them unnecessary).
+    ///
+    /// The negatives are drawn by [`Self::sample_negatives`] first.
     pub fn learn_sampled_negatives(
         &mut self,
         catalog: &Catalog,
         viewer: &Viewer,
-        v: u32,
         at_ms: i64,
         hp: &HyperParams,
         train_heads: bool,
     ) {
-        self.negatives_buf.clear();
-        for _ in 0..hp.negatives {
-            if let Some(n) = self.sample_video(catalog, v) {
-                self.negatives_buf.push(n);
-                if !train_heads {
-                    continue;
-                }
+        if !train_heads {
+            return;
+        }
+        for k in 0..self.negatives_buf.len() {
+            let n = self.negatives_buf[k];
+            {
                 let f = self.features(catalog, viewer, n, at_ms);
                 self.heads.train_example(
                     &f,
@@ -196,6 +210,29 @@ impl Model {
         hp: &HyperParams,
     ) {
         self.embedding_step(catalog, user_slot, v, 0.0, 1.0, at_ms, hp);
+    }
+
+    /// Draws the negatives of a positive on `v` (random live catalog videos)
+    /// and starts fetching what learning from them will read: they are
+    /// random videos of a large catalog, so every one of those reads is a
+    /// cache miss, and fetched now they arrive while the event's own
+    /// features are computed.
+    pub fn sample_negatives(&mut self, catalog: &Catalog, v: u32, hp: &HyperParams) {
+        self.negatives_buf.clear();
+        for _ in 0..hp.negatives {
+            if let Some(n) = self.sample_video(catalog, v) {
+                self.negatives_buf.push(n);
+                self.prefetch_video(n);
+            }
+        }
+    }
+
+    /// Hints the memory system to fetch video `v`'s co-engagement list,
+    /// embedding row and index entries.
+    pub fn prefetch_video(&self, v: u32) {
+        self.co.prefetch(v);
+        self.video_emb.prefetch(feature_key(NS_VIDEO, v));
+        self.ann.prefetch(v);
     }
 
     fn sample_video(&mut self, catalog: &Catalog, not: u32) -> Option<u32> {
