@@ -369,12 +369,11 @@ impl KeyChain {
             )));
         }
         // Only entries that say what they are parse; the rest is opaque.
-        let moves = bytes
-            .windows(26)
-            .any(|w| w == b"\"kind\":\"custody_transfer\"");
-        let closes = bytes
-            .windows(23)
-            .any(|w| w == b"\"kind\":\"region_closed\"");
+        // (Window lengths from the needles themselves: a miscounted
+        // constant would let every transfer and closure pass unchecked.)
+        let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+        let moves = has(b"\"kind\":\"custody_transfer\"");
+        let closes = has(b"\"kind\":\"region_closed\"");
         if !moves && !closes {
             return Ok(());
         }

@@ -71,6 +71,33 @@
 //! the log never signs a checkpoint that is not an extension of the one
 //! before: there is only ever one edge, and it only grows.
 //!
+//! # When the log's key moves
+//!
+//! A region handed to a new custodian hands over its log key too
+//! ([`Log::transfer_key`]). The sequencer does it as a batch of its own, so
+//! nothing else can slip in between:
+//!
+//! T1. **The statement.** A `custody_transfer` entry at index `n` (the
+//!     tree's size) names the new custodian and the new key, and commits
+//!     to the root of the `n` entries before it; the *old* key signs it.
+//! T2. **The hand-off checkpoint.** The entry goes through steps 1-5 like
+//!     any batch, signed by the old key: the last checkpoint the old key
+//!     signs ends with the transfer. After its commit (step 3) the transfer
+//!     is history: a restart finds it the last entry of the committed tree
+//!     and carries on with the new key (which it must hold, or it stops).
+//! T3. **Kept for late witnesses.** That checkpoint is stored at
+//!     `state/custody/<size>`, so a witness that was down can be brought
+//!     to it, and shown the transfer, whenever it comes back.
+//! T4. **Witnesses follow.** Each witness is shown the transfer entry with
+//!     its inclusion proof in the hand-off checkpoint, which it has just
+//!     cosigned; it checks the old key's two signatures and moves on.
+//! T5. **The new key signs.** The same tree is signed again by the new key
+//!     and committed, so the published checkpoint verifies under the key
+//!     in force at once. A crash before this step is finished at the next
+//!     start.
+//!
+//! An auditor who pinned the old key follows the same chain (`audit.rs`).
+//!
 //! Batches form by group commit: while one batch is on its way to the disk,
 //! the entries that arrive queue up, and the next batch takes all of them at
 //! once. A batch that finds the log idle waits a moment for company (until
@@ -148,6 +175,10 @@ pub struct LogConfig {
     /// How long `open` waits for another sequencer to let go of the lease
     /// (a process that just died) before refusing to start.
     pub lease_wait: Duration,
+    /// Other keys of this log held here (the one a hand-over moves to, or
+    /// the one it moved from): the log signs with the key its own chain of
+    /// `custody_transfer` entries names, and stops if it does not hold it.
+    pub other_keys: Vec<NoteSigner>,
 }
 
 impl LogConfig {
@@ -160,6 +191,7 @@ impl LogConfig {
             witnesses: Vec::new(),
             lock: None,
             lease_wait: Duration::from_secs(5),
+            other_keys: Vec::new(),
         }
     }
 }
@@ -180,14 +212,15 @@ pub struct Receipt {
 }
 
 struct Pending {
-    entry: Bytes,
+    entry: Queued,
     queued: tokio::time::Instant,
     reply: oneshot::Sender<Result<Receipt, LogError>>,
 }
 
 struct Shared {
     storage: LogStorage,
-    verifier: NoteVerifier,
+    /// The key in force (it changes only at a custody transfer).
+    verifier: RwLock<NoteVerifier>,
     published: RwLock<Arc<PublishedCheckpoint>>,
     /// Lookups over the typed entries, built at open and kept current.
     index: Mutex<EntryIndex>,
@@ -205,7 +238,7 @@ pub struct Log {
 impl std::fmt::Debug for Log {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Log")
-            .field("origin", &self.shared.verifier.name())
+            .field("origin", &self.verifier().name())
             .finish()
     }
 }
@@ -299,17 +332,26 @@ impl Log {
                 config.origin
             )));
         }
-        let verifier = signer.verifier();
+        if let Some(k) = config.other_keys.iter().find(|k| k.name() != config.origin) {
+            return Err(LogError::Fatal(format!(
+                "another log key is named {:?} but the origin is {:?}",
+                k.name(),
+                config.origin
+            )));
+        }
+        let mut held = vec![signer.clone()];
+        held.extend(config.other_keys.iter().cloned());
+        let verifiers: Vec<NoteVerifier> = held.iter().map(|k| k.verifier()).collect();
         let lock: Arc<dyn CheckpointLock> = match &config.lock {
             Some(l) => l.clone(),
             None => Arc::new(StorageLock::new(storage.clone()).await?),
         };
         let lease = lock.lease(&this_process(), config.lease_wait).await?;
-        let (edge, locked) = recover(&storage, &*lock, &signer, &verifier).await?;
+        let (edge, locked) = recover(&storage, &*lock, &signer, &verifiers).await?;
         let committed = Note::parse(&locked.note)
             .map_err(|e| LogError::Fatal(format!("committed checkpoint does not parse: {e}")))?;
         let published = match storage.get(PUBLISHED).await? {
-            Some(b) => match SignedCheckpoint::verify(&b, &verifier, &[]) {
+            Some(b) => match verify_any(&b, &verifiers) {
                 Ok(p) if p.checkpoint.size == edge.size() && p.checkpoint.root == edge.root() => {
                     PublishedCheckpoint {
                         checkpoint: p.checkpoint,
@@ -333,12 +375,76 @@ impl Log {
         };
         let shared = Arc::new(Shared {
             storage: storage.clone(),
-            verifier,
+            verifier: RwLock::new(signer.verifier()),
             published: RwLock::new(Arc::new(published)),
             index: Mutex::new(EntryIndex::default()),
             config_lock: tokio::sync::Mutex::new(()),
         });
         index_entries(&shared, 0, edge.size()).await?;
+        // The key in force is the one the last custody transfer named (the
+        // first key if there was none), whatever order the caller gave.
+        let last_transfer = shared
+            .index
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .transfers
+            .last()
+            .cloned();
+        let signer = match &last_transfer {
+            None => signer,
+            Some(t) => held
+                .iter()
+                .find(|k| k.verifier().vkey() == t.new_vkey)
+                .cloned()
+                .ok_or_else(|| {
+                    LogError::Fatal(format!(
+                        "the log's key moved to {} at entry {}, and this process does not hold that key",
+                        t.new_vkey, t.index
+                    ))
+                })?,
+        };
+        *shared.verifier.write().unwrap_or_else(|e| e.into_inner()) = signer.verifier();
+        // The committed checkpoint is signed by the key in force, or it is
+        // the hand-off checkpoint, signed by the key before it (a crash came
+        // between steps T2 and T5).
+        let committed_by_old =
+            SignedCheckpoint::verify(&locked.note, &signer.verifier(), &[]).is_err();
+        let mut handoffs = Vec::new();
+        for p in storage.list(CUSTODY_DIR).await? {
+            if let Some(b) = storage.get(&p).await?
+                && let Ok(n) = Note::parse(&b)
+                && let Ok(cp) = Checkpoint::parse(&n.text)
+            {
+                handoffs.push(Handoff {
+                    size: cp.size,
+                    checkpoint: cp,
+                    note: b,
+                });
+            }
+        }
+        if committed_by_old {
+            let handing_off = last_transfer
+                .as_ref()
+                .is_some_and(|t| t.index + 1 == edge.size());
+            if !handing_off {
+                return Err(LogError::Fatal(
+                    "the committed checkpoint is not signed by the log's key in force".into(),
+                ));
+            }
+            if !handoffs.iter().any(|h| h.size == edge.size()) {
+                let note = Bytes::from(committed.to_bytes());
+                storage
+                    .put(&handoff_path(edge.size()), note.clone())
+                    .await?;
+                handoffs.push(Handoff {
+                    size: edge.size(),
+                    checkpoint: Checkpoint::parse(&committed.text)
+                        .map_err(|e| LogError::Fatal(e.to_string()))?,
+                    note,
+                });
+            }
+        }
+        handoffs.sort_by_key(|h| h.size);
         let (tx, rx) = mpsc::channel(65_536);
         let seq = Sequencer {
             shared: shared.clone(),
@@ -363,18 +469,25 @@ impl Log {
             unsynced: None,
             unsynced_staging: Vec::new(),
             durability: None,
+            handoffs,
+            resign: committed_by_old,
         };
         tokio::spawn(seq.run(rx));
         Ok(Log { shared, tx })
     }
 
-    /// The log's verifier key, `<origin>+<id>+<key>`.
+    /// The verifier key in force, `<origin>+<id>+<key>`.
     pub fn vkey(&self) -> String {
-        self.shared.verifier.vkey()
+        self.verifier().vkey()
     }
 
-    pub fn verifier(&self) -> &NoteVerifier {
-        &self.shared.verifier
+    /// The key in force (after a custody transfer, the new one).
+    pub fn verifier(&self) -> NoteVerifier {
+        self.shared
+            .verifier
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn storage(&self) -> &LogStorage {
@@ -399,7 +512,7 @@ impl Log {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Pending {
-                entry,
+                entry: Queued::Entry(entry),
                 queued: tokio::time::Instant::now(),
                 reply,
             })
@@ -411,6 +524,71 @@ impl Log {
     /// Appends a typed entry.
     pub async fn append_entry(&self, entry: &Entry) -> Result<Receipt, LogError> {
         self.append(Bytes::from(entry.to_bytes()?)).await
+    }
+
+    /// Moves the log's key to `new_key` (a region handed to `custodian`):
+    /// steps T1-T5 of the module docs. Resolves with the receipt of the
+    /// `custody_transfer` entry once the new key has signed the tree that
+    /// ends with it. Asking again for a key already in force answers the
+    /// receipt of the transfer that moved it there.
+    pub async fn transfer_key(
+        &self,
+        new_key: NoteSigner,
+        previous_custodian: &str,
+        custodian: &str,
+    ) -> Result<Receipt, LogError> {
+        if new_key.name() != self.verifier().name() {
+            return Err(LogError::Fatal(format!(
+                "the new log key is named {:?}, not after the log",
+                new_key.name()
+            )));
+        }
+        if new_key.verifier().vkey() == self.vkey() {
+            let last = self
+                .shared
+                .index
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .transfers
+                .last()
+                .cloned();
+            return match last {
+                Some(t) if t.new_vkey == self.vkey() => Ok(Receipt {
+                    index: t.index,
+                    checkpoint: self.checkpoint(),
+                }),
+                _ => Err(LogError::Fatal(
+                    "the new log key is already the log's key".into(),
+                )),
+            };
+        }
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Pending {
+                entry: Queued::Transfer(Box::new(KeyTransfer {
+                    new_key,
+                    previous_custodian: previous_custodian.to_string(),
+                    custodian: custodian.to_string(),
+                })),
+                queued: tokio::time::Instant::now(),
+                reply,
+            })
+            .await
+            .map_err(|_| LogError::Closed)?;
+        rx.await.map_err(|_| LogError::Closed)?
+    }
+
+    /// The key moves the log went through: (index of the transfer, the
+    /// custodian it names, the new verifier key), oldest first.
+    pub fn key_transfers(&self) -> Vec<(u64, String, String)> {
+        self.shared
+            .index
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .transfers
+            .iter()
+            .map(|t| (t.index, t.custodian.clone(), t.new_vkey.clone()))
+            .collect()
     }
 
     /// Entry `index` of the published tree.
@@ -522,7 +700,7 @@ async fn recover(
     storage: &LogStorage,
     lock: &dyn CheckpointLock,
     signer: &NoteSigner,
-    verifier: &NoteVerifier,
+    verifiers: &[NoteVerifier],
 ) -> Result<(Edge, Committed), LogError> {
     let Some(locked) = lock.fetch().await? else {
         if storage.get(PUBLISHED).await?.is_some() {
@@ -539,7 +717,10 @@ async fn recover(
         let locked = lock.create(Bytes::from(note.to_bytes())).await?;
         return Ok((Edge::new(), locked));
     };
-    let committed = SignedCheckpoint::verify(&locked.note, verifier, &[])
+    // Any key of this log held here may have signed it (across a custody
+    // transfer); `open` checks it was the right one once the entries are
+    // indexed.
+    let committed = verify_any(&locked.note, verifiers)
         .map_err(|e| LogError::Fatal(format!("committed checkpoint does not verify: {e}")))?;
     let size = committed.checkpoint.size;
     let root = committed.checkpoint.root;
@@ -590,6 +771,21 @@ async fn recover(
         }
     }
     Ok((edge, locked))
+}
+
+/// Verifies a checkpoint note under the first of `keys` that signed it.
+fn verify_any(
+    note: &[u8],
+    keys: &[NoteVerifier],
+) -> Result<SignedCheckpoint, crate::checkpoint::CheckpointError> {
+    let mut last = None;
+    for k in keys {
+        match SignedCheckpoint::verify(note, k, &[]) {
+            Ok(cp) => return Ok(cp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.expect("at least one key"))
 }
 
 async fn publish_committed(
@@ -646,6 +842,35 @@ pub const LINGER_GAP: Duration = Duration::from_micros(100);
 
 type Reply = oneshot::Sender<Result<Receipt, LogError>>;
 
+/// What an appender queues: an entry, or a move of the log's key.
+enum Queued {
+    Entry(Bytes),
+    Transfer(Box<KeyTransfer>),
+}
+
+/// A request to move the log's key (see the module docs, "When the log's
+/// key moves").
+struct KeyTransfer {
+    new_key: NoteSigner,
+    previous_custodian: String,
+    custodian: String,
+}
+
+/// A hand-off checkpoint: the last one the old key signed, ending with the
+/// `custody_transfer` entry at `size - 1`.
+#[derive(Clone)]
+struct Handoff {
+    size: u64,
+    checkpoint: Checkpoint,
+    note: Bytes,
+}
+
+const CUSTODY_DIR: &str = "state/custody";
+
+fn handoff_path(size: u64) -> String {
+    format!("{CUSTODY_DIR}/{size}")
+}
+
 struct Sequencer {
     shared: Arc<Shared>,
     signer: NoteSigner,
@@ -665,6 +890,10 @@ struct Sequencer {
     unsynced_staging: Vec<String>,
     /// The durability round in flight (step 6), if any.
     durability: Option<tokio::task::JoinHandle<Result<(), String>>>,
+    /// Every hand-off checkpoint of this log, oldest first (step T3).
+    handoffs: Vec<Handoff>,
+    /// The committed checkpoint is the hand-off one: step T5 is still due.
+    resign: bool,
 }
 
 impl Sequencer {
@@ -685,6 +914,13 @@ impl Sequencer {
                     tracing::error!(origin = %self.config.origin, "ledger stopped: {why}");
                     self.stop(&why);
                 }
+            }
+        }
+        // A key transfer a crash interrupted after its commit: T4 and T5.
+        if self.resign && self.fatal.is_none() {
+            self.show_witnesses_the_transfer().await;
+            if let Err(e) = self.sign_with_key_in_force().await {
+                tracing::error!(origin = %self.config.origin, "ledger stopped: {e}");
             }
         }
         while let Some(first) = self.next_entry(&mut rx).await {
@@ -745,20 +981,174 @@ impl Sequencer {
         batch
     }
 
-    /// Steps 1-5 for one batch, the acknowledgments, then step 6.
+    /// A batch as gathered: runs of entries, each run sequenced together,
+    /// and any key transfer between them as a batch of its own.
     async fn sequence(&mut self, batch: Vec<Pending>) {
+        let mut run: Vec<(Bytes, Reply)> = Vec::new();
+        for p in batch {
+            match p.entry {
+                Queued::Entry(e) => run.push((e, p.reply)),
+                Queued::Transfer(t) => {
+                    if !run.is_empty() {
+                        self.sequence_entries(std::mem::take(&mut run)).await;
+                    }
+                    let r = self.move_key(*t).await;
+                    let _ = p.reply.send(r);
+                    if self.durability.as_ref().is_none_or(|h| h.is_finished()) {
+                        self.start_durability().await;
+                    }
+                }
+            }
+        }
+        if !run.is_empty() {
+            self.sequence_entries(run).await;
+        }
+    }
+
+    /// Steps T1-T5 (module docs): the log's key moves to `t.new_key`.
+    async fn move_key(&mut self, t: KeyTransfer) -> Result<Receipt, LogError> {
+        if self.durability.as_ref().is_some_and(|h| h.is_finished()) {
+            self.finish_durability().await;
+        }
+        if let Some(why) = &self.fatal {
+            return Err(LogError::Fatal(why.clone()));
+        }
+        // T1. The statement, signed by the key in force.
+        let index = self.edge.size();
+        let old = self.signer.clone();
+        let mut ct = crate::entry::CustodyTransfer {
+            origin: self.config.origin.clone(),
+            previous_custodian: t.previous_custodian,
+            custodian: t.custodian,
+            old_vkey: old.verifier().vkey(),
+            new_vkey: t.new_key.verifier().vkey(),
+            tree_size: index,
+            tree_root: {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.encode(self.edge.root())
+            },
+            signature: String::new(),
+        };
+        ct.signature = old.sign(&ct.statement()).line().trim_end().to_string();
+        let bytes = Bytes::from(Entry::now(EntryBody::CustodyTransfer(ct)).to_bytes()?);
+        // T2. The hand-off checkpoint: steps 1-5, signed by the old key.
+        let (first, staging, tiles) =
+            match self.stage_and_commit(std::slice::from_ref(&bytes)).await {
+                Ok(s) => s,
+                Err(LogError::Fatal(m)) => return Err(LogError::Fatal(m)),
+                Err(e) => return Err(LogError::Unavailable(e.to_string())),
+            };
+        self.unsynced_staging.push(staging);
+        if let Err(why) = self.publish(&tiles).await {
+            return Err(self.stop(&why));
+        }
+        self.shared
+            .index
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add(first, &bytes);
+        // T3. Kept for witnesses that were not there.
+        let size = self.edge.size();
+        let note = Bytes::from(self.committed.to_bytes());
+        if let Err(e) = self
+            .shared
+            .storage
+            .put(&handoff_path(size), note.clone())
+            .await
+        {
+            // Committed already: the restart stores it and goes on.
+            return Err(self.stop(&format!("storing the hand-off checkpoint failed: {e}")));
+        }
+        self.handoffs.push(Handoff {
+            size,
+            checkpoint: Checkpoint::new(&self.config.origin, size, self.edge.root()),
+            note,
+        });
+        self.resign = true;
+        // T4. The witnesses follow the key.
+        self.show_witnesses_the_transfer().await;
+        // T5. The new key signs the same tree.
+        self.signer = t.new_key;
+        *self
+            .shared
+            .verifier
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = self.signer.verifier();
+        let published = self.sign_with_key_in_force().await?;
+        Ok(Receipt {
+            index: first,
+            checkpoint: published,
+        })
+    }
+
+    /// Step T4: shows every witness that cosigned the latest hand-off
+    /// checkpoint the transfer it ends with. A witness that was away is
+    /// brought along later, when it refuses a checkpoint of the new key.
+    async fn show_witnesses_the_transfer(&mut self) {
+        let Some(h) = self.handoffs.last().cloned() else {
+            return;
+        };
+        let storage = self.shared.storage.clone();
+        let timeout = self.config.witness_timeout;
+        let shows = self
+            .witnesses
+            .iter()
+            .map(|w| {
+                let (client, known, storage, h) =
+                    (w.client.clone(), w.known_size, storage.clone(), h.clone());
+                async move {
+                    let _ = tokio::time::timeout(
+                        timeout,
+                        show_transfers(&*client, &storage, known, std::slice::from_ref(&h)),
+                    )
+                    .await;
+                }
+            })
+            .collect::<Vec<_>>();
+        futures::future::join_all(shows).await;
+    }
+
+    /// Step T5 (and its completion at start): the committed tree signed
+    /// again, by the key in force, committed and published.
+    async fn sign_with_key_in_force(&mut self) -> Result<Arc<PublishedCheckpoint>, LogError> {
+        if !self.lease.is_held() {
+            return Err(self.stop(&format!(
+                "lost the sequencer lease in {}; stopping rather than risk a second writer",
+                self.lock.describe()
+            )));
+        }
+        let cp = Checkpoint::new(&self.config.origin, self.edge.size(), self.edge.root());
+        let note = sign(&self.signer, &cp);
+        match self
+            .lock
+            .replace(&self.locked, Bytes::from(note.to_bytes()))
+            .await
+        {
+            Ok(locked) => self.locked = locked,
+            Err(LockError::Conflict(why)) => return Err(self.stop(&why)),
+            Err(e) => return Err(self.stop(&format!("commit failed: {e}"))),
+        }
+        self.committed = note;
+        self.resign = false;
+        match self.publish_checkpoint().await {
+            Ok(p) => Ok(p),
+            Err(why) => Err(self.stop(&why)),
+        }
+    }
+
+    /// Steps 1-5 for one run of entries, the acknowledgments, then step 6.
+    async fn sequence_entries(&mut self, batch: Vec<(Bytes, Reply)>) {
         // A durability round that failed stops the log before it commits more.
         if self.durability.as_ref().is_some_and(|h| h.is_finished()) {
             self.finish_durability().await;
         }
         if let Some(why) = &self.fatal {
-            for p in batch {
-                let _ = p.reply.send(Err(LogError::Fatal(why.clone())));
+            for (_, reply) in batch {
+                let _ = reply.send(Err(LogError::Fatal(why.clone())));
             }
             return;
         }
-        let entries: Vec<Bytes> = batch.iter().map(|p| p.entry.clone()).collect();
-        let replies: Vec<Reply> = batch.into_iter().map(|p| p.reply).collect();
+        let (entries, replies): (Vec<Bytes>, Vec<Reply>) = batch.into_iter().unzip();
         // The entry index parses every entry; that runs on a blocking thread
         // while the two rounds wait for the disk.
         let parsing = {
@@ -915,6 +1305,7 @@ impl Sequencer {
             self.config.witness_timeout,
             &checkpoint,
             &signed,
+            &self.handoffs,
         )
         .await
         {
@@ -993,6 +1384,7 @@ async fn gather_cosignatures(
     timeout: Duration,
     cp: &Checkpoint,
     signed: &Bytes,
+    handoffs: &[Handoff],
 ) -> Vec<crate::note::NoteSignature> {
     let now = Instant::now();
     let tasks = witnesses
@@ -1006,10 +1398,17 @@ async fn gather_cosignatures(
             let signed = signed.clone();
             let cp = cp.clone();
             async move {
-                let r = tokio::time::timeout(
-                    timeout,
-                    ask_witness(&*client, &storage, known, &cp, signed),
-                )
+                let r = tokio::time::timeout(timeout, async {
+                    match ask_witness(&*client, &storage, known, &cp, signed.clone()).await {
+                        // It still knows an earlier key of the log: bring it
+                        // along the transfers it missed, then ask again.
+                        Err(WitnessError::Forbidden) if !handoffs.is_empty() => {
+                            let known = show_transfers(&*client, &storage, known, handoffs).await;
+                            ask_witness(&*client, &storage, known, &cp, signed).await
+                        }
+                        r => r,
+                    }
+                })
                 .await;
                 (
                     i,
@@ -1083,25 +1482,78 @@ async fn ask_witness(
     ))
 }
 
+/// Brings a witness along hand-offs it has not seen: to each hand-off
+/// checkpoint (signed by the key it knows then), then the transfer that
+/// ends it, with its inclusion proof. Answers the size the witness is at.
+async fn show_transfers(
+    client: &dyn WitnessClient,
+    storage: &LogStorage,
+    mut known: Option<u64>,
+    handoffs: &[Handoff],
+) -> Option<u64> {
+    for h in handoffs {
+        if known.is_some_and(|k| k > h.size) {
+            continue;
+        }
+        if known != Some(h.size) {
+            match ask_witness(client, storage, known, &h.checkpoint, h.note.clone()).await {
+                Ok(_) => known = Some(h.size),
+                Err(e) => {
+                    tracing::warn!(witness = %client.verifier().name(), size = h.size, "witness did not cosign a hand-off checkpoint: {e}");
+                    continue;
+                }
+            }
+        }
+        let index = h.size - 1;
+        let proof = async {
+            let entry = proof::read_entry(storage, index, h.size).await?;
+            let path = proof::prove_inclusion(storage, index, h.size).await?;
+            Ok::<_, FetchError>(InclusionProof::new(index, &entry, &path, &h.note, h.size))
+        }
+        .await;
+        match proof {
+            Ok(p) => {
+                if let Err(e) = client.key_transfer(&p).await {
+                    tracing::warn!(witness = %client.verifier().name(), "witness did not follow the key transfer: {e}");
+                }
+            }
+            Err(e) => tracing::warn!("cannot prove the key transfer: {e}"),
+        }
+    }
+    known
+}
+
 /// What the entry index keeps of one entry.
 struct IndexedEntry {
     subject: Option<Pseudonym>,
     kind: &'static str,
     region_config: Option<RegionConfig>,
+    /// A custody transfer: the custodian it names and the new key.
+    transfer: Option<(String, String)>,
+}
+
+/// A custody transfer the log went through.
+#[derive(Debug, Clone)]
+struct TransferSeen {
+    index: u64,
+    custodian: String,
+    new_vkey: String,
 }
 
 fn parse_one(bytes: &[u8]) -> Option<IndexedEntry> {
     let e = Entry::parse(bytes).ok()?;
     let subject = e.body.subject();
     let kind = e.body.kind();
-    let region_config = match e.body {
-        EntryBody::RegionConfig(c) => Some(c),
-        _ => None,
+    let (region_config, transfer) = match e.body {
+        EntryBody::RegionConfig(c) => (Some(c), None),
+        EntryBody::CustodyTransfer(t) => (None, Some((t.custodian, t.new_vkey))),
+        _ => (None, None),
     };
     Some(IndexedEntry {
         subject,
         kind,
         region_config,
+        transfer,
     })
 }
 
@@ -1119,6 +1571,8 @@ struct EntryIndex {
     kinds: HashMap<&'static str, Vec<u64>>,
     /// The region configuration in force (the latest `region_config`).
     region_config: Option<RegionConfig>,
+    /// The log's key moves, oldest first.
+    transfers: Vec<TransferSeen>,
 }
 
 impl EntryIndex {
@@ -1135,6 +1589,13 @@ impl EntryIndex {
         self.kinds.entry(e.kind).or_default().push(n);
         if let Some(c) = e.region_config {
             self.region_config = Some(c);
+        }
+        if let Some((custodian, new_vkey)) = e.transfer {
+            self.transfers.push(TransferSeen {
+                index: n,
+                custodian,
+                new_vkey,
+            });
         }
     }
 }
@@ -1178,7 +1639,7 @@ mod tests {
         // Rebuild the edge as the sequencer had it, then stage and commit
         // two batches by hand, publishing nothing.
         let lock = StorageLock::new(storage.clone()).await.unwrap();
-        let (mut edge, mut locked) = recover(&storage, &lock, &signer(), &signer().verifier())
+        let (mut edge, mut locked) = recover(&storage, &lock, &signer(), &[signer().verifier()])
             .await
             .unwrap();
         assert_eq!(edge.size(), 300);
