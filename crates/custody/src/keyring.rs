@@ -14,7 +14,8 @@
 //! ```
 //!
 //! A KMS or HSM replaces `FileKek` behind [`KeyEncryptionKey`]; the DEK files
-//! stay the same. Destroying a DEK overwrites its file with zeros, fsyncs,
+//! stay the same ([`crate::pkcs11::Pkcs11Kek`] keeps the KEK in a PKCS#11
+//! token). Destroying a DEK overwrites its file with zeros, fsyncs,
 //! unlinks it and fsyncs the directory (see [`crate::shred`] for what that
 //! does and does not reach, and why a KEK rotation follows each deletion
 //! batch). Rotating the KEK re-wraps every DEK and never touches data.
@@ -80,6 +81,11 @@ pub enum KeyError {
     /// The access must be in the ledger before any data is touched.
     #[error("the access has not been recorded in the ledger yet")]
     NotLedgered,
+    /// The hardware security module (a PKCS#11 token) refused or failed:
+    /// module missing, token not found, PIN refused, a call failed. Never
+    /// holds the PIN.
+    #[error("hardware security module: {0}")]
+    Hsm(String),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> KeyError + '_ {
@@ -973,7 +979,7 @@ fn read_dek(path: &Path) -> Result<Option<DekFile>, KeyError> {
     Ok(Some(file))
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("the current time formats as RFC 3339")

@@ -6,6 +6,7 @@
 //!   [`Authorized`] token, with the [`AccessRecord`]s the ledger needs.
 //! * [`keyring`]: a region's key-encryption key and per-user data keys,
 //!   rotation, hand-over, crypto-shredding and wind-down.
+//! * [`pkcs11`]: a KEK held in a PKCS#11 token (an HSM), never extractable.
 //! * [`field`]: protected personal fields sealed with the user's data key.
 //! * [`media`]: private media sealed in chunks, readable by Range.
 //! * [`shred`]: deletion batches, and what a backup may hold.
@@ -20,6 +21,7 @@ pub mod field;
 pub mod gateway;
 pub mod keyring;
 pub mod media;
+pub mod pkcs11;
 pub mod scan;
 pub mod shred;
 
@@ -35,6 +37,7 @@ pub use keyring::{
     RewrapReport, UserKey, UsesDataKey, WrappedKey,
 };
 pub use media::{DecryptingReader, MediaCryptoError};
+pub use pkcs11::{PinSource, Pkcs11Config, Pkcs11Kek};
 pub use scan::{
     Canary, CanaryRule, Finding, Matcher, ScanArea, ScanReport, StreamScan, Violation, scan,
 };
