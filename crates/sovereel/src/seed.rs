@@ -144,6 +144,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             transcoded: false,
             created_at,
             counts: Counts::default(),
+            draft: false,
         };
         plane.store().insert_video(&v).await?;
         let outcome = ProcessingOutcome {
