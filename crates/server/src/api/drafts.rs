@@ -168,7 +168,7 @@ pub async fn owner_view(app: &App, v: &VideoRecord) -> ApiResult<VideoView> {
 }
 
 /// My drafts, newest first (any state: one still processing is listed too).
-#[utoipa::path(get, path = "/v1/me/drafts", tag = "videos", params(PageQuery),
+#[utoipa::path(get, operation_id = "my_drafts", path = "/v1/me/drafts", tag = "videos", params(PageQuery),
     responses((status = 200, body = VideoList), (status = 401, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
 pub async fn list(
     State(app): State<Arc<App>>,
@@ -213,7 +213,7 @@ pub async fn list(
 /// Publish one of my drafts: it becomes an ordinary video with the
 /// visibility it was saved with (a public one joins the catalog, feeds and
 /// search). A draft still processing answers 409 until it is ready.
-#[utoipa::path(post, path = "/v1/videos/{id}/publish", tag = "videos", params(crate::api::VideoIdPath),
+#[utoipa::path(post, operation_id = "publish_draft", path = "/v1/videos/{id}/publish", tag = "videos", params(crate::api::VideoIdPath),
     responses((status = 200, body = VideoView), (status = 404, body = crate::error::ProblemBody), (status = 409, body = crate::error::ProblemBody)))]
 pub async fn publish(
     State(app): State<Arc<App>>,

@@ -50,7 +50,7 @@ pub struct VideoPatch {
 /// made private leaves the catalog, feeds and search of every region; a
 /// private one made public joins them. Accounts the new caption mentions
 /// for the first time are told once the video is public.
-#[utoipa::path(patch, path = "/v1/videos/{id}", tag = "videos", params(crate::api::VideoIdPath), request_body = VideoPatch,
+#[utoipa::path(patch, operation_id = "edit_video", path = "/v1/videos/{id}", tag = "videos", params(crate::api::VideoIdPath), request_body = VideoPatch,
     responses((status = 200, body = VideoView), (status = 404, body = crate::error::ProblemBody), (status = 409, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
 pub async fn edit(
     State(app): State<Arc<App>>,

@@ -192,7 +192,7 @@ async fn update(
 }
 
 /// My keyword and hashtag filters and topics.
-#[utoipa::path(get, path = "/v1/me/filters", tag = "accounts",
+#[utoipa::path(get, operation_id = "my_filters", path = "/v1/me/filters", tag = "accounts",
     responses((status = 200, body = ContentFilters), (status = 401, body = crate::error::ProblemBody)))]
 pub async fn get(
     State(app): State<Arc<App>>,
@@ -202,7 +202,7 @@ pub async fn get(
 }
 
 /// Replace my filters and topics (answers them normalised).
-#[utoipa::path(put, path = "/v1/me/filters", tag = "accounts", request_body = ContentFilters,
+#[utoipa::path(put, operation_id = "set_my_filters", path = "/v1/me/filters", tag = "accounts", request_body = ContentFilters,
     responses((status = 200, body = ContentFilters), (status = 401, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
 pub async fn put(
     State(app): State<Arc<App>>,
@@ -220,7 +220,7 @@ pub struct TopicBody {
 }
 
 /// More or less of one hashtag ("More of #tag", "Not interested in #tag").
-#[utoipa::path(put, path = "/v1/me/topics/{tag}", tag = "accounts", params(crate::api::TagPath), request_body = TopicBody,
+#[utoipa::path(put, operation_id = "set_topic", path = "/v1/me/topics/{tag}", tag = "accounts", params(crate::api::TagPath), request_body = TopicBody,
     responses((status = 200, body = ContentFilters), (status = 401, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
 pub async fn put_topic(
     State(app): State<Arc<App>>,
@@ -242,7 +242,7 @@ pub async fn put_topic(
 }
 
 /// Back to neither more nor less of a hashtag.
-#[utoipa::path(delete, path = "/v1/me/topics/{tag}", tag = "accounts", params(crate::api::TagPath),
+#[utoipa::path(delete, operation_id = "clear_topic", path = "/v1/me/topics/{tag}", tag = "accounts", params(crate::api::TagPath),
     responses((status = 200, body = ContentFilters), (status = 401, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
 pub async fn delete_topic(
     State(app): State<Arc<App>>,

@@ -32,7 +32,7 @@ pub struct UserList {
 }
 
 /// Who follows an account, most recent first.
-#[utoipa::path(get, path = "/v1/users/{handle}/followers", tag = "social", params(crate::api::HandlePath, PageQuery),
+#[utoipa::path(get, operation_id = "user_followers", path = "/v1/users/{handle}/followers", tag = "social", params(crate::api::HandlePath, PageQuery),
     responses((status = 200, body = UserList), (status = 403, body = crate::error::ProblemBody), (status = 404, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
 pub async fn followers(
     State(app): State<Arc<App>>,
@@ -44,7 +44,7 @@ pub async fn followers(
 }
 
 /// Whom an account follows, most recent first.
-#[utoipa::path(get, path = "/v1/users/{handle}/following", tag = "social", params(crate::api::HandlePath, PageQuery),
+#[utoipa::path(get, operation_id = "user_following", path = "/v1/users/{handle}/following", tag = "social", params(crate::api::HandlePath, PageQuery),
     responses((status = 200, body = UserList), (status = 403, body = crate::error::ProblemBody), (status = 404, body = crate::error::ProblemBody), (status = 422, body = crate::error::ProblemBody)))]
 pub async fn following(
     State(app): State<Arc<App>>,
