@@ -13,6 +13,7 @@ const routes = [
   [/^\/following$/, 'feed', { tab: 'following' }],
   [/^\/v\/([^/]+)$/, 'video', {}, ['id']],
   [/^\/upload$/, 'upload'],
+  [/^\/drafts$/, 'drafts'],
   [/^\/search$/, 'search'],
   [/^\/tag\/([^/]+)$/, 'hashtag', {}, ['tag']],
   [/^\/@([^/]+)$/, 'profile', {}, ['handle']],

@@ -8,6 +8,7 @@ import { openDialog } from './dialog.js';
 import { flushEvents, track } from './events.js';
 import { icon } from './icons.js';
 import { openShortcutHelp, playerControls } from './controls.js';
+import { editVideo, preferTopic } from './creators.js';
 
 let muted = true;
 const followCache = new Map();
@@ -443,6 +444,10 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
         h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); if (ctx.requireLogin()) onNotInterested(); } }, 'Not interested'),
         h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); share({ sheet: false }); } }, 'Copy link'),
         h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); openShortcutHelp(); } }, 'Keyboard shortcuts'),
+        ...topicItems(video, menu, ctx),
+        ctx.session.me?.handle === handle
+          ? h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); editVideo(video, (v) => { Object.assign(video, v); meta.querySelector('.caption')?.replaceChildren(richCaption(v.caption)); }); } }, 'Edit video')
+          : null,
         ctx.session.me?.handle === handle
           ? h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); deleteVideo(video, el, ctx); } }, 'Delete video')
           : h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); if (ctx.requireLogin()) report(video); } }, 'Report')),
@@ -585,6 +590,14 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
     toggleCaptions: controls.toggleCaptions,
     toggleFullscreen: controls.toggleFullscreen,
   };
+}
+
+// "More of #tag" and "Not interested in #tag" for the video's first hashtag.
+function topicItems(video, menu, ctx) {
+  const tag = video.hashtags?.[0];
+  if (!tag) return [];
+  const item = (label, preference) => h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); if (ctx.requireLogin()) preferTopic(tag, preference); } }, label);
+  return [item(`More of #${tag}`, 'more'), item(`Not interested in #${tag}`, 'less')];
 }
 
 async function deleteVideo(video, el, ctx) {

@@ -59,6 +59,7 @@ pub const COLUMNS: &[Column] = columns! {
         poster_key: Protected, content_type: Protected, sha256: Protected, size_bytes: Protected,
         transcoded: Protected, created_at: Protected,
         likes: Aggregate, comments: Aggregate, shares: Aggregate, views: Aggregate,
+        draft: Protected,
     }
     Region.likes { user_id: Protected, video_id: Protected, created_at: Protected }
     Region.follows { follower_id: Protected, followee_id: Protected, state: Protected, created_at: Protected }
@@ -105,6 +106,7 @@ pub const COLUMNS: &[Column] = columns! {
     }
     Region.outbox { seq: Interop, target: Interop, payload: Interop, created_at: Interop }
     Region.applied_outbox { origin: Interop, seq: Interop }
+    Region.content_filters { user_id: Protected, body: Protected, version: Protected, updated_at: Protected }
 
     Catalog.directory { handle: Interop, user_id: Interop, region: Interop, created_at: Interop, skeleton: Interop }
     Catalog.retired_handles { skeleton: Interop, retired_at: Interop }

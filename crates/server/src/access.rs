@@ -246,11 +246,20 @@ async fn load_video_checked(
         .plane(vid.region_str())
         .ok_or_else(|| ApiError::not_found("video"))?
         .clone();
-    let record = home
+    let mut record = home
         .video(id, viewer)
         .await?
         .ok_or_else(|| ApiError::not_found("video"))?;
     let is_owner = viewer.is_some_and(|v| v == record.author_id);
+    // A draft is its owner's alone, its caption opened only for them.
+    if record.draft {
+        let Some(local) = app.local(vid.region_str()).filter(|_| is_owner) else {
+            return Err(ApiError::not_found("video"));
+        };
+        let owner = record.author_id.clone();
+        crate::api::drafts::open_drafts(app, local, &owner, std::slice::from_mut(&mut record))
+            .await?;
+    }
     // A remote home answers only a video the viewer may see, decided there
     // (visibility, and the author's blocks); a local one answers raw.
     let decided_at_home = app.local(vid.region_str()).is_none();

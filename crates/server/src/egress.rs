@@ -76,6 +76,23 @@ pub fn fields(change: &Change, db: Db) -> Vec<EgressField<'_>> {
             f(db, "videos", "height", NUM),
             f(db, "videos", "created_at", NUM),
         ],
+        Change::EditVideo {
+            id,
+            caption,
+            comments_policy,
+            ..
+        } => vec![
+            f(db, "videos", "id", id.as_bytes()),
+            f(db, "videos", "caption", caption.as_bytes()),
+            f(db, "videos", "hashtags", NUM),
+            f(db, "videos", "mentions", NUM),
+            f(
+                db,
+                "videos",
+                "comments_policy",
+                comments_policy.as_str().as_bytes(),
+            ),
+        ],
         Change::UnpublishVideo { id, author_id } => vec![
             f(db, "videos", "id", id.as_bytes()),
             f(db, "videos", "author_id", author_id.as_bytes()),

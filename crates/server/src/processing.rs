@@ -155,7 +155,11 @@ async fn run(app: &App, plane: &LocalPlane, id: &str) -> anyhow::Result<()> {
             "the upload was lost before processing finished; upload it again".into(),
         )
     };
-    let out = if outcome.state == VideoState::Ready && video.visibility == Visibility::Public {
+    // A draft reaches the catalog when its owner publishes it.
+    let out = if outcome.state == VideoState::Ready
+        && video.visibility == Visibility::Public
+        && !video.draft
+    {
         // Those the caption mentions learn of it once it is public.
         let mut out = vec![publish(&video, &outcome)];
         // A restricted, demoted or promoted account's new videos carry its

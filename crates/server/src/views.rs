@@ -55,6 +55,8 @@ pub struct VideoView {
     /// Labels a moderator put on the video, as viewers see them.
     pub labels: Vec<crate::moderation::LabelView>,
     pub created_at: String,
+    /// A draft, seen by its owner only until published.
+    pub draft: bool,
 }
 
 fn urls(id: &str, has_poster: bool) -> (String, Option<String>) {
@@ -108,6 +110,7 @@ impl VideoView {
             poster_url,
             labels: crate::moderation::viewer_labels(&v.labels, v.label_note.as_deref()),
             created_at: sovereel_model::rfc3339(v.created_at),
+            draft: false,
         }
     }
 
@@ -140,6 +143,7 @@ impl VideoView {
             poster_url,
             labels,
             created_at: sovereel_model::rfc3339(v.created_at),
+            draft: v.draft,
         }
     }
 }

@@ -237,6 +237,7 @@ async fn seed_rows(
                 transcoded: false,
                 created_at,
                 counts: Counts::default(),
+                draft: false,
             };
             let publish = Change::PublishVideo {
                 id,

@@ -70,6 +70,15 @@ pub enum Change {
         id: String,
         author_id: String,
     },
+    /// A public video's owner changed its caption or who may comment
+    /// (catalog): its hashtags and mentions follow the caption.
+    EditVideo {
+        id: String,
+        caption: String,
+        hashtags: Vec<String>,
+        mentions: Vec<String>,
+        comments_policy: sovereel_model::CommentPolicy,
+    },
     /// Counter deltas of a video, applied wherever its metadata lives.
     VideoCounts {
         video_id: String,

@@ -61,6 +61,28 @@ pub struct VideoRecord {
     pub transcoded: bool,
     pub created_at: i64,
     pub counts: Counts,
+    /// Not published yet: seen by its owner only, its caption sealed.
+    #[serde(default)]
+    pub draft: bool,
+}
+
+/// A change to a video's metadata by its owner (an edit, or a draft's
+/// publication), applied only if the row still holds what the owner's
+/// request read (`was_*`), so two edits made at once cannot mix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoEdit {
+    pub caption: String,
+    pub hashtags: Vec<String>,
+    pub mentions: Vec<String>,
+    pub visibility: Visibility,
+    pub comments_policy: CommentPolicy,
+    pub draft: bool,
+    /// The media objects, moved when a visibility change seals or unseals them.
+    pub media_key: Option<String>,
+    pub poster_key: Option<String>,
+    pub was_caption: String,
+    pub was_visibility: Visibility,
+    pub was_draft: bool,
 }
 
 /// The outcome of background processing of an upload.

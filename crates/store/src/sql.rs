@@ -197,6 +197,7 @@ const EXPORT_TABLES: &[(&str, &str)] = &[
     ("notifications", "recipient_id"),
     ("reports", "reporter_id"),
     ("decisions", "subject_id"),
+    ("content_filters", "user_id"),
 ];
 
 /// `$start, $start+1, …` for `n` values.
@@ -236,7 +237,7 @@ fn like_escape(s: &str) -> String {
 }
 
 const USER_COLS: &str = "id, handle, display_name, bio, private, email, birthdate, country, password_hash, non_profiled, state, delete_after, created_at";
-const VIDEO_COLS: &str = "id, author_id, caption, hashtags, mentions, visibility, comments_policy, state, state_reason, duration_ms, width, height, media_key, poster_key, content_type, sha256, size_bytes, transcoded, created_at, likes, comments, shares, views";
+const VIDEO_COLS: &str = "id, author_id, caption, hashtags, mentions, visibility, comments_policy, state, state_reason, duration_ms, width, height, media_key, poster_key, content_type, sha256, size_bytes, transcoded, created_at, likes, comments, shares, views, draft";
 const CVIDEO_COLS: &str = "id, author_id, caption, hashtags, mentions, comments_policy, duration_ms, width, height, labels, created_at, likes, comments, shares, views, hot, label_note";
 const PROFILE_COLS: &str = "user_id, handle, display_name, bio, private, region, hidden, created_at, followers, following, videos, likes";
 const REPORT_COLS: &str =
@@ -474,6 +475,7 @@ macro_rules! impl_stores {
                         shares: r.try_get("shares")?,
                         views: r.try_get("views")?,
                     },
+                    draft: r.try_get("draft")?,
                 })
             }
 
@@ -605,6 +607,7 @@ macro_rules! impl_stores {
                     "DELETE FROM cases WHERE subject_id = $1",
                     "DELETE FROM decisions WHERE subject_id = $1",
                     "DELETE FROM sessions WHERE user_id = $1",
+                    "DELETE FROM content_filters WHERE user_id = $1",
                     "DELETE FROM users WHERE id = $1",
                 ] {
                     sqlx::query(sql).bind(id).execute(&mut *tx).await?;
@@ -944,12 +947,13 @@ macro_rules! impl_stores {
         #[async_trait]
         impl Videos for SqlRegion<$DB> {
             async fn insert_video(&self, v: &VideoRecord) -> Result<()> {
-                sqlx::query(&format!("INSERT INTO videos ({VIDEO_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"))
+                sqlx::query(&format!("INSERT INTO videos ({VIDEO_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"))
                     .bind(&v.id).bind(&v.author_id).bind(&v.caption).bind(json_list(&v.hashtags)).bind(json_list(&v.mentions))
                     .bind(v.visibility.as_str()).bind(v.comments_policy.as_str()).bind(v.state.as_str()).bind(&v.state_reason)
                     .bind(v.duration_ms).bind(v.width).bind(v.height).bind(&v.media_key).bind(&v.poster_key)
                     .bind(&v.content_type).bind(&v.sha256).bind(v.size_bytes).bind(v.transcoded).bind(v.created_at)
                     .bind(v.counts.likes).bind(v.counts.comments).bind(v.counts.shares).bind(v.counts.views)
+                    .bind(v.draft)
                     .execute(&self.writer).await?;
                 Ok(())
             }
@@ -1002,13 +1006,60 @@ macro_rules! impl_stores {
                 let n = 1 + author_ids.len() + vis.len();
                 let cursor = if before.is_some() { format!("AND (created_at, id) < (${}, ${})", n, n + 1) } else { String::new() };
                 let lim = if before.is_some() { n + 2 } else { n };
-                let sql = format!("SELECT {VIDEO_COLS} FROM videos WHERE author_id IN ({a}) AND visibility IN ({v}) AND state = 'ready' {cursor} ORDER BY created_at DESC, id DESC LIMIT ${lim}");
+                let sql = format!("SELECT {VIDEO_COLS} FROM videos WHERE author_id IN ({a}) AND visibility IN ({v}) AND state = 'ready' AND NOT draft {cursor} ORDER BY created_at DESC, id DESC LIMIT ${lim}");
                 let mut q = sqlx::query(&sql);
                 for id in author_ids { q = q.bind(id); }
                 for x in vis { q = q.bind(x.as_str()); }
                 if let Some(c) = before { q = q.bind(c.key as i64).bind(&c.id); }
                 let rows = q.bind(limit).fetch_all(&self.reader).await?;
                 rows.iter().map(Self::video_row).collect()
+            }
+
+            async fn drafts(&self, author_id: &str, before: Option<&Cursor>, limit: i64) -> Result<Vec<VideoRecord>> {
+                let (cursor, lim) = if before.is_some() { ("AND (created_at, id) < ($2, $3)", "$4") } else { ("", "$2") };
+                let sql = format!("SELECT {VIDEO_COLS} FROM videos WHERE author_id = $1 AND draft {cursor} ORDER BY created_at DESC, id DESC LIMIT {lim}");
+                let mut q = sqlx::query(&sql).bind(author_id);
+                if let Some(c) = before { q = q.bind(c.key as i64).bind(&c.id); }
+                let rows = q.bind(limit).fetch_all(&self.reader).await?;
+                rows.iter().map(Self::video_row).collect()
+            }
+
+            async fn edit_video(&self, id: &str, e: &VideoEdit, outbox: &[OutboxItem]) -> Result<bool> {
+                let mut tx = self.writer.begin().await?;
+                let r = sqlx::query("UPDATE videos SET caption = $2, hashtags = $3, mentions = $4, visibility = $5, comments_policy = $6, draft = $7, \
+                                     media_key = $8, poster_key = $9 \
+                                     WHERE id = $1 AND state = 'ready' AND caption = $10 AND visibility = $11 AND draft = $12")
+                    .bind(id).bind(&e.caption).bind(json_list(&e.hashtags)).bind(json_list(&e.mentions))
+                    .bind(e.visibility.as_str()).bind(e.comments_policy.as_str()).bind(e.draft)
+                    .bind(&e.media_key).bind(&e.poster_key)
+                    .bind(&e.was_caption).bind(e.was_visibility.as_str()).bind(e.was_draft)
+                    .execute(&mut *tx).await?;
+                if r.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::enqueue(&mut tx, outbox, sovereel_model::now_millis()).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+        }
+
+        #[async_trait]
+        impl Preferences for SqlRegion<$DB> {
+            async fn content_filters(&self, user_id: &str) -> Result<Option<(String, i64)>> {
+                let row = sqlx::query("SELECT body, version FROM content_filters WHERE user_id = $1")
+                    .bind(user_id).fetch_optional(&self.reader).await?;
+                row.map(|r| Ok((r.try_get("body")?, r.try_get("version")?))).transpose()
+            }
+
+            async fn save_content_filters(&self, user_id: &str, body: &str, expected: i64, now: i64) -> Result<bool> {
+                let r = if expected == 0 {
+                    sqlx::query("INSERT INTO content_filters (user_id, body, version, updated_at) VALUES ($1, $2, 1, $3) ON CONFLICT DO NOTHING")
+                        .bind(user_id).bind(body).bind(now).execute(&self.writer).await?
+                } else {
+                    sqlx::query("UPDATE content_filters SET body = $2, version = version + 1, updated_at = $3 WHERE user_id = $1 AND version = $4")
+                        .bind(user_id).bind(body).bind(now).bind(expected).execute(&self.writer).await?
+                };
+                Ok(r.rows_affected() == 1)
             }
         }
 
@@ -1101,6 +1152,24 @@ macro_rules! impl_stores {
                 let rows = sqlx::query("SELECT followee_id FROM follows WHERE follower_id = $1 AND state = 'approved' ORDER BY created_at DESC LIMIT $2")
                     .bind(follower).bind(limit).fetch_all(&self.reader).await?;
                 Ok(rows.iter().map(|r| r.try_get("followee_id")).collect::<Result<_, _>>()?)
+            }
+
+            async fn followers_page(&self, followee: &str, before: Option<&Cursor>, limit: i64) -> Result<Vec<(String, i64)>> {
+                let (cursor, lim) = if before.is_some() { ("AND (created_at, follower_id) < ($2, $3)", "$4") } else { ("", "$2") };
+                let sql = format!("SELECT follower_id AS who, created_at FROM follows WHERE followee_id = $1 AND state = 'approved' {cursor} ORDER BY created_at DESC, follower_id DESC LIMIT {lim}");
+                let mut q = sqlx::query(&sql).bind(followee);
+                if let Some(c) = before { q = q.bind(c.key as i64).bind(&c.id); }
+                let rows = q.bind(limit).fetch_all(&self.reader).await?;
+                rows.iter().map(|r| Ok((r.try_get("who")?, r.try_get("created_at")?))).collect()
+            }
+
+            async fn following_page(&self, follower: &str, before: Option<&Cursor>, limit: i64) -> Result<Vec<(String, i64)>> {
+                let (cursor, lim) = if before.is_some() { ("AND (created_at, followee_id) < ($2, $3)", "$4") } else { ("", "$2") };
+                let sql = format!("SELECT followee_id AS who, created_at FROM follows WHERE follower_id = $1 AND state = 'approved' {cursor} ORDER BY created_at DESC, followee_id DESC LIMIT {lim}");
+                let mut q = sqlx::query(&sql).bind(follower);
+                if let Some(c) = before { q = q.bind(c.key as i64).bind(&c.id); }
+                let rows = q.bind(limit).fetch_all(&self.reader).await?;
+                rows.iter().map(|r| Ok((r.try_get("who")?, r.try_get("created_at")?))).collect()
             }
 
             async fn pending_requests(&self, followee: &str, limit: i64) -> Result<Vec<String>> {
@@ -1566,6 +1635,33 @@ macro_rules! impl_stores {
                             sqlx::query("DELETE FROM comments WHERE video_id = $1").bind(id).execute(&mut *tx).await?;
                             sqlx::query("UPDATE profiles SET videos = videos - 1, likes = likes - $2 WHERE user_id = $1")
                                 .bind(author_id).bind(likes).execute(&mut *tx).await?;
+                        }
+                    }
+                    Change::EditVideo { id, caption, hashtags, mentions, comments_policy } => {
+                        let row = sqlx::query("UPDATE videos SET caption = $2, mentions = $3, comments_policy = $4 WHERE id = $1 RETURNING hashtags, hot")
+                            .bind(id).bind(caption).bind(json_list(mentions)).bind(comments_policy.as_str())
+                            .fetch_optional(&mut *tx).await?;
+                        if let Some(row) = row {
+                            // The caption's hashtags move with it: tags it lost
+                            // leave the hashtag pages, tags it gained join them.
+                            let old = parse_list(&row.try_get::<String, _>("hashtags")?)?;
+                            let hot: f64 = row.try_get("hot")?;
+                            for tag in old.iter().filter(|t| !hashtags.contains(t)) {
+                                let gone = sqlx::query("DELETE FROM video_hashtags WHERE tag = $1 AND video_id = $2")
+                                    .bind(tag).bind(id).execute(&mut *tx).await?.rows_affected();
+                                if gone > 0 {
+                                    sqlx::query("UPDATE hashtags SET videos = videos - 1 WHERE tag = $1").bind(tag).execute(&mut *tx).await?;
+                                }
+                            }
+                            for tag in hashtags.iter().filter(|t| !old.contains(t)) {
+                                let added = sqlx::query("INSERT INTO video_hashtags (tag, video_id, hot) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                                    .bind(tag).bind(id).bind(hot).execute(&mut *tx).await?.rows_affected();
+                                if added > 0 {
+                                    sqlx::query("INSERT INTO hashtags (tag, videos) VALUES ($1, 1) ON CONFLICT (tag) DO UPDATE SET videos = hashtags.videos + 1")
+                                        .bind(tag).execute(&mut *tx).await?;
+                                }
+                            }
+                            sqlx::query("UPDATE videos SET hashtags = $2 WHERE id = $1").bind(id).bind(json_list(hashtags)).execute(&mut *tx).await?;
                         }
                     }
                     Change::VideoCounts { video_id, likes, comments, shares, views } => {

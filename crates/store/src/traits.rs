@@ -215,6 +215,33 @@ pub trait Videos: Send + Sync {
         before: Option<&Cursor>,
         limit: i64,
     ) -> Result<Vec<VideoRecord>>;
+    /// An author's drafts (any state), newest first.
+    async fn drafts(
+        &self,
+        author_id: &str,
+        before: Option<&Cursor>,
+        limit: i64,
+    ) -> Result<Vec<VideoRecord>>;
+    /// Applies an owner's edit to a ready video with the changes that
+    /// follow, in one transaction; false when the video is gone, not ready,
+    /// or no longer what the edit was made from.
+    async fn edit_video(&self, id: &str, edit: &VideoEdit, outbox: &[OutboxItem]) -> Result<bool>;
+}
+
+/// A user's content filters and topic preferences: one sealed document.
+#[async_trait]
+pub trait Preferences: Send + Sync {
+    /// The stored document and its version.
+    async fn content_filters(&self, user_id: &str) -> Result<Option<(String, i64)>>;
+    /// Stores `body` as version `expected + 1` if the stored version is
+    /// still `expected` (0: none stored yet); false when it moved on.
+    async fn save_content_filters(
+        &self,
+        user_id: &str,
+        body: &str,
+        expected: i64,
+        now: i64,
+    ) -> Result<bool>;
 }
 
 #[async_trait]
@@ -256,6 +283,22 @@ pub trait Social: Send + Sync {
     ) -> Result<Option<FollowState>>;
     async fn follow_state(&self, follower: &str, followee: &str) -> Result<Option<FollowState>>;
     async fn following(&self, follower: &str, limit: i64) -> Result<Vec<String>>;
+    /// Approved followers of `followee` homed here, most recent follow
+    /// first: `(follower, followed_at)` after `before` (the follow's time,
+    /// the follower's id).
+    async fn followers_page(
+        &self,
+        followee: &str,
+        before: Option<&Cursor>,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>>;
+    /// The accounts `follower` (homed here) follows, approved, the same way.
+    async fn following_page(
+        &self,
+        follower: &str,
+        before: Option<&Cursor>,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>>;
     /// Followers (homed here) with a pending request to `followee`.
     async fn pending_requests(&self, followee: &str, limit: i64) -> Result<Vec<String>>;
     async fn block(
@@ -335,6 +378,7 @@ pub trait RegionStore:
     + Compact
     + Sessions
     + Videos
+    + Preferences
     + Social
     + Comments
     + Events

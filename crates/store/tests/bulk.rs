@@ -73,6 +73,7 @@ fn video(n: usize, author: &str) -> VideoRecord {
         transcoded: false,
         created_at: 5_000 + n as i64,
         counts: Counts::default(),
+        draft: false,
     }
 }
 

@@ -92,6 +92,7 @@ fn video(id: &str, author: &str, at: i64, visibility: &str) -> VideoRecord {
         transcoded: false,
         created_at: at,
         counts: Counts::default(),
+        draft: false,
     }
 }
 
@@ -1179,6 +1180,284 @@ async fn password_change_ends_other_sessions(f: Fixture) {
     ));
 }
 
+/// Drafts stay out of every list but the owner's; an edit applies only to
+/// the row it was made from; the catalog follows a public video's edit
+/// (caption, mentions, policy, hashtag pages).
+async fn drafts_edits_and_the_catalog(f: Fixture) {
+    let a = user("us_a", "ana");
+    f.region.create_user(&a, &[profile(&a)]).await.unwrap();
+    let mut d = video("us_d1", "us_a", 10, "public");
+    d.draft = true;
+    d.caption = "sf1.sealed".into();
+    d.hashtags.clear();
+    f.region.insert_video(&d).await.unwrap();
+    f.region
+        .finish_processing("us_d1", &ready(), &[])
+        .await
+        .unwrap();
+    let v = video("us_v1", "us_a", 20, "public");
+    f.region.insert_video(&v).await.unwrap();
+    f.region
+        .finish_processing("us_v1", &ready(), &[publish(&v)])
+        .await
+        .unwrap();
+    relay(&f).await;
+    let listed = f
+        .region
+        .author_videos(&["us_a".into()], &[Visibility::Public], None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(),
+        ["us_v1"]
+    );
+    let drafts = f.region.drafts("us_a", None, 10).await.unwrap();
+    assert_eq!(drafts.len(), 1);
+    assert!(drafts[0].draft && drafts[0].caption == "sf1.sealed");
+    assert!(f.region.drafts("us_b", None, 10).await.unwrap().is_empty());
+    let after = Cursor {
+        key: 10.0,
+        id: "us_d1".into(),
+    };
+    assert!(
+        f.region
+            .drafts("us_a", Some(&after), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Publishing is an edit from the draft's row; a second one finds it moved on.
+    let publish_edit = VideoEdit {
+        caption: "dinner #pasta".into(),
+        hashtags: vec!["pasta".into()],
+        mentions: vec![],
+        visibility: Visibility::Public,
+        comments_policy: CommentPolicy::Everyone,
+        draft: false,
+        media_key: Some("m".into()),
+        poster_key: None,
+        was_caption: "sf1.sealed".into(),
+        was_visibility: Visibility::Public,
+        was_draft: true,
+    };
+    assert!(
+        f.region
+            .edit_video("us_d1", &publish_edit, &[])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.region
+            .edit_video("us_d1", &publish_edit, &[])
+            .await
+            .unwrap()
+    );
+    let got = f.region.video("us_d1").await.unwrap().unwrap();
+    assert!(!got.draft);
+    assert_eq!(
+        (got.caption.as_str(), got.hashtags.clone()),
+        ("dinner #pasta", vec!["pasta".to_string()])
+    );
+    assert!(f.region.drafts("us_a", None, 10).await.unwrap().is_empty());
+    // Not ready: no edit.
+    f.region
+        .insert_video(&video("us_p1", "us_a", 30, "public"))
+        .await
+        .unwrap();
+    let mut e = publish_edit.clone();
+    e.was_caption = "clip us_p1 #cooking".into();
+    e.was_draft = false;
+    assert!(!f.region.edit_video("us_p1", &e, &[]).await.unwrap());
+
+    // The catalog's copy of a public video follows its edit.
+    assert_eq!(f.catalog.hashtag_count("cooking").await.unwrap(), 1);
+    let edit = VideoEdit {
+        caption: "new words #baking @bo".into(),
+        hashtags: vec!["baking".into()],
+        mentions: vec!["bo".into()],
+        visibility: Visibility::Public,
+        comments_policy: CommentPolicy::Nobody,
+        draft: false,
+        media_key: Some("m".into()),
+        poster_key: None,
+        was_caption: v.caption.clone(),
+        was_visibility: Visibility::Public,
+        was_draft: false,
+    };
+    let change = OutboxItem::new(
+        Target::Catalog,
+        Change::EditVideo {
+            id: "us_v1".into(),
+            caption: edit.caption.clone(),
+            hashtags: edit.hashtags.clone(),
+            mentions: edit.mentions.clone(),
+            comments_policy: CommentPolicy::Nobody,
+        },
+    );
+    assert!(
+        f.region
+            .edit_video("us_v1", &edit, &[change])
+            .await
+            .unwrap()
+    );
+    relay(&f).await;
+    let c = f.catalog.video("us_v1").await.unwrap().unwrap();
+    assert_eq!(c.caption, "new words #baking @bo");
+    assert_eq!(c.hashtags, ["baking"]);
+    assert_eq!(c.mentions, ["bo"]);
+    assert_eq!(c.comments_policy, CommentPolicy::Nobody);
+    assert_eq!(f.catalog.hashtag_count("cooking").await.unwrap(), 0);
+    assert_eq!(f.catalog.hashtag_count("baking").await.unwrap(), 1);
+    assert!(
+        f.catalog
+            .hashtag_videos("cooking", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        f.catalog.hashtag_videos("baking", None, 10).await.unwrap()[0].id,
+        "us_v1"
+    );
+    assert_eq!(
+        f.catalog
+            .search_captions(&["words".into()], 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // An edit of a video the catalog does not have changes nothing there.
+    let ghost = OutboxItem::new(
+        Target::Catalog,
+        Change::EditVideo {
+            id: "us_none".into(),
+            caption: "x #ghost".into(),
+            hashtags: vec!["ghost".into()],
+            mentions: vec![],
+            comments_policy: CommentPolicy::Everyone,
+        },
+    );
+    let mut e2 = edit.clone();
+    e2.was_caption = edit.caption.clone();
+    e2.was_visibility = Visibility::Public;
+    assert!(f.region.edit_video("us_v1", &e2, &[ghost]).await.unwrap());
+    relay(&f).await;
+    assert_eq!(f.catalog.hashtag_count("ghost").await.unwrap(), 0);
+}
+
+/// Follower and following pages: approved edges only, newest first, by
+/// keyset cursor with ties broken by id.
+async fn follow_lists_page_by_time(f: Fixture) {
+    for (who, at) in [("us_b", 5), ("us_c", 7), ("us_d", 7), ("us_e", 9)] {
+        f.region
+            .follow(who, "us_a", FollowState::Approved, at, &[])
+            .await
+            .unwrap();
+    }
+    f.region
+        .follow("us_p", "us_a", FollowState::Pending, 11, &[])
+        .await
+        .unwrap();
+    f.region
+        .follow("us_b", "us_x", FollowState::Approved, 3, &[])
+        .await
+        .unwrap();
+    let first = f.region.followers_page("us_a", None, 2).await.unwrap();
+    assert_eq!(first, [("us_e".to_string(), 9), ("us_d".to_string(), 7)]);
+    let at = Cursor {
+        key: 7.0,
+        id: "us_d".into(),
+    };
+    let second = f
+        .region
+        .followers_page("us_a", Some(&at), 10)
+        .await
+        .unwrap();
+    assert_eq!(second, [("us_c".to_string(), 7), ("us_b".to_string(), 5)]);
+    let following = f.region.following_page("us_b", None, 10).await.unwrap();
+    assert_eq!(
+        following,
+        [("us_a".to_string(), 5), ("us_x".to_string(), 3)]
+    );
+    let at = Cursor {
+        key: 5.0,
+        id: "us_a".into(),
+    };
+    assert_eq!(
+        f.region
+            .following_page("us_b", Some(&at), 10)
+            .await
+            .unwrap(),
+        [("us_x".to_string(), 3)]
+    );
+    assert!(
+        f.region
+            .following_page("us_p", None, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "pending is not following"
+    );
+}
+
+/// The filters document is written as a compare-and-swap on its version,
+/// and goes with the account.
+async fn content_filters_compare_and_swap(f: Fixture) {
+    let a = user("us_a", "ana");
+    f.region.create_user(&a, &[]).await.unwrap();
+    assert_eq!(f.region.content_filters("us_a").await.unwrap(), None);
+    assert!(
+        f.region
+            .save_content_filters("us_a", "one", 0, 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.region
+            .save_content_filters("us_a", "stale", 0, 2)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        f.region.content_filters("us_a").await.unwrap(),
+        Some(("one".to_string(), 1))
+    );
+    assert!(
+        f.region
+            .save_content_filters("us_a", "two", 1, 3)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.region
+            .save_content_filters("us_a", "lost", 1, 4)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        f.region.content_filters("us_a").await.unwrap(),
+        Some(("two".to_string(), 2))
+    );
+    // Concurrent writers from one version: exactly one wins.
+    let mut writers = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let r = f.region.clone();
+        writers.spawn(async move {
+            r.save_content_filters("us_a", &format!("w{i}"), 2, 5)
+                .await
+                .unwrap()
+        });
+    }
+    let wins = writers.join_all().await;
+    assert_eq!(wins.iter().filter(|w| **w).count(), 1);
+    let exported = f.region.export_user("us_a").await.unwrap();
+    assert!(exported.iter().any(|r| r.table == "content_filters"));
+    f.region.purge_user("us_a", &[]).await.unwrap();
+    assert_eq!(f.region.content_filters("us_a").await.unwrap(), None);
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1204,4 +1483,7 @@ conformance!(
     users_listed_and_staff_sessions_ended,
     inbox_groups_read_state_and_blocks,
     password_change_ends_other_sessions,
+    drafts_edits_and_the_catalog,
+    follow_lists_page_by_time,
+    content_filters_compare_and_swap,
 );

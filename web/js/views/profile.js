@@ -3,6 +3,7 @@
 import { api, ApiError, describe } from '../api.js';
 import { avatar, formatCount, h, toast } from '../dom.js';
 import { pageOf, videoGrid } from '../grid.js';
+import { followList } from '../creators.js';
 
 export async function render(root, { handle }, ctx) {
   const page = h('section', { class: 'page profile' });
@@ -70,6 +71,9 @@ export async function render(root, { handle }, ctx) {
     }
   });
 
+  // The follow counts open the lists themselves.
+  const listStat = (value, label, open) => h('li', {},
+    h('button', { type: 'button', class: 'stat-button', 'aria-haspopup': 'dialog', onclick: open }, value, h('span', {}, ` ${label}`)));
   const stat = (value, label) => h('li', {}, value instanceof Node ? value : h('strong', {}, formatCount(value)), h('span', {}, ` ${label}`));
   page.append(
     h('header', { class: 'profile-head' },
@@ -78,14 +82,14 @@ export async function render(root, { handle }, ctx) {
         h('h1', {}, user.display_name || `@${user.handle}`),
         h('p', { class: 'muted' }, `@${user.handle}`, user.region ? ` · ${regionLabel(user.region)}` : '', user.private ? ' · Private account' : ''),
         h('ul', { class: 'stats', 'aria-label': 'Counts' },
-          stat(counts.following, 'Following'),
-          stat(followersCount, 'Followers'),
+          listStat(h('strong', {}, formatCount(counts.following)), 'Following', () => followList(user.handle, 'following')),
+          listStat(followersCount, 'Followers', () => followList(user.handle, 'followers')),
           stat(counts.likes, 'Likes'),
           stat(counts.videos, 'Videos')),
         user.bio ? h('p', { class: 'bio' }, user.bio) : null,
         h('p', { class: 'actions' },
           isMe
-            ? [h('a', { class: 'button', href: '/settings' }, 'Edit profile and settings'), h('a', { class: 'button', href: '/privacy' }, 'Privacy centre')]
+            ? [h('a', { class: 'button', href: '/settings' }, 'Edit profile and settings'), h('a', { class: 'button', href: '/privacy' }, 'Privacy centre'), h('a', { class: 'button', href: '/drafts' }, 'Drafts')]
             : [followButton, blockButton]))));
 
   if (user.private && !isMe && followState !== 'approved') {

@@ -36,6 +36,8 @@ export async function render(root, _params, ctx) {
   const progressText = h('p', { class: 'progress-text', role: 'status', 'aria-live': 'polite' });
   const message = h('p', { class: 'error', role: 'alert' });
   const submit = h('button', { type: 'submit', class: 'button primary' }, 'Post');
+  // A draft is kept for me alone until I publish it from my drafts.
+  const saveDraft = h('button', { type: 'submit', class: 'button', value: 'draft' }, 'Save as draft');
   const limits = [];
   if (server.max_upload_bytes) limits.push(`up to ${Math.round(server.max_upload_bytes / 1e6)} MB`);
   if (server.max_duration_ms) limits.push(`at most ${Math.round(server.max_duration_ms / 1000)} seconds`);
@@ -48,7 +50,7 @@ export async function render(root, _params, ctx) {
     h('div', { class: 'field-row' },
       h('div', { class: 'field' }, h('label', { for: 'upload-visibility' }, 'Who can watch'), visibility),
       h('div', { class: 'field' }, h('label', { for: 'upload-comments' }, 'Who can comment'), comments)),
-    submit, progress, progressText, message);
+    h('p', { class: 'actions' }, submit, saveDraft), progress, progressText, message);
   root.append(h('section', { class: 'page narrow' },
     h('h1', { id: 'upload-title' }, 'Upload a video'),
     serverKnown ? null : h('p', { class: 'muted' }, 'Upload limits are not available from this server yet.'),
@@ -102,10 +104,12 @@ export async function render(root, _params, ctx) {
       return;
     }
     message.textContent = '';
+    const draft = event.submitter === saveDraft;
     submit.disabled = true;
+    saveDraft.disabled = true;
     const body = new FormData();
     // Metadata and poster go first so the server knows them before the file streams in.
-    body.append('meta', new Blob([JSON.stringify({ caption: caption.value, visibility: visibility.value, comments: comments.value })], { type: 'application/json' }), 'meta.json');
+    body.append('meta', new Blob([JSON.stringify({ caption: caption.value, visibility: visibility.value, comments: comments.value, ...(draft ? { draft: true } : {}) })], { type: 'application/json' }), 'meta.json');
     if (poster) body.append('poster', poster, 'poster.jpg');
     body.append('file', chosen, chosen.name);
     progress.hidden = false;
@@ -117,7 +121,7 @@ export async function render(root, _params, ctx) {
         progressText.textContent = `Uploading… ${Math.round(fraction * 100)}%`;
       });
       progress.value = 100;
-      await followProcessing(video, progressText);
+      await followProcessing(video, progressText, draft);
       form.reset();
       preview.hidden = true;
       posterFigure.hidden = true;
@@ -131,6 +135,7 @@ export async function render(root, _params, ctx) {
       message.textContent = describe(err);
     } finally {
       submit.disabled = false;
+      saveDraft.disabled = false;
     }
   });
 
@@ -193,7 +198,7 @@ function send(body, onProgress) {
   });
 }
 
-async function followProcessing(video, out) {
+async function followProcessing(video, out, draft = false) {
   let current = video;
   let wait = 500;
   const link = () => h('a', { href: `/v/${encodeURIComponent(current.id)}` }, 'Watch it');
@@ -205,6 +210,10 @@ async function followProcessing(video, out) {
   }
   if (current.state === 'failed') {
     throw new ApiError({ title: 'Processing failed', detail: current.state_reason || 'The server could not process this video.' });
+  }
+  if (draft) {
+    out.replaceChildren(h('span', { class: 'ready', 'data-state': 'ready' }, 'Saved to your drafts. Only you can see it. '), h('a', { href: '/drafts' }, 'Open your drafts'), '.');
+    return;
   }
   out.replaceChildren(h('span', { class: 'ready', 'data-state': 'ready' }, 'Your video is ready. '), link(), '.');
 }

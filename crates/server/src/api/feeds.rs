@@ -32,6 +32,10 @@ pub async fn for_you(
 ) -> ApiResult<ApiJson<FeedPage>> {
     if let Some(v) = &viewer {
         let page = ranked_for_you(&app, v, q.limit, q.cursor.as_deref()).await?;
+        // The viewer's filters and topics, around the engine's ranking.
+        let page = crate::api::filters::Filters::of(&app, Some(v))
+            .await?
+            .for_you(page);
         served(v, &page).await?;
         return Ok(ApiJson(page));
     }
@@ -369,8 +373,10 @@ pub async fn following(
             })
         })
         .flatten();
+    let filters = crate::api::filters::Filters::of(&app, Some(&user)).await?;
     let items = merged
         .into_iter()
+        .filter(|(_, _, v)| !filters.hides_video(v))
         .map(|(_, _, v)| FeedItem {
             video: v,
             reason: "From an account you follow".into(),

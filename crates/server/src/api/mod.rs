@@ -2,7 +2,11 @@
 
 pub mod accounts;
 pub mod decisions;
+pub mod drafts;
+pub mod edit;
 pub mod feeds;
+pub mod filters;
+pub mod follows;
 pub mod lifecycle;
 pub mod meta;
 pub mod moderation;
@@ -78,7 +82,13 @@ pub fn routes(app: &Arc<App>) -> (axum::Router<Arc<App>>, utoipa::openapi::OpenA
             accounts::approve_request,
             accounts::decline_request
         ))
-        .routes(routes!(videos::get, videos::delete))
+        .routes(routes!(videos::get, videos::delete, edit::edit))
+        .routes(routes!(drafts::list))
+        .routes(routes!(drafts::publish))
+        .routes(routes!(follows::followers))
+        .routes(routes!(follows::following))
+        .routes(routes!(filters::get, filters::put))
+        .routes(routes!(filters::put_topic, filters::delete_topic))
         .routes(routes!(videos::stream))
         .routes(routes!(videos::poster))
         .routes(routes!(videos::like, videos::unlike))

@@ -86,7 +86,11 @@ pub async fn search(
         .take(8)
         .collect();
     let videos = app.catalog.search_captions(&words, limit).await?;
-    for v in access::catalog_views(&app, viewer.as_ref(), &videos).await? {
+    let mut views = access::catalog_views(&app, viewer.as_ref(), &videos).await?;
+    let filters = crate::api::filters::Filters::of(&app, viewer.as_ref()).await?;
+    filters.videos(&mut views);
+    items.retain(|i| !matches!(i, SearchItem::Hashtag { tag, .. } if filters.hides_text("", std::slice::from_ref(tag))));
+    for v in views {
         items.push(SearchItem::Video { video: Box::new(v) });
     }
     Ok(ApiJson(SearchPage {
@@ -138,7 +142,10 @@ pub async fn hashtag(
             })
         })
         .flatten();
-    let items = access::catalog_views(&app, viewer.as_ref(), &list).await?;
+    let mut items = access::catalog_views(&app, viewer.as_ref(), &list).await?;
+    crate::api::filters::Filters::of(&app, viewer.as_ref())
+        .await?
+        .videos(&mut items);
     Ok(ApiJson(HashtagPage {
         videos: app.catalog.hashtag_count(&tag).await?,
         tag,

@@ -27,6 +27,10 @@ pub struct UploadMeta {
     pub visibility: String,
     #[serde(default = "default_comments")]
     pub comments: String,
+    /// Save as a draft: seen by its owner only until published
+    /// (`POST /v1/videos/{id}/publish`).
+    #[serde(default)]
+    pub draft: bool,
 }
 
 fn default_visibility() -> String {
@@ -43,7 +47,7 @@ pub struct UploadForm {
     /// The video file (MP4, MOV or WebM).
     #[schema(format = Binary)]
     file: String,
-    /// JSON: `{caption, visibility, comments}`.
+    /// JSON: `{caption, visibility, comments, draft}`.
     meta: String,
     /// Optional JPEG poster made by the client when the server has no ffmpeg.
     #[schema(format = Binary)]
@@ -130,6 +134,10 @@ pub async fn upload(
     let caption = text::parse_caption(&meta.caption)?;
     let visibility = Visibility::parse(&meta.visibility)?;
     let comments = CommentPolicy::parse(&meta.comments)?;
+    let sealed_caption = match meta.draft {
+        true => Some(crate::api::drafts::seal_caption(&app, &user, &caption.text).await?),
+        false => None,
+    };
     // Structure and duration are checked now, so a truncated or overlong
     // file is refused with a 4xx and leaves nothing behind.
     let info = app
@@ -173,8 +181,10 @@ pub async fn upload(
         transcoded: false,
         created_at: sovereel_model::now_millis(),
         counts: Counts::default(),
+        draft: meta.draft,
     };
-    if let Err(e) = user.home.store.insert_video(&record).await {
+    let stored = crate::api::drafts::stored_form(&record, sealed_caption);
+    if let Err(e) = user.home.store.insert_video(&stored).await {
         let _ = std::fs::remove_file(&incoming);
         return Err(e.into());
     }
@@ -536,6 +546,17 @@ pub async fn comments(
         }
         None => list,
     };
+    // Comments that hit the viewer's keyword or hashtag filters.
+    let filters = crate::api::filters::Filters::of(&app, viewer.as_ref()).await?;
+    let list: Vec<CommentRecord> = list
+        .into_iter()
+        .filter(|c| {
+            let tags = text::parse_caption(&c.text)
+                .map(|p| p.hashtags)
+                .unwrap_or_default();
+            !filters.hides_text(&c.text, &tags)
+        })
+        .collect();
     Ok(ApiJson(CommentList {
         items: comment_views(&app, &list).await?,
         next_cursor,

@@ -16,7 +16,7 @@ use sovereel_store::{
     CaseReport, Change, CommentRecord, Cursor, FollowState, RegionStore, VideoRecord,
 };
 
-use super::{FollowDecision, MediaKind, PlaneError, PlaneResult, RegionPlane};
+use super::{FollowDecision, FollowList, MediaKind, PlaneError, PlaneResult, RegionPlane};
 use crate::error::{ApiError, Kind};
 
 /// One jurisdiction's data plane, in this process.
@@ -215,6 +215,21 @@ impl RegionPlane for LocalPlane {
         followee: &str,
     ) -> PlaneResult<Option<FollowState>> {
         Ok(self.store.follow_state(follower, followee).await?)
+    }
+
+    async fn follow_list(
+        &self,
+        user: &str,
+        list: FollowList,
+        _viewer: Option<&str>,
+        cursor_at: Option<&str>,
+        limit: i64,
+    ) -> PlaneResult<Vec<(String, i64)>> {
+        let c = cursor(cursor_at)?;
+        Ok(match list {
+            FollowList::Followers => self.store.followers_page(user, c.as_ref(), limit).await?,
+            FollowList::Following => self.store.following_page(user, c.as_ref(), limit).await?,
+        })
     }
 
     async fn has_blocked(&self, blocker: &str, target: &str) -> PlaneResult<bool> {

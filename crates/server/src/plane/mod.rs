@@ -59,6 +59,16 @@ pub enum FollowDecision {
     Drop,
 }
 
+/// Which list of follow edges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowList {
+    /// Who follows the user: edges kept at each follower's home.
+    Followers,
+    /// Whom the user follows: edges kept at the user's home.
+    Following,
+}
+
 /// Which media object of a video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,6 +88,23 @@ pub trait RegionPlane: Send + Sync {
         follower: &str,
         followee: &str,
     ) -> PlaneResult<Option<FollowState>>;
+
+    /// One page of approved follow edges kept here, newest first, as
+    /// `(user id, followed at)` after `cursor` (an encoded cursor):
+    /// `Followers`, users homed here who follow `user`; `Following`, whom
+    /// `user` (homed here) follows. A remote plane answers a private
+    /// account's lists only for a viewer homed at the caller (whose home
+    /// checked that the viewer is the account or an approved follower), and
+    /// leaves private accounts out of someone's `Following` for anyone but
+    /// that someone.
+    async fn follow_list(
+        &self,
+        user: &str,
+        list: FollowList,
+        viewer: Option<&str>,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> PlaneResult<Vec<(String, i64)>>;
 
     /// Whether `blocker` (homed here) blocked `target`.
     async fn has_blocked(&self, blocker: &str, target: &str) -> PlaneResult<bool>;

@@ -13,7 +13,7 @@ use sovereel_model::{RegionId, Visibility};
 use sovereel_store::{CaseReport, Change, CommentRecord, FollowState, VideoRecord};
 
 use super::service::Call;
-use super::{FollowDecision, MediaKind, PlaneError, PlaneResult, RegionPlane};
+use super::{FollowDecision, FollowList, MediaKind, PlaneError, PlaneResult, RegionPlane};
 use crate::config::Config;
 
 pub struct RemotePlane {
@@ -106,6 +106,24 @@ impl RegionPlane for RemotePlane {
         self.call(&Call::HasBlocked {
             blocker: blocker.into(),
             target: target.into(),
+        })
+        .await
+    }
+
+    async fn follow_list(
+        &self,
+        user: &str,
+        list: FollowList,
+        viewer: Option<&str>,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> PlaneResult<Vec<(String, i64)>> {
+        self.call(&Call::FollowList {
+            user: user.into(),
+            list,
+            viewer: viewer.map(str::to_string),
+            cursor: cursor.map(str::to_string),
+            limit,
         })
         .await
     }

@@ -23,7 +23,7 @@ use sovereel_ledger::entry::{
 use sovereel_ledger::{Entry, EntryBody};
 use sovereel_store::{CaseReport, Change};
 
-use super::{FollowDecision, MediaKind, RegionPlane};
+use super::{FollowDecision, FollowList, MediaKind, RegionPlane};
 use crate::cluster::Peer;
 use crate::error::{ApiError, Kind};
 use crate::state::App;
@@ -42,6 +42,13 @@ pub enum Call {
     },
     BlockersOf {
         user: String,
+    },
+    FollowList {
+        user: String,
+        list: FollowList,
+        viewer: Option<String>,
+        cursor: Option<String>,
+        limit: i64,
     },
     PendingRequests {
         followee: String,
@@ -89,6 +96,7 @@ impl Call {
             Call::FollowState { .. } => "follow_state",
             Call::HasBlocked { .. } => "has_blocked",
             Call::BlockersOf { .. } => "blockers_of",
+            Call::FollowList { .. } => "follow_list",
             Call::PendingRequests { .. } => "pending_requests",
             Call::SettleFollow { .. } => "settle_follow",
             Call::Video { .. } => "video",
@@ -110,6 +118,12 @@ impl Call {
             Call::FollowState { follower, followee } => (vec![followee], vec![follower]),
             Call::HasBlocked { blocker, target } => (vec![target], vec![blocker]),
             Call::BlockersOf { user } => (vec![user], vec![]),
+            Call::FollowList {
+                user, list, viewer, ..
+            } => match list {
+                FollowList::Followers => (v(viewer), vec![]),
+                FollowList::Following => (v(viewer), vec![user]),
+            },
             Call::PendingRequests { followee, .. } => (vec![followee], vec![]),
             Call::SettleFollow {
                 follower, followee, ..
@@ -231,6 +245,24 @@ async fn answer(
             plane.has_blocked(&blocker, &target).await?,
         )),
         Call::BlockersOf { user } => j(serde_json::to_value(plane.blockers_of(&user).await?)),
+        Call::FollowList {
+            user,
+            list,
+            viewer,
+            cursor,
+            limit,
+        } => j(serde_json::to_value(
+            follow_list(
+                app,
+                &plane,
+                &user,
+                list,
+                viewer.as_deref(),
+                cursor.as_deref(),
+                limit,
+            )
+            .await?,
+        )),
         Call::PendingRequests { followee, limit } => j(serde_json::to_value(
             plane
                 .pending_requests(&followee, limit.clamp(1, 500))
@@ -335,6 +367,49 @@ async fn answer(
             j(Ok(serde_json::Value::Null))
         }
     }
+}
+
+/// Follow edges kept here, for another region's viewer. Follows are
+/// protected: a private account's lists leave only for a named viewer of
+/// the caller's (whose home keeps the viewer's own follow edge and vouches
+/// for it), and whom someone follows leaves without the private accounts
+/// among them, unless the viewer is that someone.
+async fn follow_list(
+    app: &App,
+    plane: &crate::plane::LocalPlane,
+    user: &str,
+    list: FollowList,
+    viewer: Option<&str>,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(String, i64)>, ApiError> {
+    let profile = app
+        .catalog
+        .profile(user)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    if profile.hidden || (profile.private && viewer.is_none()) {
+        return Err(ApiError::new(
+            Kind::Forbidden,
+            "this account's follow lists do not leave their region",
+        ));
+    }
+    let mut edges = plane
+        .follow_list(user, list, viewer, cursor, limit.clamp(1, 100))
+        .await?;
+    if list == FollowList::Following && viewer != Some(user) {
+        let ids: Vec<String> = edges.iter().map(|(id, _)| id.clone()).collect();
+        let public: std::collections::HashSet<String> = app
+            .catalog
+            .profiles(&ids)
+            .await?
+            .into_iter()
+            .filter(|p| !p.private && !p.hidden)
+            .map(|p| p.user_id)
+            .collect();
+        edges.retain(|(id, _)| public.contains(id));
+    }
+    Ok(edges)
 }
 
 #[derive(Deserialize)]

@@ -182,7 +182,8 @@ macro_rules! impl_bulk {
                             .push_bind(v.counts.likes)
                             .push_bind(v.counts.comments)
                             .push_bind(v.counts.shares)
-                            .push_bind(v.counts.views);
+                            .push_bind(v.counts.views)
+                            .push_bind(v.draft);
                     });
                     q.build()
                         .execute(&mut *tx)
