@@ -444,7 +444,7 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
         h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); if (ctx.requireLogin()) onNotInterested(); } }, 'Not interested'),
         h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); share({ sheet: false }); } }, 'Copy link'),
         h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); openShortcutHelp(); } }, 'Keyboard shortcuts'),
-        ...topicItems(video, menu, ctx),
+        ...topicItems(video, () => menu, ctx),
         ctx.session.me?.handle === handle
           ? h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); editVideo(video, (v) => { Object.assign(video, v); meta.querySelector('.caption')?.replaceChildren(richCaption(v.caption)); }); } }, 'Edit video')
           : null,
@@ -593,10 +593,12 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
 }
 
 // "More of #tag" and "Not interested in #tag" for the video's first hashtag.
-function topicItems(video, menu, ctx) {
+// The menu is reached through a getter: the items are built before the
+// dialog that holds them exists.
+function topicItems(video, menuOf, ctx) {
   const tag = video.hashtags?.[0];
   if (!tag) return [];
-  const item = (label, preference) => h('button', { type: 'button', class: 'menu-item', onclick: () => { menu.close(); if (ctx.requireLogin()) preferTopic(tag, preference); } }, label);
+  const item = (label, preference) => h('button', { type: 'button', class: 'menu-item', onclick: () => { menuOf().close(); if (ctx.requireLogin()) preferTopic(tag, preference); } }, label);
   return [item(`More of #${tag}`, 'more'), item(`Not interested in #${tag}`, 'less')];
 }
 
