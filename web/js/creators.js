@@ -46,7 +46,7 @@ export function editVideo(video, onSaved) {
   });
 }
 
-/** "More of #tag" or "Not interested in #tag": a topic preference for For You. */
+/** "More of #tag" or "Less of #tag": a topic preference for For You. */
 export async function preferTopic(tag, preference) {
   try {
     await api(`/v1/me/topics/${encodeURIComponent(tag)}`, { method: 'PUT', body: { preference } });

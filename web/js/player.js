@@ -592,14 +592,16 @@ function buildSlide(item, index, ctx, { onNotInterested }) {
   };
 }
 
-// "More of #tag" and "Not interested in #tag" for the video's first hashtag.
+// "More of #tag" and "Less of #tag" for the video's first hashtag (not
+// "Not interested in …", which a screen reader would confuse with the
+// menu's own "Not interested").
 // The menu is reached through a getter: the items are built before the
 // dialog that holds them exists.
 function topicItems(video, menuOf, ctx) {
   const tag = video.hashtags?.[0];
   if (!tag) return [];
   const item = (label, preference) => h('button', { type: 'button', class: 'menu-item', onclick: () => { menuOf().close(); if (ctx.requireLogin()) preferTopic(tag, preference); } }, label);
-  return [item(`More of #${tag}`, 'more'), item(`Not interested in #${tag}`, 'less')];
+  return [item(`More of #${tag}`, 'more'), item(`Less of #${tag}`, 'less')];
 }
 
 async function deleteVideo(video, el, ctx) {
