@@ -383,21 +383,8 @@ async fn effects(app: &App, plane: &LocalPlane, d: &DecisionRecord) -> ApiResult
             } else if !after.removed && before.removed {
                 fx.video_state = Some((v.id.clone(), VideoState::Ready, None));
                 if public {
-                    fx.outbox.push(OutboxItem::new(
-                        Target::Catalog,
-                        Change::PublishVideo {
-                            id: v.id.clone(),
-                            author_id: v.author_id.clone(),
-                            caption: v.caption.clone(),
-                            hashtags: v.hashtags.clone(),
-                            mentions: v.mentions.clone(),
-                            comments_policy: v.comments_policy,
-                            duration_ms: v.duration_ms,
-                            width: v.width,
-                            height: v.height,
-                            created_at: v.created_at,
-                        },
-                    ));
+                    fx.outbox
+                        .push(OutboxItem::new(Target::Catalog, Change::publish(&v)));
                     if let Some(Restore::VideoCounts { counts }) = &restore {
                         fx.outbox.push(OutboxItem::new(
                             Target::Catalog,

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::records::CommentRecord;
+use crate::records::{CommentRecord, VideoRecord};
 
 /// Where a change is applied.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -176,4 +176,23 @@ pub struct PendingChange {
     pub seq: i64,
     pub target: Target,
     pub change: Change,
+}
+
+impl Change {
+    /// The catalog change that publishes a public video as its home stores
+    /// it (after a draft is published, or a removal reversed).
+    pub fn publish(v: &VideoRecord) -> Change {
+        Change::PublishVideo {
+            id: v.id.clone(),
+            author_id: v.author_id.clone(),
+            caption: v.caption.clone(),
+            hashtags: v.hashtags.clone(),
+            mentions: v.mentions.clone(),
+            comments_policy: v.comments_policy,
+            duration_ms: v.duration_ms,
+            width: v.width,
+            height: v.height,
+            created_at: v.created_at,
+        }
+    }
 }

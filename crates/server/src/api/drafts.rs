@@ -86,21 +86,7 @@ pub async fn publication(
     plane: &LocalPlane,
     v: &VideoRecord,
 ) -> ApiResult<Vec<OutboxItem>> {
-    let mut out = vec![OutboxItem::new(
-        Target::Catalog,
-        Change::PublishVideo {
-            id: v.id.clone(),
-            author_id: v.author_id.clone(),
-            caption: v.caption.clone(),
-            hashtags: v.hashtags.clone(),
-            mentions: v.mentions.clone(),
-            comments_policy: v.comments_policy,
-            duration_ms: v.duration_ms,
-            width: v.width,
-            height: v.height,
-            created_at: v.created_at,
-        },
-    )];
+    let mut out = vec![OutboxItem::new(Target::Catalog, Change::publish(v))];
     let account = crate::moderation::account_standing(plane, &v.author_id).await?;
     let own =
         crate::moderation::Standing::of(&plane.store.decisions_on(TargetKind::Video, &v.id).await?);
